@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/spec"
+)
+
+func createFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the bundle directory (holding config.json)"},
+		&ucli.StringFlag{Name: "pid-file", Usage: "write the container init's pid to this file"},
+		&ucli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master of a terminal container"},
+		&ucli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root (for ramfs roots); MS_MOVE and chroot instead"},
+		&ucli.BoolFlag{Name: "no-new-keyring", Usage: "do not give the container a session keyring of its own"},
+		&ucli.UintFlag{Name: "preserve-fds", Usage: "pass this many extra fds (from 3 up) to the container"},
+	}
+}
+
+func createCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "create",
+		Usage:     "create a container, stopped at the start barrier",
+		ArgsUsage: "<container-id>",
+		Flags:     createFlags(),
+		Action: func(ctx *ucli.Context) error {
+			if err := requireArgs(ctx, 1, 1); err != nil {
+				return err
+			}
+			_, err := createContainer(ctx)
+			return err
+		},
+	}
+}
+
+// createContainer is shared by create and run.
+func createContainer(ctx *ucli.Context) (*libcontainer.Container, error) {
+	id := ctx.Args().First()
+	bundle, err := filepath.Abs(ctx.String("bundle"))
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	s, err := spec.Load(bundle)
+	if err != nil {
+		return nil, err
+	}
+	rootfs, err := spec.ResolveRootfs(s, bundle)
+	if err != nil {
+		return nil, err
+	}
+	return libcontainer.Create(store(ctx), libcontainer.CreateOptions{
+		ID:            id,
+		Bundle:        bundle,
+		Spec:          s,
+		Rootfs:        rootfs,
+		PidFile:       ctx.String("pid-file"),
+		ConsoleSocket: ctx.String("console-socket"),
+		NoPivot:       ctx.Bool("no-pivot"),
+		NoNewKeyring:  ctx.Bool("no-new-keyring"),
+		PreserveFds:   int(ctx.Uint("preserve-fds")),
+		Warn:          warnFunc(ctx),
+	})
+}

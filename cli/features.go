@@ -1,0 +1,28 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/nookrt/nook/spec"
+)
+
+func featuresCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "features",
+		Usage: "print the runtime-spec features document of this build",
+		Action: func(ctx *ucli.Context) error {
+			if err := requireArgs(ctx, 0, 0); err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(spec.Features(ctx.App.Version), "", "    ")
+			if err != nil {
+				return err
+			}
+			printJSONTo(os.Stdout, b)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer"
+)
+
+func killCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "kill",
+		Usage:     "send a signal (default SIGTERM) to a container's init",
+		ArgsUsage: "<container-id> [signal]",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "send the signal to every process of the container"},
+		},
+		Action: func(ctx *ucli.Context) error {
+			if err := requireArgs(ctx, 1, 2); err != nil {
+				return err
+			}
+			sigName := "SIGTERM"
+			if ctx.NArg() == 2 {
+				sigName = ctx.Args().Get(1)
+			}
+			sig, err := ParseSignal(sigName)
+			if err != nil {
+				return err
+			}
+			h, err := store(ctx).Lock(ctx.Args().First(), true)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			r, err := h.Load()
+			if err != nil {
+				return err
+			}
+			return libcontainer.Kill(h, r, sig, ctx.Bool("all"))
+		},
+	}
+}
+
+// ParseSignal accepts a number, a name with or without SIG, in any case.
+func ParseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("unknown signal %q", s)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}

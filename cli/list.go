@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/nookrt/nook/libcontainer/state"
+)
+
+func listCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "list",
+		Usage: "list containers under the state root",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+			&ucli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print ids only"},
+		},
+		Action: func(ctx *ucli.Context) error {
+			if err := requireArgs(ctx, 0, 0); err != nil {
+				return err
+			}
+			format := ctx.String("format")
+			if format != "table" && format != "json" {
+				return fmt.Errorf("invalid --format %q: must be table or json", format)
+			}
+			s := store(ctx)
+			ids, err := s.List()
+			if err != nil {
+				return err
+			}
+			var all []*stateOutput
+			for _, id := range ids {
+				out, err := readState(s, id)
+				if errors.Is(err, state.ErrNotExist) {
+					continue // deleted meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				all = append(all, out)
+			}
+			if ctx.Bool("quiet") {
+				for _, o := range all {
+					fmt.Println(o.ID)
+				}
+				return nil
+			}
+			if format == "json" {
+				if all == nil {
+					all = []*stateOutput{}
+				}
+				b, err := json.Marshal(all)
+				if err != nil {
+					return err
+				}
+				printJSONTo(os.Stdout, b)
+				return nil
+			}
+			w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
+			fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
+			for _, o := range all {
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", o.ID, o.Pid, o.Status, o.Bundle,
+					o.Created.Format(time.RFC3339Nano), o.Owner)
+			}
+			return w.Flush()
+		},
+	}
+}

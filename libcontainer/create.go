@@ -1,0 +1,294 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/initproto"
+	"github.com/nookrt/nook/libcontainer/state"
+)
+
+// CreateOptions are `nook create`'s inputs.
+type CreateOptions struct {
+	ID            string
+	Bundle        string // absolute
+	Spec          *specs.Spec
+	Rootfs        string // absolute, resolved by spec.ResolveRootfs
+	PidFile       string
+	ConsoleSocket string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFds   int
+	// Warn receives warnings (capabilities that cannot be granted, …).
+	Warn func(string)
+}
+
+// Container is a created container as `nook run` needs it.
+type Container struct {
+	ID        string
+	Pid       int
+	StartTime uint64
+}
+
+// Create sets up a container up to the start barrier. On any failure it
+// removes everything it made (state dir, processes) before returning.
+func Create(store state.Store, o CreateOptions) (*Container, error) {
+	if o.Spec.Process != nil && o.Spec.Process.Terminal && o.ConsoleSocket == "" {
+		return nil, errors.New("process.terminal is true but no --console-socket was given (terminal containers need one)")
+	}
+	if o.Spec.Process != nil && o.Spec.Process.Terminal {
+		return nil, errors.New("process.terminal: terminals are not supported yet by nook")
+	}
+	h, err := store.Create(o.ID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := create(h, o)
+	if err != nil {
+		h.Destroy()
+		return nil, err
+	}
+	h.Close()
+	return c, nil
+}
+
+func create(h *state.Handle, o CreateOptions) (*Container, error) {
+	rec := &state.Record{
+		State: specs.State{
+			Version:     specs.Version,
+			ID:          o.ID,
+			Status:      state.Creating,
+			Bundle:      o.Bundle,
+			Annotations: o.Spec.Annotations,
+		},
+		Rootfs:  o.Rootfs,
+		Created: time.Now().UTC(),
+		Owner:   ownerName(),
+		Config:  o.Spec,
+	}
+	if err := h.Save(rec); err != nil {
+		return nil, err
+	}
+	fifo := filepath.Join(h.Dir, state.FifoName)
+	if err := unix.Mkfifo(fifo, 0o622); err != nil {
+		return nil, fmt.Errorf("create start barrier: %w", err)
+	}
+	p, err := spawnInit(o, fifo)
+	if err != nil {
+		return nil, err
+	}
+	c, err := p.bringUp(h, rec, o)
+	if err != nil {
+		p.kill()
+		return nil, fmt.Errorf("unable to start container process: %w", err)
+	}
+	return c, nil
+}
+
+// initProcess is a spawned init seen from the parent.
+type initProcess struct {
+	cmd       *exec.Cmd
+	sock      *os.File
+	pid       int
+	startTime uint64
+}
+
+func spawnInit(o CreateOptions, fifo string) (*initProcess, error) {
+	self, err := protectedSelf()
+	if err != nil {
+		return nil, fmt.Errorf("protect nook binary: %w", err)
+	}
+	defer self.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parentSock := os.NewFile(uintptr(fds[0]), "init-parent")
+	childSock := os.NewFile(uintptr(fds[1]), "init-child")
+	defer childSock.Close()
+	fifoFd, err := unix.Open(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		parentSock.Close()
+		return nil, fmt.Errorf("open start barrier: %w", err)
+	}
+	fifoFile := os.NewFile(uintptr(fifoFd), "exec.fifo")
+	defer fifoFile.Close()
+
+	// Preserved fds keep their numbers (3..3+N-1); nook's own come after.
+	var extra []*os.File
+	for i := 0; i < o.PreserveFds; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	extra = append(extra, childSock, fifoFile)
+	sockFd := 3 + o.PreserveFds
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(int(self.Fd())),
+		Args:       []string{"nook", "init"},
+		Env:        []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd)},
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		ExtraFiles: extra,
+		Dir:        "/",
+	}
+	if err := cmd.Start(); err != nil {
+		parentSock.Close()
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	return &initProcess{cmd: cmd, sock: parentSock}, nil
+}
+
+// bringUp drives the conversation of initproto up to Ready.
+func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions) (*Container, error) {
+	flags, join := namespacePlan(o.Spec.Linux)
+	if err := initproto.Send(p.sock, initproto.Bootstrap, initproto.BootstrapPayload(flags, join)); err != nil {
+		return nil, err
+	}
+	warn := o.Warn
+	if flags&unix.CLONE_NEWUSER != 0 {
+		b, err := initproto.Expect(p.sock, initproto.UsernsReady, warn)
+		if err != nil {
+			return nil, err
+		}
+		pid, err := initproto.U32(b)
+		if err != nil {
+			return nil, fmt.Errorf("userns-ready: %w", err)
+		}
+		if err := writeIDMaps(int(pid), o.Spec.Linux); err != nil {
+			return nil, err
+		}
+		if err := initproto.Send(p.sock, initproto.UsernsMapped, nil); err != nil {
+			return nil, err
+		}
+	}
+	b, err := initproto.Expect(p.sock, initproto.InitPid, warn)
+	if err != nil {
+		return nil, err
+	}
+	pid, err := initproto.U32(b)
+	if err != nil {
+		return nil, fmt.Errorf("init-pid: %w", err)
+	}
+	p.pid = int(pid)
+	// Stage 0 has exited: reap it so it is not left a zombie.
+	if err := p.cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("nsenter stage 0: %w", err)
+	}
+	st, err := readProcStat(p.pid)
+	if err != nil {
+		return nil, fmt.Errorf("read init start time: %w", err)
+	}
+	p.startTime = st.StartTime
+	rec.Pid = p.pid
+	rec.InitStartTime = p.startTime
+	rec.Namespaces = namespacePaths(p.pid, o.Spec.Linux)
+	if err := h.Save(rec); err != nil {
+		return nil, err
+	}
+
+	if err := initproto.Send(p.sock, initproto.InitGo, nil); err != nil {
+		return nil, err
+	}
+	cfg := InitConfig{
+		ID: o.ID, Spec: o.Spec, Rootfs: o.Rootfs, Bundle: o.Bundle,
+		NewUserns:    flags&unix.CLONE_NEWUSER != 0,
+		NoPivot:      o.NoPivot,
+		NoNewKeyring: o.NoNewKeyring,
+		PreserveFds:  o.PreserveFds,
+		FifoFd:       3 + o.PreserveFds + 1,
+	}
+	if err := initproto.SendJSON(p.sock, initproto.Config, cfg); err != nil {
+		return nil, err
+	}
+	if _, err := initproto.Expect(p.sock, initproto.Ready, warn); err != nil {
+		var remote *initproto.RemoteError
+		if errors.As(err, &remote) {
+			return nil, fmt.Errorf("error during container init: %w", err)
+		}
+		return nil, err
+	}
+	p.sock.Close()
+
+	rec.Status = state.Created
+	if err := h.Save(rec); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		abs, err := filepath.Abs(o.PidFile)
+		if err != nil {
+			return nil, fmt.Errorf("pid file: %w", err)
+		}
+		if err := state.WriteFileAtomic(abs, []byte(strconv.Itoa(p.pid)), 0o644); err != nil {
+			return nil, fmt.Errorf("pid file: %w", err)
+		}
+	}
+	return &Container{ID: o.ID, Pid: p.pid, StartTime: p.startTime}, nil
+}
+
+// kill tears a half-made init down: SIGKILL, then reap what is ours to reap.
+func (p *initProcess) kill() {
+	p.sock.Close()
+	if p.pid > 0 {
+		unix.Kill(p.pid, unix.SIGKILL)
+		// The init is our child (CLONE_PARENT): reap it.
+		var ws unix.WaitStatus
+		unix.Wait4(p.pid, &ws, 0, nil)
+	}
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	}
+}
+
+// writeIDMaps writes the user namespace mappings of the process in it.
+func writeIDMaps(pid int, l *specs.Linux) error {
+	format := func(m []specs.LinuxIDMapping) []byte {
+		var b strings.Builder
+		for _, e := range m {
+			fmt.Fprintf(&b, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
+		}
+		return []byte(b.String())
+	}
+	base := "/proc/" + strconv.Itoa(pid)
+	if len(l.UIDMappings) > 0 {
+		if err := os.WriteFile(base+"/uid_map", format(l.UIDMappings), 0); err != nil {
+			return fmt.Errorf("write linux.uidMappings: %w", err)
+		}
+	}
+	if len(l.GIDMappings) > 0 {
+		if err := os.WriteFile(base+"/gid_map", format(l.GIDMappings), 0); err != nil {
+			return fmt.Errorf("write linux.gidMappings: %w", err)
+		}
+	}
+	return nil
+}
+
+// namespacePaths records where each of the container's namespaces can be
+// joined (by exec, or by another container's config).
+func namespacePaths(pid int, l *specs.Linux) map[string]string {
+	m := map[string]string{}
+	for _, k := range nsKinds {
+		if hasNamespace(l, k.typ) {
+			m[string(k.typ)] = fmt.Sprintf("/proc/%d/ns/%s", pid, k.proc)
+		}
+	}
+	return m
+}
+
+func ownerName() string {
+	if u, err := user.LookupId(strconv.Itoa(os.Geteuid())); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(os.Geteuid())
+}

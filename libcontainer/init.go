@@ -1,0 +1,311 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/caps"
+	"github.com/nookrt/nook/libcontainer/initproto"
+	"github.com/nookrt/nook/libcontainer/rlimits"
+	"github.com/nookrt/nook/libcontainer/rootfs"
+)
+
+// IsInit says whether this process was started as a container init.
+func IsInit() bool { return os.Getenv(initproto.InitPipeEnv) != "" }
+
+// RunInit is the Go half of the container init (nsenter/ did the namespaces).
+// It never returns: it execs the user process or exits 1, having reported
+// the error to the parent (before the start barrier) or to stderr (after it).
+func RunInit() {
+	// Capabilities and keep-caps are per thread and execve takes the calling
+	// thread's credentials: everything below runs on this one thread.
+	runtime.LockOSThread()
+	fd, err := strconv.Atoi(os.Getenv(initproto.InitPipeEnv))
+	os.Unsetenv(initproto.InitPipeEnv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nook init: bad", initproto.InitPipeEnv)
+		os.Exit(1)
+	}
+	sock := os.NewFile(uintptr(fd), "init-sock")
+	unix.CloseOnExec(fd)
+	i := &initRun{sock: sock}
+	err = i.run()
+	if i.ready {
+		fmt.Fprintf(os.Stderr, "nook init: %v\n", err)
+	} else {
+		initproto.Send(sock, initproto.Error, []byte(err.Error()))
+	}
+	os.Exit(1)
+}
+
+type initRun struct {
+	sock  *os.File
+	ready bool // Ready was sent: the parent is gone, errors go to stderr
+}
+
+func (i *initRun) warn(msg string) { initproto.Send(i.sock, initproto.Warning, []byte(msg)) }
+
+func (i *initRun) run() error {
+	payload, err := initproto.Expect(i.sock, initproto.Config, nil)
+	if err != nil {
+		return err
+	}
+	var cfg InitConfig
+	if err := json.Unmarshal(payload, &cfg); err != nil {
+		return fmt.Errorf("decode init config: %w", err)
+	}
+	s := cfg.Spec
+	if s == nil || s.Process == nil {
+		return errors.New("init config without process")
+	}
+	proc := s.Process
+	unix.CloseOnExec(cfg.FifoFd)
+
+	// Open the barrier before the root changes: the fifo fd is reached through
+	// the host's /proc, and the open blocks until `nook start` reads it.
+	barrier := make(chan error, 1)
+	go waitBarrier(cfg.FifoFd, barrier)
+
+	if err := i.setupFilesystem(&cfg); err != nil {
+		return err
+	}
+	if s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return fmt.Errorf("sethostname %q: %w", s.Hostname, err)
+		}
+	}
+	if s.Domainname != "" {
+		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+			return fmt.Errorf("setdomainname %q: %w", s.Domainname, err)
+		}
+	}
+	if proc.OOMScoreAdj != nil {
+		if err := setOOMScoreAdj(*proc.OOMScoreAdj); err != nil {
+			return err
+		}
+	}
+	if !cfg.NoNewKeyring {
+		// A fresh session keyring keeps the host's keys out of reach.
+		if _, err := unix.KeyctlJoinSessionKeyring(cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
+			return fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+	limits, err := rlimits.FromSpec(proc.Rlimits)
+	if err != nil {
+		return err
+	}
+	path, err := lookPath(proc.Args[0], proc.Env)
+	if err != nil {
+		return err
+	}
+	final, err := i.switchUser(proc)
+	if err != nil {
+		return err
+	}
+	umask := 0o022
+	if proc.User.Umask != nil {
+		umask = int(*proc.User.Umask)
+	}
+	unix.Umask(umask)
+	if err := unix.Chdir(proc.Cwd); err != nil {
+		return fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, err)
+	}
+
+	if err := initproto.Send(i.sock, initproto.Ready, nil); err != nil {
+		return err
+	}
+	i.ready = true
+	i.sock.Close()
+	if err := <-barrier; err != nil {
+		return err
+	}
+
+	// After the barrier only steps that cannot be refused for lack of
+	// privilege remain: rlimits while CAP_SYS_RESOURCE is still held, then
+	// the final (smaller) capability sets.
+	if err := rlimits.Apply(limits); err != nil {
+		return err
+	}
+	if err := caps.Apply(final); err != nil {
+		return err
+	}
+	if err := caps.ApplyAmbient(final); err != nil {
+		return err
+	}
+	if proc.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	// Invariant 3: only stdio and the preserved fds cross execve.
+	if err := unix.CloseRange(uint(3+cfg.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close_range: %w", err)
+	}
+	if err := syscall.Exec(path, proc.Args, proc.Env); err != nil {
+		return fmt.Errorf("exec %s: %w", proc.Args[0], err)
+	}
+	return nil
+}
+
+func waitBarrier(fifoFd int, done chan<- error) {
+	f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(fifoFd), os.O_WRONLY, 0)
+	if err != nil {
+		done <- fmt.Errorf("open start barrier: %w", err)
+		return
+	}
+	_, err = f.Write([]byte{'0'})
+	f.Close()
+	if err != nil {
+		err = fmt.Errorf("start barrier: %w", err)
+	}
+	done <- err
+}
+
+func (i *initRun) setupFilesystem(cfg *InitConfig) error {
+	s := cfg.Spec
+	var l specs.Linux
+	if s.Linux != nil {
+		l = *s.Linux
+	}
+	newMntNS := false
+	for _, ns := range l.Namespaces {
+		if ns.Type == specs.MountNamespace {
+			newMntNS = true
+		}
+	}
+	root, err := rootfs.OpenRoot(cfg.Rootfs, l.RootfsPropagation, newMntNS)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if cfg.NewUserns {
+		// The rootfs is open: now become the namespace's root (until now the
+		// host uid let us reach a bundle the container's root cannot).
+		if err := syscall.Setresgid(0, 0, 0); err != nil {
+			return fmt.Errorf("become root group of the user namespace (is gid 0 mapped?): %w", err)
+		}
+		if err := syscall.Setresuid(0, 0, 0); err != nil {
+			return fmt.Errorf("become root of the user namespace (is uid 0 mapped?): %w", err)
+		}
+	}
+	return rootfs.Setup(root, &rootfs.Config{
+		Spec:     s,
+		Bundle:   cfg.Bundle,
+		NoPivot:  cfg.NoPivot || !newMntNS,
+		Chroot:   !newMntNS,
+		InUserns: cfg.NewUserns,
+		CgroupNS: hasNamespace(s.Linux, specs.CgroupNamespace),
+	})
+}
+
+// switchUser drops the bounding set, changes to process.user and sets the
+// capabilities the process keeps until the barrier. It returns the final sets
+// to apply right before execve.
+func (i *initRun) switchUser(proc *specs.Process) (caps.Sets, error) {
+	sets, warnings, err := caps.FromSpec(proc.Capabilities)
+	if err != nil {
+		return sets, err
+	}
+	sets, more := sets.DropUnavailable()
+	for _, w := range append(warnings, more...) {
+		i.warn(w)
+	}
+	if err := caps.DropBounding(sets); err != nil {
+		return sets, err
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return sets, fmt.Errorf("set keep-caps: %w", err)
+	}
+	u := proc.User
+	gids := make([]int, 0, len(u.AdditionalGids))
+	for _, g := range u.AdditionalGids {
+		gids = append(gids, int(g))
+	}
+	if err := syscall.Setgroups(gids); err != nil && !(len(gids) == 0 && errors.Is(err, unix.EPERM)) {
+		return sets, fmt.Errorf("setgroups %v (process.user.additionalGids): %w", gids, err)
+	}
+	if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+		return sets, fmt.Errorf("setgid %d (process.user.gid): %w", u.GID, err)
+	}
+	if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+		return sets, fmt.Errorf("setuid %d (process.user.uid): %w", u.UID, err)
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return sets, fmt.Errorf("clear keep-caps: %w", err)
+	}
+	// Until the barrier, keep CAP_SYS_RESOURCE if we have it, so rlimits can
+	// raise hard limits right before execve (they must be set that late:
+	// an RLIMIT_AS of the user's size can starve the Go runtime).
+	interim := sets
+	if current, err := caps.CurrentPermitted(); err == nil && current.Has(unix.CAP_SYS_RESOURCE) {
+		interim.Permitted = interim.Permitted.With(unix.CAP_SYS_RESOURCE)
+		interim.Effective = interim.Effective.With(unix.CAP_SYS_RESOURCE)
+	}
+	interim.Ambient = 0
+	if err := caps.Apply(interim); err != nil {
+		return sets, err
+	}
+	return sets, nil
+}
+
+func setOOMScoreAdj(v int) error {
+	err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(v)), 0)
+	if err == nil {
+		return nil
+	}
+	if v < 0 && errors.Is(err, unix.EIO) {
+		return fmt.Errorf("process.oomScoreAdj %d: this host refuses negative oom_score_adj values (write returned EIO even for root); use a value >= 0", v)
+	}
+	return fmt.Errorf("process.oomScoreAdj %d: %w", v, err)
+}
+
+// lookPath finds args[0] in the container (after pivot_root) using the PATH
+// of process.env, as execvp would, so a missing binary fails `create`.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		if err := checkExecutable(name); err != nil {
+			return "", fmt.Errorf("exec %q: %w", name, err)
+		}
+		return name, nil
+	}
+	pathEnv := ""
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if checkExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", name)
+}
+
+func checkExecutable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return errors.New("is a directory")
+	}
+	if fi.Mode()&0o111 == 0 {
+		return errors.New("permission denied")
+	}
+	return nil
+}

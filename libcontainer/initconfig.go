@@ -1,0 +1,21 @@
+package libcontainer
+
+import specs "github.com/opencontainers/runtime-spec/specs-go"
+
+// InitConfig is the Config message: everything the Go init needs, sent by the
+// parent once the init is in its namespaces and cgroup.
+type InitConfig struct {
+	ID     string      `json:"id"`
+	Spec   *specs.Spec `json:"spec"`
+	Rootfs string      `json:"rootfs"` // absolute host path
+	Bundle string      `json:"bundle"`
+	// NewUserns: the init is in a user namespace it created, still with the
+	// host uid; it switches to the namespace's root once the rootfs is open.
+	NewUserns    bool `json:"newUserns"`
+	NoPivot      bool `json:"noPivot"`
+	NoNewKeyring bool `json:"noNewKeyring"`
+	// PreserveFds extra fds (3..3+N-1) stay open across execve.
+	PreserveFds int `json:"preserveFds"`
+	// FifoFd is the inherited O_PATH fd of the start barrier.
+	FifoFd int `json:"fifoFd"`
+}

@@ -1,0 +1,184 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/state"
+)
+
+// Status derives a container's status from the kernel, never from the record
+// alone: the init alive with the recorded start time, and the start barrier
+// still present (created) or gone (running).
+func Status(h *state.Handle, r *state.Record) specs.ContainerState {
+	if r.Status == state.Creating {
+		// We hold the id's lock, so the create that wrote this is gone: the
+		// container can never become created.
+		return state.Stopped
+	}
+	if !processAlive(r.Pid, r.InitStartTime) {
+		return state.Stopped
+	}
+	if _, err := os.Lstat(filepath.Join(h.Dir, state.FifoName)); err == nil {
+		return state.Created
+	}
+	return state.Running
+}
+
+// Refresh fills in the live status (and pid 0 once stopped, as runc reports).
+func Refresh(h *state.Handle, r *state.Record) {
+	r.Status = Status(h, r)
+	if r.Status == state.Stopped {
+		r.Pid = 0
+	}
+}
+
+// Start opens the start barrier of a created container: its init goes on to
+// execve the user process.
+func Start(h *state.Handle, r *state.Record) error {
+	switch st := Status(h, r); st {
+	case state.Created:
+	case state.Stopped:
+		return errors.New("cannot start a container that has stopped")
+	case state.Running:
+		return errors.New("cannot start an already running container")
+	default:
+		return fmt.Errorf("cannot start a container in the %s state", st)
+	}
+	fifo := filepath.Join(h.Dir, state.FifoName)
+	// Non-blocking open: if the init died since, nobody will ever write.
+	fd, err := unix.Open(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open start barrier: %w", err)
+	}
+	defer unix.Close(fd)
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 100)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return fmt.Errorf("wait on start barrier: %w", err)
+		}
+		if n > 0 && fds[0].Revents&unix.POLLIN != 0 {
+			var b [1]byte
+			if _, err := unix.Read(fd, b[:]); err == nil {
+				break
+			}
+		}
+		if !processAlive(r.Pid, r.InitStartTime) {
+			return errors.New("cannot start a container that has stopped (its init exited)")
+		}
+	}
+	if err := os.Remove(fifo); err != nil {
+		return fmt.Errorf("remove start barrier: %w", err)
+	}
+	r.Status = state.Running
+	return h.Save(r)
+}
+
+// Kill sends sig to the container's init, or with all to every process of
+// its pid namespace.
+func Kill(h *state.Handle, r *state.Record, sig unix.Signal, all bool) error {
+	if Status(h, r) == state.Stopped {
+		return errNotRunning
+	}
+	if all {
+		return killAll(r, sig)
+	}
+	return signalProcess(r.Pid, r.InitStartTime, sig)
+}
+
+// killAll signals every process in the container's pid namespace. Killing the
+// init of a pid namespace kills the rest with it, so SIGKILL needs no scan.
+// A container that shares the host's pid namespace has only its init to
+// signal until cgroups can enumerate its processes.
+func killAll(r *state.Record, sig unix.Signal) error {
+	if _, own := r.Namespaces["pid"]; !own || sig == unix.SIGKILL || ownsNoPidNS(r) {
+		return signalProcess(r.Pid, r.InitStartTime, sig)
+	}
+	target, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", r.Pid))
+	if err != nil {
+		return errNotRunning
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return fmt.Errorf("list processes: %w", err)
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err == nil && ns == target {
+			unix.Kill(pid, sig)
+		}
+	}
+	return nil
+}
+
+// ownsNoPidNS: a pid namespace joined by path is not the container's to scan.
+func ownsNoPidNS(r *state.Record) bool {
+	if r.Config == nil || r.Config.Linux == nil {
+		return true
+	}
+	for _, ns := range r.Config.Linux.Namespaces {
+		if ns.Type == "pid" {
+			return ns.Path != ""
+		}
+	}
+	return true
+}
+
+// Delete removes a container. A created or running one needs force, which
+// kills it first; in every case nothing of it remains afterwards.
+func Delete(h *state.Handle, r *state.Record, force bool) error {
+	st := Status(h, r)
+	if st != state.Stopped && !force {
+		return fmt.Errorf("cannot delete container %s that is not stopped: %s", r.ID, st)
+	}
+	// Even a "stopped" record may have a live init (a create killed after
+	// spawning it): kill whatever is still the recorded process.
+	if processAlive(r.Pid, r.InitStartTime) {
+		if err := signalProcess(r.Pid, r.InitStartTime, unix.SIGKILL); err != nil && !errors.Is(err, errNotRunning) {
+			return err
+		}
+		if err := waitGone(r.Pid, r.InitStartTime, 10*time.Second); err != nil {
+			return err
+		}
+	}
+	if err := unmountUnder(r.Rootfs, r); err != nil {
+		return err
+	}
+	return h.Destroy()
+}
+
+// unmountUnder removes mounts a container without its own mount namespace
+// left in the host's (its rootfs and everything under it).
+func unmountUnder(rootfs string, r *state.Record) error {
+	if rootfs == "" || r.Config == nil || hasNamespace(r.Config.Linux, "mount") {
+		return nil
+	}
+	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(rootfs))
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	// Deepest first; a lazy unmount of each.
+	for i := len(mounts) - 1; i >= 0; i-- {
+		m := mounts[i].Mountpoint
+		if m != rootfs && !strings.HasPrefix(m, rootfs+"/") {
+			continue
+		}
+		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("unmount %s: %w", m, err)
+		}
+	}
+	return nil
+}

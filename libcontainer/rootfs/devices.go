@@ -1,0 +1,154 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// defaultDevices are what every container gets (runtime-spec config-linux.md,
+// "Default Devices").
+var defaultDevices = []specs.LinuxDevice{
+	{Path: "/dev/null", Type: "c", Major: 1, Minor: 3},
+	{Path: "/dev/zero", Type: "c", Major: 1, Minor: 5},
+	{Path: "/dev/full", Type: "c", Major: 1, Minor: 7},
+	{Path: "/dev/random", Type: "c", Major: 1, Minor: 8},
+	{Path: "/dev/urandom", Type: "c", Major: 1, Minor: 9},
+	{Path: "/dev/tty", Type: "c", Major: 5, Minor: 0},
+}
+
+// defaultLinks are the /dev symlinks of the same section, plus runc's
+// /dev/core.
+var defaultLinks = [][2]string{
+	{"/proc/self/fd", "/dev/fd"},
+	{"/proc/self/fd/0", "/dev/stdin"},
+	{"/proc/self/fd/1", "/dev/stdout"},
+	{"/proc/self/fd/2", "/dev/stderr"},
+	{"pts/ptmx", "/dev/ptmx"},
+}
+
+// createDevices makes the default devices and linux.devices. A device the
+// config lists replaces the default of the same path.
+func createDevices(root *os.File, configured []specs.LinuxDevice, inUserns bool) error {
+	devs := map[string]specs.LinuxDevice{}
+	var order []string
+	for _, d := range append(append([]specs.LinuxDevice{}, defaultDevices...), configured...) {
+		p := filepath.Clean(d.Path)
+		if _, ok := devs[p]; !ok {
+			order = append(order, p)
+		}
+		devs[p] = d
+	}
+	for _, p := range order {
+		d := devs[p]
+		var err error
+		if inUserns {
+			// mknod is refused in a user namespace: bind the host's node.
+			err = bindDevice(root, d)
+		} else {
+			err = makeDevice(root, d)
+		}
+		if err != nil {
+			return fmt.Errorf("device %s: %w", d.Path, err)
+		}
+	}
+	for _, l := range defaultLinks {
+		if err := symlinkInRoot(root, l[0], l[1]); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat("/proc/kcore"); err == nil {
+		return symlinkInRoot(root, "/proc/kcore", "/dev/core")
+	}
+	return nil
+}
+
+func deviceMode(d specs.LinuxDevice) (uint32, error) {
+	perm := uint32(0o666)
+	if d.FileMode != nil {
+		perm = uint32(*d.FileMode) & 0o7777
+	}
+	switch d.Type {
+	case "c", "u":
+		return perm | unix.S_IFCHR, nil
+	case "b":
+		return perm | unix.S_IFBLK, nil
+	case "p":
+		return perm | unix.S_IFIFO, nil
+	}
+	return 0, fmt.Errorf("type %q: must be c, b, u or p", d.Type)
+}
+
+func makeDevice(root *os.File, d specs.LinuxDevice) error {
+	mode, err := deviceMode(d)
+	if err != nil {
+		return err
+	}
+	dir, err := mkdirInRoot(root, filepath.Dir(d.Path))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	name := filepath.Base(d.Path)
+	dev := unix.Mkdev(uint32(d.Major), uint32(d.Minor))
+	if err := unix.Mknodat(int(dir.Fd()), name, mode, int(dev)); err != nil {
+		if !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("mknod: %w", err)
+		}
+		// Something is there already (an image's own /dev): replace it so the
+		// container gets exactly the device the config asks for.
+		if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil {
+			return fmt.Errorf("replace existing: %w", err)
+		}
+		if err := unix.Mknodat(int(dir.Fd()), name, mode, int(dev)); err != nil {
+			return fmt.Errorf("mknod: %w", err)
+		}
+	}
+	uid, gid := -1, -1
+	if d.UID != nil {
+		uid = int(*d.UID)
+	}
+	if d.GID != nil {
+		gid = int(*d.GID)
+	}
+	if uid != -1 || gid != -1 {
+		if err := unix.Fchownat(int(dir.Fd()), name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
+	}
+	return nil
+}
+
+func bindDevice(root *os.File, d specs.LinuxDevice) error {
+	if _, err := deviceMode(d); err != nil {
+		return err
+	}
+	target, err := fileInRoot(root, d.Path)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	tree, err := unix.OpenTree(unix.AT_FDCWD, d.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("clone host %s: %w", d.Path, err)
+	}
+	defer unix.Close(tree)
+	return attachTree(tree, target)
+}
+
+func symlinkInRoot(root *os.File, target, link string) error {
+	dir, err := mkdirInRoot(root, filepath.Dir(link))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	err = unix.Symlinkat(target, int(dir.Fd()), filepath.Base(link))
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("symlink %s -> %s: %w", link, target, err)
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// mountEntry mounts one entry of config.json's mounts inside root.
+func mountEntry(root *os.File, m specs.Mount, c *Config) error {
+	opts := parseOptions(m.Options)
+	dest := filepath.Clean(m.Destination)
+	if m.Type == "bind" {
+		opts.bind = true
+	}
+	var err error
+	switch {
+	case opts.bind:
+		err = bindMount(root, m, dest, opts, c)
+	case m.Type == "cgroup":
+		err = mountCgroup(root, dest, opts, c)
+	default:
+		err = mountFilesystem(root, m, dest, opts, c)
+	}
+	if err != nil {
+		return fmt.Errorf("mount %s (%s) on %s: %w", m.Source, m.Type, m.Destination, err)
+	}
+	return nil
+}
+
+func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOptions, c *Config) error {
+	var target *os.File
+	var err error
+	if m.Type == "proc" || m.Type == "sysfs" {
+		target, err = realDirInRoot(root, dest)
+	} else {
+		target, err = mkdirInRoot(root, dest)
+	}
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	source := m.Source
+	if source == "" {
+		source = m.Type
+	}
+	err = unix.Mount(source, fdPath(target), m.Type, opts.flags&^unix.MS_REMOUNT, opts.dataString())
+	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" && c.InUserns {
+		// A user namespace without its own network namespace may not mount
+		// sysfs; bind the host's read-only instead, as runc does.
+		return bindMount(root, specs.Mount{Source: "/sys", Type: "bind"}, dest,
+			parseOptions([]string{"rbind", "nosuid", "noexec", "nodev", "ro"}), c)
+	}
+	if err != nil {
+		return err
+	}
+	return applyPropagation(root, dest, opts)
+}
+
+func applyPropagation(root *os.File, dest string, opts mountOptions) error {
+	if len(opts.propagation) == 0 {
+		return nil
+	}
+	mnt, err := reopen(root, dest)
+	if err != nil {
+		return err
+	}
+	defer mnt.Close()
+	for _, p := range opts.propagation {
+		if err := unix.Mount("", fdPath(mnt), "", p, ""); err != nil {
+			return fmt.Errorf("set propagation: %w", err)
+		}
+	}
+	return nil
+}
+
+// bindMount clones the source as a detached mount, sets its attributes while
+// it is still detached, and attaches it on the destination fd. Nothing is
+// ever visible half-configured, and no path is looked up twice.
+func bindMount(root *os.File, m specs.Mount, dest string, opts mountOptions, c *Config) error {
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(c.Bundle, src)
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("bind source: %w", err)
+	}
+	var target *os.File
+	if fi.IsDir() {
+		target, err = mkdirInRoot(root, dest)
+	} else {
+		target, err = fileInRoot(root, dest)
+	}
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+
+	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+	if opts.recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	tree, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
+	if err != nil {
+		return fmt.Errorf("clone %s: %w", src, err)
+	}
+	defer unix.Close(tree)
+	attr, err := opts.mountAttr()
+	if err != nil {
+		return err
+	}
+	// ro/nosuid/… apply to the top mount only, as with mount(2) remounts.
+	if attr.Attr_set != 0 || attr.Attr_clr != 0 {
+		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+			return fmt.Errorf("set mount attributes %s: %w", strings.Join(m.Options, ","), err)
+		}
+	}
+	if err := attachTree(tree, target); err != nil {
+		return fmt.Errorf("attach: %w", err)
+	}
+	// Propagation is set once attached: a detached mount has no peers.
+	return applyPropagation(root, dest, opts)
+}

@@ -1,0 +1,143 @@
+package rootfs
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountOptions is a parsed `mounts[].options` list.
+type mountOptions struct {
+	flags       uintptr // MS_* flags for mount(2)
+	clear       uintptr // flags explicitly turned off ("rw", "suid", …)
+	propagation []uintptr
+	data        []string // filesystem-specific options, passed as data
+	bind        bool
+	recursive   bool // rbind
+}
+
+// flagOptions maps option names to the MS_* flag they set (clear=false) or
+// turn off (clear=true).
+var flagOptions = map[string]struct {
+	clear bool
+	flag  uintptr
+}{
+	"async":         {true, unix.MS_SYNCHRONOUS},
+	"atime":         {true, unix.MS_NOATIME},
+	"defaults":      {false, 0},
+	"dev":           {true, unix.MS_NODEV},
+	"diratime":      {true, unix.MS_NODIRATIME},
+	"dirsync":       {false, unix.MS_DIRSYNC},
+	"exec":          {true, unix.MS_NOEXEC},
+	"iversion":      {false, unix.MS_I_VERSION},
+	"lazytime":      {false, unix.MS_LAZYTIME},
+	"loud":          {true, unix.MS_SILENT},
+	"mand":          {false, unix.MS_MANDLOCK},
+	"noatime":       {false, unix.MS_NOATIME},
+	"nodev":         {false, unix.MS_NODEV},
+	"nodiratime":    {false, unix.MS_NODIRATIME},
+	"noexec":        {false, unix.MS_NOEXEC},
+	"noiversion":    {true, unix.MS_I_VERSION},
+	"nolazytime":    {true, unix.MS_LAZYTIME},
+	"nomand":        {true, unix.MS_MANDLOCK},
+	"norelatime":    {true, unix.MS_RELATIME},
+	"nostrictatime": {true, unix.MS_STRICTATIME},
+	"nosuid":        {false, unix.MS_NOSUID},
+	"nosymfollow":   {false, unix.MS_NOSYMFOLLOW},
+	"relatime":      {false, unix.MS_RELATIME},
+	"remount":       {false, unix.MS_REMOUNT},
+	"ro":            {false, unix.MS_RDONLY},
+	"rw":            {true, unix.MS_RDONLY},
+	"silent":        {false, unix.MS_SILENT},
+	"strictatime":   {false, unix.MS_STRICTATIME},
+	"suid":          {true, unix.MS_NOSUID},
+	"symfollow":     {true, unix.MS_NOSYMFOLLOW},
+	"sync":          {false, unix.MS_SYNCHRONOUS},
+}
+
+var propagationOptions = map[string]uintptr{
+	"private":     unix.MS_PRIVATE,
+	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
+	"shared":      unix.MS_SHARED,
+	"rshared":     unix.MS_SHARED | unix.MS_REC,
+	"slave":       unix.MS_SLAVE,
+	"rslave":      unix.MS_SLAVE | unix.MS_REC,
+	"unbindable":  unix.MS_UNBINDABLE,
+	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
+
+// parseOptions splits mount options into flags, propagation and data. Options
+// nook does not know are passed to the filesystem as data, where the kernel
+// judges them (as runc does).
+func parseOptions(opts []string) mountOptions {
+	var m mountOptions
+	for _, o := range opts {
+		switch {
+		case o == "bind":
+			m.bind = true
+		case o == "rbind":
+			m.bind, m.recursive = true, true
+		case propagationOptions[o] != 0:
+			m.propagation = append(m.propagation, propagationOptions[o])
+		default:
+			if f, ok := flagOptions[o]; ok {
+				if f.clear {
+					m.flags &^= f.flag
+					m.clear |= f.flag
+				} else {
+					m.flags |= f.flag
+					m.clear &^= f.flag
+				}
+				continue
+			}
+			m.data = append(m.data, o)
+		}
+	}
+	return m
+}
+
+// mountAttr converts the flags to mount_setattr attributes for fd-based bind
+// mounts. MS_* names that mount_setattr cannot express are refused.
+func (m mountOptions) mountAttr() (unix.MountAttr, error) {
+	var a unix.MountAttr
+	pairs := []struct {
+		ms   uintptr
+		attr uint64
+	}{
+		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
+		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
+		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+		{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	}
+	for _, p := range pairs {
+		if m.flags&p.ms != 0 {
+			a.Attr_set |= p.attr
+		}
+		if m.clear&p.ms != 0 {
+			a.Attr_clr |= p.attr
+		}
+	}
+	switch {
+	case m.flags&unix.MS_NOATIME != 0:
+		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		a.Attr_set |= unix.MOUNT_ATTR_NOATIME
+	case m.flags&unix.MS_STRICTATIME != 0:
+		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		a.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
+	case m.flags&unix.MS_RELATIME != 0:
+		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		a.Attr_set |= unix.MOUNT_ATTR_RELATIME
+	}
+	unsupported := m.flags &^ (unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
+		unix.MS_NODIRATIME | unix.MS_NOSYMFOLLOW | unix.MS_NOATIME | unix.MS_STRICTATIME |
+		unix.MS_RELATIME | unix.MS_SILENT)
+	if unsupported != 0 {
+		return a, fmt.Errorf("option flags %#x do not apply to a bind mount", unsupported)
+	}
+	return a, nil
+}
+
+func (m mountOptions) dataString() string { return strings.Join(m.data, ",") }

@@ -1,0 +1,98 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+)
+
+// Every path inside the rootfs is resolved with pathrs-lite (openat2
+// RESOLVE_IN_ROOT where the kernel has it), so a symlink in the container's
+// image can never lead outside it (invariant 1). Mounts then target the
+// resulting fd, never the path, so a swap after resolution cannot redirect them.
+
+// mkdirInRoot creates dest (and parents) as directories inside root and returns
+// an O_PATH handle to it.
+func mkdirInRoot(root *os.File, dest string) (*os.File, error) {
+	f, err := pathrs.MkdirAllHandle(root, dest, 0o755)
+	if err != nil {
+		return nil, fmt.Errorf("create directory %s in rootfs: %w", dest, err)
+	}
+	return f, nil
+}
+
+// fileInRoot returns a handle to dest inside root, creating an empty regular
+// file there (and directory parents) if nothing exists yet.
+func fileInRoot(root *os.File, dest string) (*os.File, error) {
+	if f, err := pathrs.OpenatInRoot(root, dest); err == nil {
+		return f, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open %s in rootfs: %w", dest, err)
+	}
+	parent, err := mkdirInRoot(root, filepath.Dir(dest))
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	fd, err := unix.Openat(int(parent.Fd()), filepath.Base(dest),
+		unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("create file %s in rootfs: %w", dest, err)
+	}
+	if err == nil {
+		unix.Close(fd)
+	}
+	f, err := pathrs.OpenatInRoot(root, dest)
+	if err != nil {
+		return nil, fmt.Errorf("open %s in rootfs: %w", dest, err)
+	}
+	return f, nil
+}
+
+// realDirInRoot is for /proc and /sys: they must be real directories, never a
+// symlink that could point a procfs or sysfs mount elsewhere (CVE-2023-27561).
+func realDirInRoot(root *os.File, dest string) (*os.File, error) {
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(int(root.Fd()), dest, &how)
+	if errors.Is(err, unix.ENOENT) {
+		f, err := mkdirInRoot(root, dest)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		fd, err = unix.Openat2(int(root.Fd()), dest, &how)
+	}
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return nil, fmt.Errorf("mount destination %s must be a real directory, not a symlink or file", dest)
+		}
+		return nil, fmt.Errorf("open %s in rootfs: %w", dest, err)
+	}
+	return os.NewFile(uintptr(fd), dest), nil
+}
+
+// fdPath names an fd as a path for syscalls that only take paths (mount(2)).
+// It is only used while /proc is the host's real procfs (checked by the init).
+func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+
+// reopen returns a fresh handle to dest: after something was mounted on it,
+// the new handle is the mount's root, while the old one is the dentry below.
+func reopen(root *os.File, dest string) (*os.File, error) {
+	f, err := pathrs.OpenatInRoot(root, dest)
+	if err != nil {
+		return nil, fmt.Errorf("reopen %s in rootfs: %w", dest, err)
+	}
+	return f, nil
+}
+
+// attachTree moves a detached mount (from open_tree or fsmount) onto target.
+func attachTree(tree int, target *os.File) error {
+	return unix.MoveMount(tree, "", int(target.Fd()), "",
+		unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+}

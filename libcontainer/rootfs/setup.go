@@ -1,0 +1,251 @@
+// Package rootfs builds a container's filesystem view inside the init's new
+// mount namespace: the rootfs as a mount of its own, the configured mounts,
+// /dev, the switch of root, masked and read-only paths.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Config is what Setup needs besides the spec.
+type Config struct {
+	Spec    *specs.Spec
+	Bundle  string
+	NoPivot bool
+	// Chroot: the container shares the runtime's mount namespace, so the
+	// root may be neither pivoted nor moved (both would change the host's).
+	Chroot   bool
+	InUserns bool // created user namespace: no mknod
+	CgroupNS bool // the container has its own cgroup namespace
+}
+
+// OpenRoot makes the rootfs a mount of its own (pivot_root needs one) and
+// returns a handle on that mount's root. It is the only step that looks the
+// rootfs up by path, so the init calls it while it still has the host uid: a
+// bundle directory the container's root may not traverse is then no obstacle.
+//
+// Without a mount namespace of its own (newMntNS false) the host's mount
+// propagation is left alone; the mounts made under the rootfs are then the
+// host's too, and `delete` unmounts them.
+func OpenRoot(rootfs, propagation string, newMntNS bool) (*os.File, error) {
+	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if propagation != "" {
+		p, ok := propagationOptions[propagation]
+		if !ok {
+			return nil, fmt.Errorf("linux.rootfsPropagation %q: unknown propagation", propagation)
+		}
+		prop = p
+	}
+	// Mount events of the container must not reach the host.
+	if newMntNS {
+		if err := unix.Mount("", "/", "", prop, ""); err != nil {
+			return nil, fmt.Errorf("set / propagation: %w", err)
+		}
+	}
+	tree, err := unix.OpenTree(unix.AT_FDCWD, rootfs, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return nil, fmt.Errorf("bind rootfs %s: %w", rootfs, err)
+	}
+	if err := unix.MoveMount(tree, "", unix.AT_FDCWD, rootfs, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		unix.Close(tree)
+		return nil, fmt.Errorf("attach rootfs %s: %w", rootfs, err)
+	}
+	// The fd still names the mount, now attached: it is the new root.
+	return os.NewFile(uintptr(tree), rootfs), nil
+}
+
+// Setup does everything between OpenRoot and the user process: mounts,
+// devices, root switch, masked and read-only paths, read-only root.
+func Setup(root *os.File, c *Config) error {
+	if err := checkProcfs("/proc"); err != nil {
+		return err
+	}
+	old := unix.Umask(0) // device and directory modes exactly as asked
+	defer unix.Umask(old)
+	for _, m := range c.Spec.Mounts {
+		if err := mountEntry(root, m, c); err != nil {
+			return err
+		}
+	}
+	var devices []specs.LinuxDevice
+	if c.Spec.Linux != nil {
+		devices = c.Spec.Linux.Devices
+	}
+	if err := createDevices(root, devices, c.InUserns); err != nil {
+		return err
+	}
+	if err := switchRoot(root, c.NoPivot, c.Chroot); err != nil {
+		return err
+	}
+	if c.Spec.Linux != nil {
+		for _, p := range c.Spec.Linux.MaskedPaths {
+			if err := maskPath(p); err != nil {
+				return fmt.Errorf("linux.maskedPaths %s: %w", p, err)
+			}
+		}
+		for _, p := range c.Spec.Linux.ReadonlyPaths {
+			if err := readonlyPath(p); err != nil {
+				return fmt.Errorf("linux.readonlyPaths %s: %w", p, err)
+			}
+		}
+	}
+	if c.Spec.Root != nil && c.Spec.Root.Readonly {
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(unix.AT_FDCWD, "/", 0, &attr); err != nil {
+			return fmt.Errorf("root.readonly: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkProcfs refuses to go on if path is not a real procfs: nook writes and
+// mounts through /proc/self/fd, and a fake /proc would redirect them
+// (invariant 4).
+func checkProcfs(path string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", path, err)
+	}
+	if st.Type != unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("%s is not a procfs (filesystem magic %#x)", path, st.Type)
+	}
+	return nil
+}
+
+func switchRoot(root *os.File, noPivot, chrootOnly bool) error {
+	if err := unix.Fchdir(int(root.Fd())); err != nil {
+		return fmt.Errorf("chdir to rootfs: %w", err)
+	}
+	if chrootOnly {
+		if err := unix.Chroot("."); err != nil {
+			return fmt.Errorf("chroot: %w", err)
+		}
+		return unix.Chdir("/")
+	}
+	if noPivot {
+		if err := unix.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
+			return fmt.Errorf("move rootfs to /: %w", err)
+		}
+		if err := unix.Chroot("."); err != nil {
+			return fmt.Errorf("chroot: %w", err)
+		}
+		return unix.Chdir("/")
+	}
+	// pivot_root(".", ".") stacks the old root on top of the new one; it is
+	// then detached without ever needing a directory for it in the rootfs.
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make old root slave: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// maskPath hides a path: a read-only empty tmpfs over a directory, the
+// container's /dev/null over anything else. A missing path is fine.
+func maskPath(path string) error {
+	root, err := os.Open("/")
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	target, err := pathrs.OpenatInRoot(root, path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer target.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(target.Fd()), &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("fsopen tmpfs: %w", err)
+		}
+		defer unix.Close(fs)
+		if err := unix.FsconfigCreate(fs); err != nil {
+			return fmt.Errorf("create tmpfs: %w", err)
+		}
+		mnt, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+		if err != nil {
+			return fmt.Errorf("fsmount tmpfs: %w", err)
+		}
+		defer unix.Close(mnt)
+		return attachTree(mnt, target)
+	}
+	null, err := trustedDevNull(root)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	tree, err := unix.OpenTree(int(null.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("clone /dev/null: %w", err)
+	}
+	defer unix.Close(tree)
+	return attachTree(tree, target)
+}
+
+// trustedDevNull opens the container's /dev/null and checks it is the real
+// 1:3 character device, not a symlink or file planted to make masking bind
+// something else (CVE-2025-31133).
+func trustedDevNull(root *os.File) (*os.File, error) {
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(int(root.Fd()), "/dev/null", &how)
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/null: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "/dev/null")
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
+		f.Close()
+		return nil, errors.New("/dev/null is not the null device (1:3); refusing to use it")
+	}
+	return f, nil
+}
+
+// readonlyPath binds a path over itself, recursively read-only.
+func readonlyPath(path string) error {
+	root, err := os.Open("/")
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	target, err := pathrs.OpenatInRoot(root, path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer target.Close()
+	tree, err := unix.OpenTree(int(target.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
+	if err != nil {
+		return fmt.Errorf("clone: %w", err)
+	}
+	defer unix.Close(tree)
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+		return fmt.Errorf("make read-only: %w", err)
+	}
+	return attachTree(tree, target)
+}

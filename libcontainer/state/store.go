@@ -1,0 +1,278 @@
+// Package state keeps a container's record under the state root
+// (<root>/<id>/state.json): the directory, its lock and atomic writes.
+//
+// Every command that touches an id holds the lock of that id's directory
+// (flock on the directory fd) for as long as it reads or changes the record, so
+// concurrent calls on one id are serialised. The record is replaced by rename,
+// never rewritten in place, so a crash leaves either the old or the new one.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	stateFile = "state.json"
+	// FifoName is the start barrier: the init blocks writing to it until
+	// `start` reads it.
+	FifoName = "exec.fifo"
+)
+
+// ErrNotExist is what callers match literally: engines treat "container does
+// not exist" as "already gone".
+var ErrNotExist = errors.New("container does not exist")
+
+// ErrExist is returned by Create for an id that is in use.
+var ErrExist = errors.New("container with id exists")
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]*$`)
+
+// ValidateID refuses ids that could act as paths (invariant 6).
+func ValidateID(id string) error {
+	if id == "" {
+		return errors.New("container id cannot be empty")
+	}
+	if len(id) > 1024 {
+		return fmt.Errorf("invalid container id %.40q...: longer than 1024 characters", id)
+	}
+	if id == "." || id == ".." || !idPattern.MatchString(id) {
+		return fmt.Errorf("invalid container id %q: must match %s (at most 1024 characters) and not be . or ..", id, idPattern)
+	}
+	return nil
+}
+
+// Status values as the OCI state reports them.
+const (
+	Creating                      = specs.StateCreating
+	Created                       = specs.StateCreated
+	Running                       = specs.StateRunning
+	Paused   specs.ContainerState = "paused"
+	Stopped                       = specs.StateStopped
+)
+
+// Record is what nook keeps about a container: the OCI state fields plus what
+// later commands need to find and verify its processes.
+type Record struct {
+	specs.State
+	// Status as last written; the live status is derived by the caller from
+	// the kernel (see libcontainer.Status), never trusted from here alone.
+	Rootfs string `json:"rootfs"`
+	// InitStartTime is field 22 of /proc/<pid>/stat when the init was
+	// spawned: a pid whose start time differs is a reused pid.
+	InitStartTime uint64            `json:"initStartTime,omitempty"`
+	Created       time.Time         `json:"created"`
+	Owner         string            `json:"owner"`
+	Namespaces    map[string]string `json:"namespaces,omitempty"`
+	// Config is the bundle's config as it was at create time; later commands
+	// (delete's hooks, exec's defaults) read it from here, not from a bundle
+	// that may have changed.
+	Config *specs.Spec `json:"config,omitempty"`
+}
+
+// Store is a state root directory.
+type Store struct{ Root string }
+
+// Handle is a locked container directory. Close releases the lock.
+type Handle struct {
+	ID  string
+	Dir string
+	dir *os.File
+}
+
+func (s Store) dir(id string) string { return filepath.Join(s.Root, id) }
+
+// Create makes the container's directory (0700) and returns it locked. It
+// fails with ErrExist if the id is taken, leaving the existing one untouched.
+func (s Store) Create(id string) (*Handle, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.Root, 0o711); err != nil {
+		return nil, fmt.Errorf("create state root %s: %w", s.Root, err)
+	}
+	dir := s.dir(id)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("%w: %s", ErrExist, id)
+		}
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	h, err := s.lock(id, unix.LOCK_EX)
+	if err != nil {
+		os.Remove(dir)
+		return nil, err
+	}
+	return h, nil
+}
+
+// ErrBusy is returned by TryLockShared while another command (a create in
+// progress) holds the id's lock exclusively.
+var ErrBusy = errors.New("container is busy")
+
+// TryLockShared is Lock(id, false) without waiting: ErrBusy if the lock is
+// held exclusively.
+func (s Store) TryLockShared(id string) (*Handle, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	return s.lock(id, unix.LOCK_SH|unix.LOCK_NB)
+}
+
+// Peek reads a record without the lock: only for reporting a container whose
+// lock is busy (the record is replaced atomically, so it is never torn).
+func (s Store) Peek(id string) (*Record, error) {
+	h := &Handle{ID: id, Dir: s.dir(id)}
+	return h.Load()
+}
+
+// Lock opens an existing container's directory and takes its lock, exclusive
+// or shared. An id with no directory is ErrNotExist.
+func (s Store) Lock(id string, exclusive bool) (*Handle, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	return s.lock(id, how)
+}
+
+func (s Store) lock(id string, how int) (*Handle, error) {
+	dir := s.dir(id)
+	for {
+		f, err := os.OpenFile(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, ErrNotExist
+			}
+			return nil, fmt.Errorf("open state dir: %w", err)
+		}
+		if err := flockRetry(int(f.Fd()), how); err != nil {
+			f.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				return nil, ErrBusy
+			}
+			return nil, fmt.Errorf("lock %s: %w", dir, err)
+		}
+		// The directory may have been deleted (and even re-created) while we
+		// waited: only the lock on the directory at the path now counts.
+		var held, now unix.Stat_t
+		if err := unix.Fstat(int(f.Fd()), &held); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("stat %s: %w", dir, err)
+		}
+		if err := unix.Stat(dir, &now); err != nil {
+			f.Close()
+			if errors.Is(err, unix.ENOENT) {
+				return nil, ErrNotExist
+			}
+			return nil, fmt.Errorf("stat %s: %w", dir, err)
+		}
+		if held.Ino == now.Ino && held.Dev == now.Dev {
+			return &Handle{ID: id, Dir: dir, dir: f}, nil
+		}
+		f.Close()
+	}
+}
+
+func flockRetry(fd, how int) error {
+	for {
+		err := unix.Flock(fd, how)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// Close releases the lock.
+func (h *Handle) Close() error { return h.dir.Close() }
+
+// Load reads the record. A directory without one is a create that died before
+// writing anything: it is reported as a Creating record with no pid.
+func (h *Handle) Load() (*Record, error) {
+	b, err := os.ReadFile(filepath.Join(h.Dir, stateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return &Record{State: specs.State{ID: h.ID, Status: Creating}}, nil
+		}
+		return nil, fmt.Errorf("read state of %s: %w", h.ID, err)
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("parse state of %s: %w", h.ID, err)
+	}
+	return &r, nil
+}
+
+// Save replaces the record atomically: temp file, fsync-free rename (the state
+// root is on tmpfs in practice, and a torn write is what rename prevents).
+func (h *Handle) Save(r *Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode state of %s: %w", h.ID, err)
+	}
+	return WriteFileAtomic(filepath.Join(h.Dir, stateFile), b, 0o600)
+}
+
+// Destroy removes the directory and everything in it; the lock is released.
+func (h *Handle) Destroy() error {
+	err := os.RemoveAll(h.Dir)
+	h.Close()
+	if err != nil {
+		return fmt.Errorf("remove state dir: %w", err)
+	}
+	return nil
+}
+
+// List returns the ids that have a directory under the root.
+func (s Store) List() ([]string, error) {
+	entries, err := os.ReadDir(s.Root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read state root: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() && ValidateID(e.Name()) == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// WriteFileAtomic writes data to a temp file beside path and renames it over
+// path, so readers see the old content or the new, never a part.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp.Name(), mode)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return nil
+}

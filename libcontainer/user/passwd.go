@@ -1,0 +1,91 @@
+package user
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// ErrNotFound is wrapped by lookups that find no matching entry.
+var ErrNotFound = errors.New("no matching entry")
+
+// LookupUser finds name in a passwd(5) database and returns the user's uid,
+// primary gid and home directory.
+//
+// As in glibc, the first matching line wins. A name that is a decimal number
+// matches a user of that name first and otherwise the first user with that
+// uid. When nothing matches, the error wraps ErrNotFound; a caller that
+// accepts raw numeric ids (as runc does) can then use the number itself.
+func LookupUser(passwd io.Reader, name string) (uid, gid uint32, home string, err error) {
+	if name == "" {
+		return 0, 0, "", errors.New("look up user: empty name")
+	}
+	wantID, numeric := parseID(name)
+	var byID *passwdEntry
+	var byName *passwdEntry
+	err = eachLine(passwd, func(line string) bool {
+		e, ok := parsePasswdLine(line)
+		if !ok {
+			return true
+		}
+		if e.name == name {
+			byName = &e
+			return false
+		}
+		if numeric && byID == nil && e.uid == wantID {
+			byID = &e
+		}
+		return true
+	})
+	if err != nil {
+		return 0, 0, "", fmt.Errorf("look up user %q: read passwd: %w", name, err)
+	}
+	e := byName
+	if e == nil {
+		e = byID
+	}
+	if e == nil {
+		return 0, 0, "", fmt.Errorf("look up user %q in passwd: %w", name, ErrNotFound)
+	}
+	return e.uid, e.gid, e.home, nil
+}
+
+type passwdEntry struct {
+	name     string
+	uid, gid uint32
+	home     string
+}
+
+// parsePasswdLine reads "name:password:uid:gid:gecos:home:shell". The shell
+// may be missing; a line without a home field, with an empty name, or with
+// ids that are not 32-bit decimal numbers is malformed and skipped.
+func parsePasswdLine(line string) (passwdEntry, bool) {
+	f := strings.SplitN(line, ":", 7)
+	if len(f) < 6 || f[0] == "" {
+		return passwdEntry{}, false
+	}
+	uid, ok := parseID(f[2])
+	if !ok {
+		return passwdEntry{}, false
+	}
+	gid, ok := parseID(f[3])
+	if !ok {
+		return passwdEntry{}, false
+	}
+	return passwdEntry{name: f[0], uid: uid, gid: gid, home: f[5]}, true
+}
+
+// parseID accepts a plain decimal id that fits in 32 bits. (uint32)(-1) is
+// refused: the kernel uses it to mean "no change" in set*id calls.
+func parseID(s string) (uint32, bool) {
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 1<<32-1 {
+		return 0, false
+	}
+	return uint32(n), true
+}

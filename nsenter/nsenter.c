@@ -1,0 +1,239 @@
+/*
+ * nsenter: the part of the container init that must run before the Go runtime.
+ *
+ * Why C: setns(2) into a mount or user namespace and unshare(CLONE_NEWUSER) are
+ * refused for multi-threaded processes, and the Go runtime starts threads before
+ * main(). A constructor runs while the process is still single-threaded.
+ *
+ * The constructor does nothing unless _NOOK_INITPIPE names the init socket, so
+ * every other nook command pays only a getenv().
+ *
+ * Sequence (the frames are described in libcontainer/initproto/proto.go):
+ *   stage 0 (the process nook spawned):
+ *     read BOOTSTRAP; open every namespace path, then setns() the user namespace
+ *     first and the others after it; unshare(CLONE_NEWUSER) and ask the parent to
+ *     write uid_map/gid_map (USERNS_READY / USERNS_MAPPED); unshare the other new
+ *     namespaces; clone(CLONE_PARENT) the init so that it is a child of nook (and
+ *     PID 1 of a new pid namespace); send INIT_PID; exit.
+ *   stage 1 (the container init):
+ *     wait for INIT_GO (the parent has put it in its cgroup by then), unshare the
+ *     cgroup namespace, and return so that the Go runtime starts and runs the Go
+ *     half of the init (libcontainer/init.go).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+#define MAX_NS_PATHS 16
+
+struct ns_path {
+	uint32_t type; /* CLONE_NEW* */
+	char path[4096];
+	int fd;
+};
+
+struct bootstrap {
+	uint32_t cloneflags;
+	int npaths;
+	struct ns_path paths[MAX_NS_PATHS];
+};
+
+/* Sends an ERROR frame to the parent and exits: the parent prints it. */
+static void bail(int sock, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (errno != 0 && (size_t)n + 2 < sizeof(msg))
+		n += snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(errno));
+	if (sock >= 0)
+		nook_send_frame(sock, NOOK_MSG_ERROR, msg, (uint32_t)strlen(msg));
+	_exit(1);
+}
+
+static void read_bootstrap(int sock, struct bootstrap *bs)
+{
+	uint32_t type, len, off = 0;
+	char *buf = NULL;
+
+	memset(bs, 0, sizeof(*bs));
+	errno = 0;
+	if (nook_recv_frame(sock, &type, &buf, &len) < 0)
+		bail(sock, "nsenter: read bootstrap");
+	if (type != NOOK_MSG_BOOTSTRAP) {
+		errno = 0;
+		bail(sock, "nsenter: expected bootstrap message, got type %u", type);
+	}
+	/* Attributes: u32 attr | u32 len | value, back to back. */
+	while (off + 8 <= len) {
+		uint32_t attr, alen;
+
+		memcpy(&attr, buf + off, 4);
+		memcpy(&alen, buf + off + 4, 4);
+		off += 8;
+		if (alen > len - off) {
+			errno = 0;
+			bail(sock, "nsenter: truncated bootstrap attribute %u", attr);
+		}
+		switch (attr) {
+		case NOOK_ATTR_CLONE_FLAGS:
+			if (alen != 4) {
+				errno = 0;
+				bail(sock, "nsenter: bad clone flags length %u", alen);
+			}
+			memcpy(&bs->cloneflags, buf + off, 4);
+			break;
+		case NOOK_ATTR_NS_PATH: {
+			struct ns_path *p;
+
+			/* value: u32 CLONE_NEW* type, then the path (no NUL). */
+			if (bs->npaths == MAX_NS_PATHS || alen < 5 || alen - 4 >= sizeof(p->path)) {
+				errno = 0;
+				bail(sock, "nsenter: bad namespace path attribute");
+			}
+			p = &bs->paths[bs->npaths++];
+			memcpy(&p->type, buf + off, 4);
+			memcpy(p->path, buf + off + 4, alen - 4);
+			p->path[alen - 4] = '\0';
+			p->fd = -1;
+			break;
+		}
+		default:
+			errno = 0;
+			bail(sock, "nsenter: unknown bootstrap attribute %u", attr);
+		}
+		off += alen;
+	}
+	free(buf);
+}
+
+/*
+ * Joins the namespaces given by path. All paths are opened before the first
+ * setns() because joining a mount namespace changes how later paths resolve;
+ * the user namespace is joined first so that the others are joined with the
+ * capabilities it grants.
+ */
+static void join_namespaces(int sock, struct bootstrap *bs)
+{
+	int i, pass;
+
+	for (i = 0; i < bs->npaths; i++) {
+		bs->paths[i].fd = open(bs->paths[i].path, O_RDONLY | O_CLOEXEC);
+		if (bs->paths[i].fd < 0)
+			bail(sock, "open namespace %s", bs->paths[i].path);
+	}
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < bs->npaths; i++) {
+			struct ns_path *p = &bs->paths[i];
+			int is_user = p->type == CLONE_NEWUSER;
+
+			if ((pass == 0) != is_user)
+				continue;
+			if (setns(p->fd, (int)p->type) < 0)
+				bail(sock, "setns %s", p->path);
+			close(p->fd);
+		}
+	}
+}
+
+static void expect(int sock, uint32_t want)
+{
+	uint32_t type, len;
+	char *buf = NULL;
+
+	errno = 0;
+	if (nook_recv_frame(sock, &type, &buf, &len) < 0)
+		bail(sock, "nsenter: waiting for message %u", want);
+	free(buf);
+	if (type != want) {
+		errno = 0;
+		bail(sock, "nsenter: expected message %u, got %u", want, type);
+	}
+}
+
+__attribute__((constructor)) static void nsenter(void)
+{
+	const char *env = getenv("_NOOK_INITPIPE");
+	struct bootstrap bs;
+	uint32_t pid32;
+	int sock;
+	pid_t pid;
+
+	if (env == NULL)
+		return;
+	sock = atoi(env);
+	if (sock < 3)
+		bail(-1, "bad _NOOK_INITPIPE");
+
+	/*
+	 * Nothing in the container may ptrace us or open our /proc files while we
+	 * hold host resources (CVE-2016-9962). execve of the user process resets it.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		bail(sock, "prctl(PR_SET_DUMPABLE)");
+
+	read_bootstrap(sock, &bs);
+	join_namespaces(sock, &bs);
+
+	if (bs.cloneflags & CLONE_NEWUSER) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			bail(sock, "unshare user namespace");
+		/* Only a process outside the namespace may write a full mapping. */
+		pid32 = (uint32_t)getpid();
+		if (nook_send_frame(sock, NOOK_MSG_USERNS_READY, &pid32, 4) < 0)
+			bail(sock, "nsenter: send userns ready");
+		expect(sock, NOOK_MSG_USERNS_MAPPED);
+	}
+
+	/* The cgroup namespace waits until the init is in its cgroup (stage 1). */
+	if (unshare((int)(bs.cloneflags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP))) < 0)
+		bail(sock, "unshare namespaces 0x%x", bs.cloneflags);
+
+	/*
+	 * CLONE_PARENT makes the init a child of nook itself rather than of this
+	 * short-lived process: `nook run` can wait for it, and when `nook create`
+	 * exits it is re-parented to the caller's subreaper (conmon, the shim).
+	 * A new pid namespace only applies to children, hence the clone at all.
+	 */
+	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0)
+		bail(sock, "clone init");
+	if (pid > 0) {
+		pid32 = (uint32_t)pid;
+		if (nook_send_frame(sock, NOOK_MSG_INIT_PID, &pid32, 4) < 0)
+			bail(sock, "nsenter: send init pid");
+		_exit(0);
+	}
+
+	expect(sock, NOOK_MSG_INIT_GO);
+	if ((bs.cloneflags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		bail(sock, "unshare cgroup namespace");
+	/* Return: the Go runtime starts and main() runs the Go init. */
+}

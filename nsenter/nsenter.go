@@ -1,0 +1,24 @@
+// Package nsenter holds the C constructor that joins and creates a container's
+// namespaces before the Go runtime starts (see nsenter.c for why it must be C).
+// Importing the package for its side effect links the constructor into the
+// binary; it is inert unless the process was started as a container init.
+package nsenter
+
+/*
+#cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
+#include "proto.h"
+*/
+import "C"
+
+// Message numbers as the C side knows them, exported so a test can check that
+// they agree with libcontainer/initproto.
+const (
+	MsgBootstrap    = C.NOOK_MSG_BOOTSTRAP
+	MsgUsernsReady  = C.NOOK_MSG_USERNS_READY
+	MsgUsernsMapped = C.NOOK_MSG_USERNS_MAPPED
+	MsgInitPid      = C.NOOK_MSG_INIT_PID
+	MsgInitGo       = C.NOOK_MSG_INIT_GO
+	MsgError        = C.NOOK_MSG_ERROR
+	AttrCloneFlags  = C.NOOK_ATTR_CLONE_FLAGS
+	AttrNsPath      = C.NOOK_ATTR_NS_PATH
+)

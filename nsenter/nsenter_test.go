@@ -1,0 +1,30 @@
+package nsenter
+
+import (
+	"testing"
+
+	"github.com/nookrt/nook/libcontainer/initproto"
+)
+
+// The C and Go halves of the protocol must agree on every number.
+func TestProtocolNumbersMatch(t *testing.T) {
+	pairs := []struct {
+		name string
+		c    int
+		g    uint32
+	}{
+		{"bootstrap", MsgBootstrap, uint32(initproto.Bootstrap)},
+		{"userns-ready", MsgUsernsReady, uint32(initproto.UsernsReady)},
+		{"userns-mapped", MsgUsernsMapped, uint32(initproto.UsernsMapped)},
+		{"init-pid", MsgInitPid, uint32(initproto.InitPid)},
+		{"init-go", MsgInitGo, uint32(initproto.InitGo)},
+		{"error", MsgError, uint32(initproto.Error)},
+		{"attr clone flags", AttrCloneFlags, initproto.AttrCloneFlags},
+		{"attr ns path", AttrNsPath, initproto.AttrNsPath},
+	}
+	for _, p := range pairs {
+		if uint32(p.c) != p.g {
+			t.Errorf("%s: C says %d, Go says %d", p.name, p.c, p.g)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package spec
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// configName is the file a bundle's configuration lives in.
+const configName = "config.json"
+
+// Load reads <bundle>/config.json and validates it. Syntax and type errors
+// carry the file name and the line and column where decoding stopped, so a
+// user can go straight to the mistake in a large generated config.
+func Load(bundle string) (*specs.Spec, error) {
+	fi, err := os.Stat(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", bundle, bareErr(err))
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("bundle %s: %w", bundle, syscall.ENOTDIR)
+	}
+	path := filepath.Join(bundle, configName)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, bareErr(err))
+	}
+	defer f.Close()
+
+	s, err := decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := Validate(s, bundle); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// decode reads exactly one JSON object from f with a streaming decoder and
+// turns decoder errors into messages with a line and column. f must be
+// seekable: positions are worked out by re-reading it, only on failure.
+func decode(f io.ReadSeeker) (*specs.Spec, error) {
+	var s specs.Spec
+	dec := json.NewDecoder(f)
+	if err := dec.Decode(&s); err != nil {
+		return nil, describeDecodeError(f, err)
+	}
+	// A second value or stray bytes after the object mean the file is not
+	// what its author thinks it is; refuse rather than ignore them.
+	rest := bufio.NewReader(io.MultiReader(dec.Buffered(), f))
+	skipped, err := skipSpace(rest)
+	if err == nil {
+		return nil, positioned(f, dec.InputOffset()+skipped, errors.New("unexpected data after the top-level JSON object"))
+	}
+	if !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	return &s, nil
+}
+
+// describeDecodeError maps encoding/json's errors to one-line messages.
+func describeDecodeError(f io.ReadSeeker, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		// Offset counts the offending byte itself; point at that byte.
+		return positioned(f, syn.Offset-1, err)
+	case errors.As(err, &typ):
+		// Offset is just past a wrongly typed scalar, or just past the
+		// opening bracket of an array or object: step back one byte to
+		// land on the value's last byte or its bracket.
+		field := typ.Field
+		if field == "" {
+			field = "(top level)"
+		}
+		return positioned(f, typ.Offset-1,
+			fmt.Errorf("%s: cannot use JSON %s as %s", field, typ.Value, typ.Type))
+	case errors.Is(err, io.EOF):
+		return errors.New("empty file, expected a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		end, serr := f.Seek(0, io.SeekEnd)
+		if serr != nil {
+			return fmt.Errorf("unexpected end of JSON input: %w", err)
+		}
+		return positioned(f, end, errors.New("unexpected end of JSON input"))
+	default:
+		return fmt.Errorf("decode: %w", err)
+	}
+}
+
+// positioned prefixes err with the line and column of byte offset off in f.
+func positioned(f io.ReadSeeker, off int64, err error) error {
+	if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+		return fmt.Errorf("at byte %d: %w", off, err)
+	}
+	line, col, perr := lineCol(f, off)
+	if perr != nil {
+		return fmt.Errorf("at byte %d: %w", off, err)
+	}
+	return fmt.Errorf("line %d, column %d: %w", line, col, err)
+}
+
+// skipSpace consumes JSON whitespace and reports how many bytes it skipped;
+// it returns a nil error when it stopped at a non-space byte.
+func skipSpace(r *bufio.Reader) (int64, error) {
+	var n int64
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			return n, err
+		}
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			n++
+		default:
+			return n, nil
+		}
+	}
+}
