@@ -8,7 +8,6 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
-
 )
 
 func runCommand() *ucli.Command {

@@ -65,16 +65,17 @@ func (i *initRun) run() error {
 		return fmt.Errorf("decode init config: %w", err)
 	}
 	s := cfg.Spec
-	if s == nil || s.Process == nil {
-		return errors.New("init config without process")
+	if s == nil {
+		return errors.New("init config without spec")
 	}
-	proc := s.Process
-	unix.CloseOnExec(cfg.FifoFd)
-
-	// Open the barrier before the root changes: the fifo fd is reached through
-	// the host's /proc, and the open blocks until `nook start` reads it.
-	barrier := make(chan error, 1)
-	go waitBarrier(cfg.FifoFd, barrier)
+	// Open the start barrier now, through the host's /proc and while we are
+	// still root: O_RDWR never blocks on a fifo. After Ready the init blocks
+	// reading it until `nook start` writes.
+	barrier, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(cfg.FifoFd), os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("open start barrier: %w", err)
+	}
+	unix.Close(cfg.FifoFd)
 
 	if err := i.setupFilesystem(&cfg); err != nil {
 		return err
@@ -89,15 +90,21 @@ func (i *initRun) run() error {
 			return fmt.Errorf("setdomainname %q: %w", s.Domainname, err)
 		}
 	}
-	if proc.OOMScoreAdj != nil {
-		if err := setOOMScoreAdj(*proc.OOMScoreAdj); err != nil {
-			return err
-		}
-	}
 	if !cfg.NoNewKeyring {
 		// A fresh session keyring keeps the host's keys out of reach.
 		if _, err := unix.KeyctlJoinSessionKeyring(cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
 			return fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+	proc := s.Process
+	if proc == nil {
+		// A container without a process can be created and inspected but
+		// never started (`nook start` refuses it): park at the barrier.
+		return i.parkForever(barrier)
+	}
+	if proc.OOMScoreAdj != nil {
+		if err := setOOMScoreAdj(*proc.OOMScoreAdj); err != nil {
+			return err
 		}
 	}
 	limits, err := rlimits.FromSpec(proc.Rlimits)
@@ -121,12 +128,10 @@ func (i *initRun) run() error {
 		return fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, err)
 	}
 
-	if err := initproto.Send(i.sock, initproto.Ready, nil); err != nil {
+	if err := i.sendReady(); err != nil {
 		return err
 	}
-	i.ready = true
-	i.sock.Close()
-	if err := <-barrier; err != nil {
+	if err := waitBarrier(barrier); err != nil {
 		return err
 	}
 
@@ -157,18 +162,31 @@ func (i *initRun) run() error {
 	return nil
 }
 
-func waitBarrier(fifoFd int, done chan<- error) {
-	f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(fifoFd), os.O_WRONLY, 0)
-	if err != nil {
-		done <- fmt.Errorf("open start barrier: %w", err)
-		return
+func (i *initRun) sendReady() error {
+	if err := initproto.Send(i.sock, initproto.Ready, nil); err != nil {
+		return err
 	}
-	_, err = f.Write([]byte{'0'})
-	f.Close()
+	i.ready = true
+	return i.sock.Close()
+}
+
+// waitBarrier blocks until `nook start` writes its byte into the fifo.
+func waitBarrier(barrier *os.File) error {
+	var b [1]byte
+	_, err := barrier.Read(b[:])
+	barrier.Close()
 	if err != nil {
-		err = fmt.Errorf("start barrier: %w", err)
+		return fmt.Errorf("start barrier: %w", err)
 	}
-	done <- err
+	return nil
+}
+
+func (i *initRun) parkForever(barrier *os.File) error {
+	if err := i.sendReady(); err != nil {
+		return err
+	}
+	waitBarrier(barrier)
+	return errors.New("container has no process to run")
 }
 
 func (i *initRun) setupFilesystem(cfg *InitConfig) error {

@@ -54,28 +54,23 @@ func Start(h *state.Handle, r *state.Record) error {
 	default:
 		return fmt.Errorf("cannot start a container in the %s state", st)
 	}
+	if r.Config != nil && r.Config.Process == nil {
+		return fmt.Errorf("cannot start container %s: its config has no process (start requires one)", r.ID)
+	}
 	fifo := filepath.Join(h.Dir, state.FifoName)
-	// Non-blocking open: if the init died since, nobody will ever write.
-	fd, err := unix.Open(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	// The init holds the fifo open for reading; with no reader left (the
+	// init died) a non-blocking open for writing fails with ENXIO.
+	fd, err := unix.Open(fifo, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENXIO) {
+		return errors.New("cannot start a container that has stopped (its init exited)")
+	}
 	if err != nil {
 		return fmt.Errorf("open start barrier: %w", err)
 	}
-	defer unix.Close(fd)
-	for {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, 100)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return fmt.Errorf("wait on start barrier: %w", err)
-		}
-		if n > 0 && fds[0].Revents&unix.POLLIN != 0 {
-			var b [1]byte
-			if _, err := unix.Read(fd, b[:]); err == nil {
-				break
-			}
-		}
-		if !processAlive(r.Pid, r.InitStartTime) {
-			return errors.New("cannot start a container that has stopped (its init exited)")
-		}
+	_, err = unix.Write(fd, []byte{'0'})
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("release start barrier: %w", err)
 	}
 	if err := os.Remove(fifo); err != nil {
 		return fmt.Errorf("remove start barrier: %w", err)

@@ -40,7 +40,6 @@ func TestValidateErrors(t *testing.T) {
 			"root.path: rootfs {bundle}/nope: no such file or directory"},
 		{"rootfs is a file", func(s *specs.Spec) { s.Root.Path = "file" },
 			"root.path: rootfs {bundle}/file: not a directory"},
-		{"no process", func(s *specs.Spec) { s.Process = nil }, "process: required"},
 		{"empty args", func(s *specs.Spec) { s.Process.Args = nil }, "process.args: must not be empty"},
 		{"relative cwd", func(s *specs.Spec) { s.Process.Cwd = "work" },
 			`process.cwd "work": must be an absolute path`},

@@ -48,11 +48,18 @@ func OpenRoot(rootfs, propagation string, newMntNS bool) (*os.File, error) {
 			return nil, fmt.Errorf("set / propagation: %w", err)
 		}
 	}
-	tree, err := unix.OpenTree(unix.AT_FDCWD, rootfs, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	// One lookup of the path (symlinks followed, as for any host path the
+	// caller gives); the clone and the attach both use that fd.
+	dirFd, err := unix.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open rootfs %s: %w", rootfs, err)
+	}
+	defer unix.Close(dirFd)
+	tree, err := unix.OpenTree(dirFd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
 	if err != nil {
 		return nil, fmt.Errorf("bind rootfs %s: %w", rootfs, err)
 	}
-	if err := unix.MoveMount(tree, "", unix.AT_FDCWD, rootfs, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+	if err := unix.MoveMount(tree, "", dirFd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		unix.Close(tree)
 		return nil, fmt.Errorf("attach rootfs %s: %w", rootfs, err)
 	}
