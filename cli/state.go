@@ -50,7 +50,8 @@ func stateCommand() *ucli.Command {
 }
 
 // readState reads one container's state. It does not wait behind a create in
-// progress: that one is reported as "creating".
+// progress: that one is reported as "creating". Other commands hold the lock
+// only briefly, so behind them it waits.
 func readState(s state.Store, id string) (*stateOutput, error) {
 	h, err := s.TryLockShared(id)
 	if errors.Is(err, state.ErrBusy) {
@@ -58,8 +59,10 @@ func readState(s state.Store, id string) (*stateOutput, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Status = state.Creating
-		return toOutput(r), nil
+		if r.Status == state.Creating {
+			return toOutput(r), nil
+		}
+		h, err = s.Lock(id, false)
 	}
 	if err != nil {
 		return nil, err

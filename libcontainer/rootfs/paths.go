@@ -61,8 +61,8 @@ func realDirInRoot(root *os.File, dest string) (*os.File, error) {
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
 	fd, err := unix.Openat2(int(root.Fd()), dest, &how)
 	if errors.Is(err, unix.ENOENT) {
-		f, err := mkdirInRoot(root, dest)
-		if err != nil {
+		var f *os.File
+		if f, err = mkdirInRoot(root, dest); err != nil {
 			return nil, err
 		}
 		f.Close()

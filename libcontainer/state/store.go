@@ -130,6 +130,9 @@ func (s Store) TryLockShared(id string) (*Handle, error) {
 // Peek reads a record without the lock: only for reporting a container whose
 // lock is busy (the record is replaced atomically, so it is never torn).
 func (s Store) Peek(id string) (*Record, error) {
+	if _, err := os.Stat(s.dir(id)); errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotExist
+	}
 	h := &Handle{ID: id, Dir: s.dir(id)}
 	return h.Load()
 }

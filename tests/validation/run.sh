@@ -191,6 +191,24 @@ printf 'test\tstatus\tpassed\tfailed\tskipped\tplan\texit\tseconds\n' >"$TOTALS"
 : >"$SUMMARY"
 emit() { printf '%s\n' "$*"; printf '%s\n' "$*" >>"$SUMMARY"; }
 
+KNOWN_FILE="$SCRIPT_DIR/known-failures.txt"
+# all_known TEST TAPFILE: true if every "not ok" description of TEST contains
+# one of the substrings known-failures.txt lists for TEST.
+all_known() {
+	local t=$1 tap=$2 line desc pat ok
+	[[ -f "$KNOWN_FILE" ]] || return 1
+	while IFS= read -r line; do
+		desc=${line#not ok }
+		desc=${desc#* - }
+		ok=0
+		while IFS='|' read -r kt pat _; do
+			[[ "$kt" == "$t" && -n "$pat" && "$desc" == *"$pat"* ]] && { ok=1; break; }
+		done < <(grep -v '^[[:space:]]*#' "$KNOWN_FILE")
+		((ok)) || return 1
+	done < <(grep -E '^not ok( |$)' "$tap")
+	return 0
+}
+
 total_pass=0 total_fail=0
 failed_tests=() unexpected=()
 run_start=$(date +%s)
@@ -221,7 +239,7 @@ for t in "${TESTS[@]}"; do
 	ran=$((pass + fail + skip))
 
 	# Some tests print several TAP streams (one per sub-case): their plans are added up.
-	status=ok note=""
+	status=ok note="" abnormal=""
 	if ((rc == 0 && ran == 0)) && [[ "$plan" == 0 || "$plan" == - ]]; then
 		# Plan 1..0 (hooks, prestart, ...) or no TAP at all (process_rlimits_fail when the runtime
 		# rightly refuses): the test asserts nothing, its verdict is at most a YAML "error:" line.
@@ -249,12 +267,18 @@ for t in "${TESTS[@]}"; do
 			note=" # $abnormal"
 		fi
 		if ((fail > 0)); then status=FAIL; fi
+		# KNOWN: the test ran normally and every failed assertion is one that
+		# known-failures.txt explains (a test bug, or what this machine lacks).
+		if [[ "$status" == FAIL && -z "$abnormal" ]] && all_known "$t" "$OUT/$t.tap"; then
+			status=KNOWN
+			note=" # every failure is listed in known-failures.txt"
+		fi
 	fi
 
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
 	if [[ "$status" == FAIL ]]; then failed_tests+=("$t"); fi
-	if [[ -n "${EXPECTED[$t]:-}" && "$status" != ok ]]; then unexpected+=("$t"); fi
+	if [[ -n "${EXPECTED[$t]:-}" && "$status" != ok && "$status" != KNOWN ]]; then unexpected+=("$t"); fi
 	printf '%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n' "$t" "$status" "$pass" "$fail" "$skip" "$plan" "$rc" "$secs" >>"$TOTALS"
 	emit "$status $t passed=$pass failed=$fail$note"
 done
