@@ -2,7 +2,9 @@
 GO        ?= go
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION   := 0.1.0
-LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# urfave_cli_no_docs drops the man-page generator (and its markdown parser) from the binary.
+GOTAGS    := urfave_cli_no_docs
 NOOK      := $(CURDIR)/nook
 APT_PKGS  := libseccomp-dev busybox-static jq runc crun
 # The runtime-tools tests this stage of nook is held to (see README, Conformance).
@@ -26,7 +28,7 @@ deps:
 	@$(GO) mod download
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(NOOK) .
+	$(GO) build -tags $(GOTAGS) -ldflags "$(LDFLAGS)" -o $(NOOK) .
 
 demo: deps build
 	NOOK=$(NOOK) tests/demo/demo.sh
