@@ -90,6 +90,10 @@ func create(h *state.Handle, o CreateOptions) (*Container, error) {
 	c, err := p.bringUp(h, rec, o)
 	if err != nil {
 		p.kill()
+		// Without a mount namespace the init's mounts are the host's.
+		if uerr := unmountUnder(o.Rootfs, rec); uerr != nil {
+			err = fmt.Errorf("%w (cleanup: %v)", err, uerr)
+		}
 		return nil, fmt.Errorf("unable to start container process: %w", err)
 	}
 	return c, nil

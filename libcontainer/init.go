@@ -111,6 +111,10 @@ func (i *initRun) run() error {
 	if err != nil {
 		return err
 	}
+	// Rlimits are applied after the barrier; refuse now what will fail then.
+	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(cfg.NewUserns)); err != nil {
+		return err
+	}
 	path, err := lookPath(proc.Args[0], proc.Env)
 	if err != nil {
 		return err
@@ -276,13 +280,25 @@ func (i *initRun) switchUser(proc *specs.Process) (caps.Sets, error) {
 	return sets, nil
 }
 
+// canRaiseHardLimits: the kernel checks CAP_SYS_RESOURCE in the initial user
+// namespace, so only an init outside a new user namespace that holds it can.
+func canRaiseHardLimits(newUserns bool) bool {
+	if newUserns {
+		return false
+	}
+	p, err := caps.CurrentPermitted()
+	return err == nil && p.Has(unix.CAP_SYS_RESOURCE)
+}
+
 func setOOMScoreAdj(v int) error {
 	err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(v)), 0)
 	if err == nil {
 		return nil
 	}
-	if v < 0 && errors.Is(err, unix.EIO) {
-		return fmt.Errorf("process.oomScoreAdj %d: this host refuses negative oom_score_adj values (write returned EIO even for root); use a value >= 0", v)
+	// Lowering below the current value needs CAP_SYS_RESOURCE; hosts that
+	// withhold it answer EACCES, and some kernels EIO.
+	if v < 0 && (errors.Is(err, unix.EIO) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		return fmt.Errorf("process.oomScoreAdj %d: this host refuses negative oom_score_adj values even for root (%v); use a value >= 0", v, err)
 	}
 	return fmt.Errorf("process.oomScoreAdj %d: %w", v, err)
 }

@@ -8,12 +8,15 @@
 package state
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -88,7 +91,20 @@ type Handle struct {
 	dir *os.File
 }
 
-func (s Store) dir(id string) string { return filepath.Join(s.Root, id) }
+// maxDirName keeps directory names well inside NAME_MAX (255): longer ids
+// (up to 1024 characters) are stored under a digest of the id, and the id
+// itself in an "id" file there. '~' cannot start an id, so the two never clash.
+const maxDirName = 200
+
+const idFile = "id"
+
+func (s Store) dir(id string) string {
+	if len(id) <= maxDirName {
+		return filepath.Join(s.Root, id)
+	}
+	sum := sha256.Sum256([]byte(id))
+	return filepath.Join(s.Root, "~"+hex.EncodeToString(sum[:]))
+}
 
 // Create makes the container's directory (0700) and returns it locked. It
 // fails with ErrExist if the id is taken, leaving the existing one untouched.
@@ -110,6 +126,12 @@ func (s Store) Create(id string) (*Handle, error) {
 	if err != nil {
 		os.Remove(dir)
 		return nil, err
+	}
+	if len(id) > maxDirName {
+		if err := os.WriteFile(filepath.Join(dir, idFile), []byte(id), 0o600); err != nil {
+			h.Destroy()
+			return nil, fmt.Errorf("record id: %w", err)
+		}
 	}
 	return h, nil
 }
@@ -248,8 +270,19 @@ func (s Store) List() ([]string, error) {
 	}
 	var ids []string
 	for _, e := range entries {
-		if e.IsDir() && ValidateID(e.Name()) == nil {
-			ids = append(ids, e.Name())
+		if !e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		if strings.HasPrefix(name, "~") {
+			b, err := os.ReadFile(filepath.Join(s.Root, name, idFile))
+			if err != nil {
+				continue // removed meanwhile
+			}
+			name = string(b)
+		}
+		if ValidateID(name) == nil {
+			ids = append(ids, name)
 		}
 	}
 	return ids, nil

@@ -1,0 +1,63 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCgroup2Only runs nook in a private mount namespace whose /sys/fs/cgroup
+// is a single cgroup2 mount, as on a pure cgroup v2 host. Nothing is created
+// on the host's cgroup tmpfs: the namespace only unmounts and mounts.
+func TestCgroup2Only(t *testing.T) {
+	e := newEnv(t)
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare (util-linux) is missing")
+	}
+	b := e.bundle(args("cat", "/proc/self/mountinfo"))
+	id := e.id()
+	script := `mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"`
+	outPath := filepath.Join(e.dir, "cgroup2.out")
+	errPath := filepath.Join(e.dir, "cgroup2.err")
+	out, err := os.Create(outPath)
+	must(t, err)
+	errf, err := os.Create(errPath)
+	must(t, err)
+	cmd := exec.Command(unshare, "-m", "sh", "-c", script, "sh",
+		nookBin, "--root", e.root, "run", "--bundle", b, id)
+	cmd.Stdout, cmd.Stderr = out, errf
+	done := make(chan error, 1)
+	must(t, startCmd(cmd))
+	go func() { done <- waitCmd(cmd) }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		err = <-done
+	}
+	out.Close()
+	errf.Close()
+	stdout, stderr := readString(outPath), readString(errPath)
+	if err != nil {
+		t.Fatalf("nook run in a cgroup2-only mount namespace: %v\nstdout: %q\nstderr: %q", err, stdout, stderr)
+	}
+	var cgroupMounts []string
+	for _, l := range nonEmptyLines(stdout) {
+		pre, post, _ := strings.Cut(l, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if len(f) >= 5 && len(g) >= 1 && strings.HasPrefix(f[4], "/sys/fs/cgroup") {
+			cgroupMounts = append(cgroupMounts, f[4]+" "+g[0])
+		}
+	}
+	if len(cgroupMounts) != 1 || cgroupMounts[0] != "/sys/fs/cgroup cgroup2" {
+		t.Errorf("container's cgroup mounts = %q, want exactly /sys/fs/cgroup of type cgroup2", cgroupMounts)
+	}
+	// The host's view is unchanged.
+	if ty := mountTable(readString("/proc/self/mountinfo"))["/sys/fs/cgroup"]; ty == "" {
+		t.Errorf("host /sys/fs/cgroup is gone")
+	}
+}

@@ -1,0 +1,244 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Each bad input: exit 1, one error line naming the problem, and nothing
+// left behind (checked by newEnv's cleanup).
+
+func TestBadMissingBundle(t *testing.T) {
+	e := newEnv(t)
+	missing := filepath.Join(e.dir, "no-such-bundle")
+	e.expectFail(e.nook("create", "--bundle", missing, e.id()), missing)
+}
+
+func TestBadMissingConfig(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle()
+	must(t, os.Remove(filepath.Join(b, "config.json")))
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "config.json")
+}
+
+func TestBadInvalidJSON(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle()
+	bad := "{\n  \"ociVersion\": \"1.3.0\",\n  \"process\": {,}\n}\n"
+	must(t, os.WriteFile(filepath.Join(b, "config.json"), []byte(bad), 0o644))
+	r := e.nook("create", "--bundle", b, e.id())
+	e.expectFail(r, "config.json", "line 3, column")
+}
+
+func TestBadOCIVersion(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(func(s *specs.Spec) { s.Version = "2.0.0" })
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "ociVersion", "2.0.0")
+}
+
+func TestBadArgsNotInPath(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(args("no-such-binary"))
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "no-such-binary")
+	// run goes through the same path.
+	e.expectFail(e.nook("run", "--bundle", b, e.id()), "no-such-binary")
+}
+
+func TestBadMissingRootfs(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(func(s *specs.Spec) { s.Root.Path = "missing-rootfs" })
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "missing-rootfs")
+}
+
+func TestBadIDs(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(args("true"))
+	for _, id := range []string{"", strings.Repeat("a", 1025), "a/b", "../escape", "..", "."} {
+		short := id
+		if len(short) > 20 {
+			short = short[:20] + "…"
+		}
+		r := e.nook("create", "--bundle", b, id)
+		if r.code != 1 || len(nonEmptyLines(r.stderr)) != 1 || !strings.Contains(r.stderr, "container id") {
+			t.Errorf("id %q: want exit 1 and one error line about the container id, got: %s", short, r)
+		}
+	}
+	// Nothing was made, neither under the root nor beside it.
+	if _, err := os.Stat(filepath.Join(e.dir, "escape")); err == nil {
+		t.Errorf("id ../escape created %s", filepath.Join(e.dir, "escape"))
+	}
+}
+
+func TestBadCreateExistingID(t *testing.T) {
+	e := newEnv(t)
+	id, pid, _ := e.createStarted(args("sleep", "100"))
+	other := e.bundle(args("true"))
+	e.expectFail(e.nook("create", "--bundle", other, id), id, "exists")
+	// The existing container is untouched and still works.
+	st := e.state(id)
+	if st.Status != "running" || st.Pid != pid || st.Bundle == other {
+		t.Errorf("existing container after a second create: %+v, want running with pid %d", st, pid)
+	}
+	e.ok(e.nook("kill", id, "KILL"))
+	e.waitStatus(id, "stopped")
+	e.ok(e.nook("delete", id))
+}
+
+func TestBadStart(t *testing.T) {
+	e := newEnv(t)
+	id, _, _ := e.createStarted(args("sleep", "100"))
+	e.expectFail(e.nook("start", id), "running")
+	e.ok(e.nook("kill", id, "KILL"))
+	e.waitStatus(id, "stopped")
+	e.expectFail(e.nook("start", id), "stopped")
+	e.ok(e.nook("delete", id))
+	e.expectFail(e.nook("start", id), "container does not exist")
+}
+
+func TestBadKill(t *testing.T) {
+	e := newEnv(t)
+	e.expectFail(e.nook("kill", "no-such-container", "KILL"), "container does not exist")
+	id, _, _ := e.createStarted(args("sleep", "100"))
+	e.expectFail(e.nook("kill", id, "SIGNOPE"), "SIGNOPE")
+	e.expectFail(e.nook("kill", id, "99"), "99")
+	if st := e.state(id); st.Status != "running" {
+		t.Errorf("after bad signals: status %q, want running", st.Status)
+	}
+	e.ok(e.nook("kill", id, "KILL"))
+	e.waitStatus(id, "stopped")
+	e.expectFail(e.nook("kill", id, "KILL"), "container not running")
+	e.ok(e.nook("delete", id))
+}
+
+func TestBadDeleteNotStopped(t *testing.T) {
+	e := newEnv(t)
+	running, _, _ := e.createStarted(args("sleep", "100"))
+	e.expectFail(e.nook("delete", running), running, "running")
+	if st := e.state(running); st.Status != "running" {
+		t.Errorf("refused delete changed the container: status %q", st.Status)
+	}
+	created := e.id()
+	e.create(e.bundle(args("sleep", "100")), created)
+	e.expectFail(e.nook("delete", created), created, "created")
+	if st := e.state(created); st.Status != "created" {
+		t.Errorf("refused delete changed the container: status %q", st.Status)
+	}
+	e.ok(e.nook("delete", "--force", running))
+	e.ok(e.nook("delete", "--force", created))
+}
+
+func TestLogJSON(t *testing.T) {
+	e := newEnv(t)
+	logFile := filepath.Join(e.dir, "log.json")
+	missing := filepath.Join(e.dir, "no-such-bundle")
+	r := e.nookGlobal([]string{"--root", e.root, "--log", logFile, "--log-format", "json",
+		"create", "--bundle", missing, e.id()}, nil)
+	if r.code != 1 {
+		t.Fatalf("want exit 1: %s", r)
+	}
+	if !strings.Contains(r.stderr, missing) {
+		t.Errorf("stderr does not carry the error (conmon forwards it): %s", r)
+	}
+	var found bool
+	for _, l := range nonEmptyLines(readString(logFile)) {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(l), &entry); err != nil {
+			t.Errorf("log line is not JSON: %q: %v", l, err)
+			continue
+		}
+		if entry["level"] != "error" {
+			continue
+		}
+		found = true
+		msg, _ := entry["msg"].(string)
+		if !strings.Contains(msg, missing) {
+			t.Errorf("error entry msg %q does not name %s", msg, missing)
+		}
+		ts, _ := entry["time"].(string)
+		if _, err := time.Parse(time.RFC3339, ts); err != nil {
+			t.Errorf("error entry time %q: %v", ts, err)
+		}
+	}
+	if !found {
+		t.Errorf("no {\"level\":\"error\"} line in %s: %q", logFile, readString(logFile))
+	}
+}
+
+var semver = regexp.MustCompile(`^\d+\.\d+\.\d+`)
+
+func TestVersion(t *testing.T) {
+	e := newEnv(t)
+	out := e.ok(e.nookGlobal([]string{"--version"}, nil)).stdout
+	lines := nonEmptyLines(out)
+	if len(lines) < 3 || !strings.HasPrefix(lines[0], "nook version ") || !semver.MatchString(strings.TrimPrefix(lines[0], "nook version ")) {
+		t.Fatalf("--version output %q", out)
+	}
+	var n int
+	for _, l := range lines {
+		if strings.Contains(l, "version") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d lines contain \"version\", want 1 (docker parses the last one): %q", n, out)
+	}
+	if !containsStr(lines, "spec: 1.3.0") {
+		t.Errorf("no \"spec: 1.3.0\" line: %q", out)
+	}
+}
+
+func withoutNamespace(typ specs.LinuxNamespaceType) specMod {
+	return func(s *specs.Spec) {
+		var keep []specs.LinuxNamespace
+		for _, ns := range s.Linux.Namespaces {
+			if ns.Type != typ {
+				keep = append(keep, ns)
+			}
+		}
+		s.Linux.Namespaces = keep
+	}
+}
+
+// Without a mount namespace the container's mounts are made in the caller's
+// namespace, under the rootfs: a failed create must take them away again.
+func TestBadArgsWithoutMountNamespace(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(args("no-such-binary"), withoutNamespace(specs.MountNamespace))
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "no-such-binary")
+}
+
+// An rlimit the runtime cannot set (a hard limit above its own, without
+// CAP_SYS_RESOURCE) must fail create, not the container after start.
+func TestBadRlimitAboveHostHardLimit(t *testing.T) {
+	e := newEnv(t)
+	host, err := os.ReadFile("/proc/self/status")
+	must(t, err)
+	if hexMask(statusField(string(host), "CapEff"))&capMask("CAP_SYS_RESOURCE") != 0 {
+		t.Skip("this process has CAP_SYS_RESOURCE: any hard limit can be raised")
+	}
+	var lim unix.Rlimit
+	must(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &lim))
+	if lim.Max >= 1<<40 {
+		t.Skip("RLIMIT_NOFILE hard limit is unlimited here")
+	}
+	want := lim.Max + 1000
+	b := e.bundle(sh("ulimit -n"), func(s *specs.Spec) {
+		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: want, Hard: want}}
+	})
+	id := e.id()
+	r := e.nook("create", "--bundle", b, id)
+	if r.code == 0 {
+		// Clean up what the wrongly successful create made.
+		e.nook("start", id)
+		e.nook("delete", "--force", id)
+	}
+	e.expectFail(r, "RLIMIT_NOFILE")
+}

@@ -1,0 +1,218 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestParallelContainers(t *testing.T) {
+	e := newEnv(t)
+	const n = 20
+	bundles := make([]string, n)
+	ids := make([]string, n)
+	for i := range bundles {
+		bundles[i] = e.bundle(args("sleep", "100"))
+		ids[i] = e.id()
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, n*4)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(bundle, id string) {
+			defer wg.Done()
+			pidFile := filepath.Join(e.dir, id+".pid")
+			if r := e.nook("create", "--bundle", bundle, "--pid-file", pidFile, id); r.code != 0 {
+				errs <- "create: " + r.String()
+				return
+			}
+			if pid, err := strconv.Atoi(readString(pidFile)); err == nil {
+				e.register(pid)
+			} else {
+				errs <- fmt.Sprintf("%s: pid file: %v", id, err)
+			}
+			if r := e.nook("start", id); r.code != 0 {
+				errs <- "start: " + r.String()
+			}
+			r := e.nook("state", id)
+			var s stateOut
+			if r.code != 0 || json.Unmarshal([]byte(r.stdout), &s) != nil || s.Status != "running" {
+				errs <- "state after start: " + r.String()
+			}
+			if r := e.nook("delete", "--force", id); r.code != 0 {
+				errs <- "delete --force: " + r.String()
+			}
+			if r := e.nook("state", id); r.code != 1 || !strings.Contains(r.stderr, "container does not exist") {
+				errs <- "state after delete: " + r.String()
+			}
+		}(bundles[i], ids[i])
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// checkNoPanic: a racing command may lose (exit 1, one line) but never crash.
+func checkNoPanic(t *testing.T, r result) {
+	t.Helper()
+	if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
+		t.Errorf("crash: %s", r)
+		return
+	}
+	switch r.code {
+	case 0:
+	case 1:
+		if len(nonEmptyLines(r.stderr)) != 1 {
+			t.Errorf("want one error line: %s", r)
+		}
+	default:
+		t.Errorf("exit %d: %s", r.code, r)
+	}
+}
+
+func TestRacingCommands(t *testing.T) {
+	e := newEnv(t)
+	id, _, _ := e.createStarted(args("sleep", "100"))
+	cmds := [][]string{
+		{"state", id}, {"kill", id, "KILL"}, {"delete", id}, {"delete", "--force", id},
+		{"kill", id, "TERM"}, {"state", id}, {"delete", "--force", id}, {"kill", "--all", id, "KILL"},
+		{"state", id}, {"list", "--format", "json"},
+	}
+	results := make([]result, len(cmds))
+	var wg sync.WaitGroup
+	for i, c := range cmds {
+		wg.Add(1)
+		go func(i int, c []string) {
+			defer wg.Done()
+			results[i] = e.nook(c...)
+		}(i, c)
+	}
+	wg.Wait()
+	for _, r := range results {
+		checkNoPanic(t, r)
+		if r.args[2] == "state" && r.code == 0 {
+			var s stateOut
+			if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+				t.Errorf("state output is not JSON: %s", r)
+			} else if (s.Status == "stopped") != (s.Pid == 0) || !containsStr([]string{"running", "stopped"}, s.Status) {
+				t.Errorf("inconsistent state %+v", s)
+			}
+		}
+	}
+	// Whatever the order, --force wins in the end: the container is gone.
+	r := e.nook("delete", "--force", id)
+	if r.code != 0 && !strings.Contains(r.stderr, "container does not exist") {
+		t.Errorf("final delete --force: %s", r)
+	}
+	e.expectFail(e.nook("state", id), "container does not exist")
+	if entries, _ := os.ReadDir(e.root); len(entries) != 0 {
+		t.Errorf("state root not empty after racing deletes: %v", entries)
+	}
+}
+
+// TestInterruptedCreate kills `nook create` at different moments: whatever
+// it had done, delete --force must clean it up, and nothing may be left.
+func TestInterruptedCreate(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(args("sleep", "100"))
+	for i := 0; i < 12; i++ {
+		delay := time.Duration(i) * 4 * time.Millisecond
+		id := e.id()
+		out, err := os.Create(filepath.Join(e.dir, id+".out"))
+		must(t, err)
+		cmd := exec.Command(nookBin, "--root", e.root, "create", "--bundle", b, id)
+		cmd.Stdout, cmd.Stderr = out, out
+		must(t, startCmd(cmd))
+		time.Sleep(delay)
+		cmd.Process.Kill()
+		waitCmd(cmd)
+		out.Close()
+		if s, ok := e.tryState(id); ok && s.Pid > 0 {
+			e.register(s.Pid)
+		}
+		r := e.nook("delete", "--force", id)
+		if r.code != 0 && !strings.Contains(r.stderr, "container does not exist") {
+			t.Errorf("delete --force after create was killed at %s: %s", delay, r)
+		}
+		e.expectFail(e.nook("state", id), "container does not exist")
+	}
+}
+
+// TestRunForwardsSignals: a signal to a foreground `run` reaches the
+// container's process, and run exits with its status.
+func TestRunForwardsSignals(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(sh(`trap "echo got-term; exit 5" TERM; echo ready; while :; do sleep 0.1; done`))
+	outPath := filepath.Join(e.dir, "run.out")
+	out, err := os.Create(outPath)
+	must(t, err)
+	defer out.Close()
+	cmd := exec.Command(nookBin, "--root", e.root, "run", "--bundle", b, e.id())
+	cmd.Stdout, cmd.Stderr = out, out
+	must(t, startCmd(cmd))
+	done := make(chan error, 1)
+	go func() { done <- waitCmd(cmd) }()
+	e.waitFile(outPath, "ready")
+	must(t, cmd.Process.Signal(unix.SIGTERM))
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("run did not exit after SIGTERM; output %q", readString(outPath))
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 5 || !strings.Contains(readString(outPath), "got-term") {
+		t.Errorf("run after SIGTERM: exit %d, output %q; want exit 5 and got-term", code, readString(outPath))
+	}
+}
+
+// TestConcurrentCreateSameID: of creates racing for one id exactly one wins.
+func TestConcurrentCreateSameID(t *testing.T) {
+	e := newEnv(t)
+	const n = 5
+	bundles := make([]string, n)
+	for i := range bundles {
+		bundles[i] = e.bundle(args("sleep", "100"))
+	}
+	id := e.id()
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = e.nook("create", "--bundle", bundles[i], id)
+		}(i)
+	}
+	wg.Wait()
+	wins := 0
+	for _, r := range results {
+		checkNoPanic(t, r)
+		if r.code == 0 {
+			wins++
+		} else if !strings.Contains(r.stderr, "exists") {
+			t.Errorf("losing create: %s", r)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d creates of one id succeeded, want exactly 1", wins)
+	}
+	if s, ok := e.tryState(id); ok {
+		e.register(s.Pid)
+		if s.Status != "created" {
+			t.Errorf("winner's status %q, want created", s.Status)
+		}
+	}
+	e.ok(e.nook("delete", "--force", id))
+}
