@@ -33,7 +33,8 @@ build:
 demo: deps build
 	NOOK=$(NOOK) tests/demo/demo.sh
 
-test: deps build lint unit integration validation
+# Integration tests last: their go test summary is the closing line CI reads.
+test: deps build lint unit validation integration
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi

@@ -289,7 +289,7 @@ emit "tests with failures: ${failed_tests[*]:-none}"
 if ((${#unexpected[@]})); then
 	emit "expected-pass tests not passing: ${unexpected[*]}"
 fi
-emit "validation $RT_NAME: $total_pass passed, $total_fail failed"
+emit "validation $RT_NAME totals: $total_pass assertions passed, $total_fail assertions failed"
 
 if [[ "$REPORT_ONLY" == 1 ]]; then
 	exit 0
