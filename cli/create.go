@@ -63,5 +63,6 @@ func createContainer(ctx *ucli.Context) (*libcontainer.Container, error) {
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
 		PreserveFds:   int(ctx.Uint("preserve-fds")),
 		Warn:          warnFunc(ctx),
+		Debug:         logger(ctx).Debugf,
 	})
 }

@@ -31,6 +31,14 @@ type CreateOptions struct {
 	PreserveFds   int
 	// Warn receives warnings (capabilities that cannot be granted, …).
 	Warn func(string)
+	// Debug, if set, receives the timing of each create phase (--debug).
+	Debug func(format string, args ...any)
+}
+
+func (o *CreateOptions) debugf(start time.Time, format string, args ...any) {
+	if o.Debug != nil {
+		o.Debug("create: "+format+" at %s", append(args, time.Since(start).Round(time.Microsecond))...)
+	}
 }
 
 // Container is a created container as `nook run` needs it.
@@ -83,11 +91,13 @@ func create(h *state.Handle, o CreateOptions) (*Container, error) {
 	if err := unix.Mkfifo(fifo, 0o622); err != nil {
 		return nil, fmt.Errorf("create start barrier: %w", err)
 	}
+	start := time.Now()
 	p, err := spawnInit(o, fifo)
 	if err != nil {
 		return nil, err
 	}
-	c, err := p.bringUp(h, rec, o)
+	o.debugf(start, "init spawned")
+	c, err := p.bringUp(h, rec, o, start)
 	if err != nil {
 		p.kill()
 		// Without a mount namespace the init's mounts are the host's.
@@ -154,7 +164,7 @@ func spawnInit(o CreateOptions, fifo string) (*initProcess, error) {
 }
 
 // bringUp drives the conversation of initproto up to Ready.
-func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions) (*Container, error) {
+func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, start time.Time) (*Container, error) {
 	flags, join := namespacePlan(o.Spec.Linux)
 	if err := initproto.Send(p.sock, initproto.Bootstrap, initproto.BootstrapPayload(flags, join)); err != nil {
 		return nil, err
@@ -185,6 +195,7 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		return nil, fmt.Errorf("init-pid: %w", err)
 	}
 	p.pid = int(pid)
+	o.debugf(start, "init pid %d in its namespaces", p.pid)
 	// Stage 0 has exited: reap it so it is not left a zombie.
 	if err := p.cmd.Wait(); err != nil {
 		return nil, fmt.Errorf("nsenter stage 0: %w", err)
@@ -223,6 +234,7 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		return nil, err
 	}
 	p.sock.Close()
+	o.debugf(start, "init ready at the start barrier")
 
 	rec.Status = state.Created
 	if err := h.Save(rec); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 )
 
 const (
@@ -17,10 +18,12 @@ const (
 	maxMinor = 3
 )
 
-// semverRE matches MAJOR.MINOR.PATCH with an optional semver pre-release
+// semverRE (compiled on first use, not at every start-up) matches MAJOR.MINOR.PATCH with an optional semver pre-release
 // ("-dev", "-rc.1") and build suffix; numbers have no leading zeros.
-var semverRE = regexp.MustCompile(
-	`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+var semverRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(
+		`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+})
 
 // checkVersion accepts the 1.x versions nook understands. Pre-releases of a
 // supported version are accepted because engines built from development
@@ -29,7 +32,7 @@ func checkVersion(v string) error {
 	if v == "" {
 		return fmt.Errorf("ociVersion: required")
 	}
-	m := semverRE.FindStringSubmatch(v)
+	m := semverRE().FindStringSubmatch(v)
 	if m == nil {
 		return unsupportedVersion(v)
 	}

@@ -11,15 +11,52 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Every path inside the rootfs is resolved with pathrs-lite (openat2
-// RESOLVE_IN_ROOT where the kernel has it), so a symlink in the container's
+// Every path inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT)
+// (pathrs-lite on kernels without it), so a symlink in the container's
 // image can never lead outside it (invariant 1). Mounts then target the
 // resulting fd, never the path, so a swap after resolution cannot redirect them.
 
+// openInRoot resolves path inside root with one openat2(RESOLVE_IN_ROOT)
+// (kernel >= 5.6): ".." and absolute symlinks stop at root, magic links are
+// refused. Kernels without openat2 get pathrs-lite, which emulates it.
+func openInRoot(root *os.File, path string, flags int) (*os.File, error) {
+	how := unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(int(root.Fd()), path, &how)
+	if errors.Is(err, unix.ENOSYS) {
+		f, err := pathrs.OpenatInRoot(root, path)
+		if err != nil || flags&unix.O_PATH != 0 {
+			return f, err
+		}
+		defer f.Close()
+		return pathrs.Reopen(f, flags)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "openat2", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
 // mkdirInRoot creates dest (and parents) as directories inside root and returns
-// an O_PATH handle to it.
+// an O_PATH handle to it. Each missing component is made with mkdirat on the
+// handle of its parent, itself resolved inside root, so a symlink swapped in
+// meanwhile cannot move the walk outside.
 func mkdirInRoot(root *os.File, dest string) (*os.File, error) {
-	f, err := pathrs.MkdirAllHandle(root, dest, 0o755)
+	if f, err := openInRoot(root, dest, unix.O_PATH|unix.O_DIRECTORY); err == nil {
+		return f, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("create directory %s in rootfs: %w", dest, err)
+	}
+	parent, err := mkdirInRoot(root, filepath.Dir(filepath.Clean("/"+dest)))
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	name := filepath.Base(dest)
+	if err := unix.Mkdirat(int(parent.Fd()), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("create directory %s in rootfs: %w", dest, err)
+	}
+	f, err := openInRoot(root, dest, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, fmt.Errorf("create directory %s in rootfs: %w", dest, err)
 	}
@@ -29,7 +66,7 @@ func mkdirInRoot(root *os.File, dest string) (*os.File, error) {
 // fileInRoot returns a handle to dest inside root, creating an empty regular
 // file there (and directory parents) if nothing exists yet.
 func fileInRoot(root *os.File, dest string) (*os.File, error) {
-	if f, err := pathrs.OpenatInRoot(root, dest); err == nil {
+	if f, err := openInRoot(root, dest, unix.O_PATH); err == nil {
 		return f, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("open %s in rootfs: %w", dest, err)
@@ -47,7 +84,7 @@ func fileInRoot(root *os.File, dest string) (*os.File, error) {
 	if err == nil {
 		unix.Close(fd)
 	}
-	f, err := pathrs.OpenatInRoot(root, dest)
+	f, err := openInRoot(root, dest, unix.O_PATH)
 	if err != nil {
 		return nil, fmt.Errorf("open %s in rootfs: %w", dest, err)
 	}
@@ -84,7 +121,7 @@ func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd
 // reopen returns a fresh handle to dest: after something was mounted on it,
 // the new handle is the mount's root, while the old one is the dentry below.
 func reopen(root *os.File, dest string) (*os.File, error) {
-	f, err := pathrs.OpenatInRoot(root, dest)
+	f, err := openInRoot(root, dest, unix.O_PATH)
 	if err != nil {
 		return nil, fmt.Errorf("reopen %s in rootfs: %w", dest, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -166,7 +165,7 @@ func maskPath(path string) error {
 		return err
 	}
 	defer root.Close()
-	target, err := pathrs.OpenatInRoot(root, path)
+	target, err := openInRoot(root, path, unix.O_PATH)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -237,7 +236,7 @@ func readonlyPath(path string) error {
 		return err
 	}
 	defer root.Close()
-	target, err := pathrs.OpenatInRoot(root, path)
+	target, err := openInRoot(root, path, unix.O_PATH)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil

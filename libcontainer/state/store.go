@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -37,7 +36,19 @@ var ErrNotExist = errors.New("container does not exist")
 // ErrExist is returned by Create for an id that is in use.
 var ErrExist = errors.New("container with id exists")
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]*$`)
+// idRule is the pattern ValidateID enforces, for error messages. It is
+// checked by hand: compiling a regexp at start-up costs every command.
+const idRule = `^[A-Za-z0-9][A-Za-z0-9_.+-]*$`
+
+func idChar(c byte, first bool) bool {
+	switch {
+	case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		return true
+	case first:
+		return false
+	}
+	return c == '_' || c == '.' || c == '+' || c == '-'
+}
 
 // ValidateID refuses ids that could act as paths (invariant 6).
 func ValidateID(id string) error {
@@ -47,8 +58,12 @@ func ValidateID(id string) error {
 	if len(id) > 1024 {
 		return fmt.Errorf("invalid container id %.40q...: longer than 1024 characters", id)
 	}
-	if id == "." || id == ".." || !idPattern.MatchString(id) {
-		return fmt.Errorf("invalid container id %q: must match %s (at most 1024 characters) and not be . or ..", id, idPattern)
+	bad := id == "." || id == ".."
+	for i := 0; i < len(id) && !bad; i++ {
+		bad = !idChar(id[i], i == 0)
+	}
+	if bad {
+		return fmt.Errorf("invalid container id %q: must match %s (at most 1024 characters) and not be . or ..", id, idRule)
 	}
 	return nil
 }
