@@ -27,7 +27,9 @@ func mountCgroup(root *os.File, dest string, opts mountOptions, c *Config) error
 	if err != nil {
 		return err
 	}
-	ro := opts.flags&unix.MS_RDONLY != 0
+	// Without its own cgroup namespace the container sees host cgroup
+	// directories: never writable then (CVE-2023-25809).
+	ro := opts.flags&unix.MS_RDONLY != 0 || !c.CgroupNS
 	flags := opts.flags &^ unix.MS_RDONLY
 	if len(hier) == 1 && hier[0].fstype == "cgroup2" && hier[0].mountpoint == "/sys/fs/cgroup" {
 		return mountHierarchy(root, dest, hier[0], flags, ro, c)

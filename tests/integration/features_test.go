@@ -529,3 +529,28 @@ func containsStr(list []string, s string) bool {
 	}
 	return false
 }
+
+// Without a cgroup namespace the container sees host cgroup directories, so
+// they must be read-only even when the mount does not say "ro" (CVE-2023-25809).
+func TestCgroupfsReadOnlyWithoutCgroupNamespace(t *testing.T) {
+	e := newEnv(t)
+	noRO := func(s *specs.Spec) {
+		for i, m := range s.Mounts {
+			if m.Type == "cgroup" {
+				s.Mounts[i].Options = []string{"nosuid", "noexec", "nodev"}
+			}
+		}
+	}
+	out := e.runOK(sh("grep ' /sys/fs/cgroup' /proc/self/mounts; touch /sys/fs/cgroup/pids/nook-escape 2>&1 || echo write-refused"),
+		withoutNamespace(specs.CgroupNamespace), noRO)
+	if !strings.Contains(out, "write-refused") {
+		t.Fatalf("writing into the host's cgroupfs was not refused:\n%s", out)
+	}
+	for _, line := range nonEmptyLines(out) {
+		if strings.HasPrefix(line, "cgroup") || strings.HasPrefix(line, "tmpfs") {
+			if fields := strings.Fields(line); len(fields) > 3 && !strings.HasPrefix(fields[3], "ro") {
+				t.Errorf("cgroup mount is not read-only: %s", line)
+			}
+		}
+	}
+}
