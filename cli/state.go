@@ -55,11 +55,10 @@ func stateCommand() *ucli.Command {
 func readState(s state.Store, id string) (*stateOutput, error) {
 	h, err := s.TryLockShared(id)
 	if errors.Is(err, state.ErrBusy) {
-		r, err := s.Peek(id)
-		if err != nil {
-			return nil, err
-		}
-		if r.Status == state.Creating {
+		// Only a record that says "creating" is reported without the lock;
+		// anything else (another command at work, a record not yet written or
+		// being removed) is read once that command is done.
+		if r, perr := s.Peek(id); perr == nil && r.Status == state.Creating {
 			return toOutput(r), nil
 		}
 		h, err = s.Lock(id, false)

@@ -157,21 +157,32 @@ func switchRoot(root *os.File, noPivot, chrootOnly bool) error {
 	return unix.Chdir("/")
 }
 
+// openAfterSwitch resolves path inside the (new) root. A missing path gives
+// no handle and no error: masked and read-only paths may not exist.
+func openAfterSwitch(path string) (root, target *os.File, err error) {
+	root, err = os.Open("/")
+	if err != nil {
+		return nil, nil, err
+	}
+	target, err = openInRoot(root, path, unix.O_PATH)
+	if err != nil {
+		root.Close()
+		if errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+		return nil, nil, err
+	}
+	return root, target, nil
+}
+
 // maskPath hides a path: a read-only empty tmpfs over a directory, the
 // container's /dev/null over anything else. A missing path is fine.
 func maskPath(path string) error {
-	root, err := os.Open("/")
-	if err != nil {
+	root, target, err := openAfterSwitch(path)
+	if target == nil {
 		return err
 	}
 	defer root.Close()
-	target, err := openInRoot(root, path, unix.O_PATH)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
 	defer target.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(int(target.Fd()), &st); err != nil {
@@ -231,18 +242,11 @@ func trustedDevNull(root *os.File) (*os.File, error) {
 
 // readonlyPath binds a path over itself, recursively read-only.
 func readonlyPath(path string) error {
-	root, err := os.Open("/")
-	if err != nil {
+	root, target, err := openAfterSwitch(path)
+	if target == nil {
 		return err
 	}
 	defer root.Close()
-	target, err := openInRoot(root, path, unix.O_PATH)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
 	defer target.Close()
 	tree, err := unix.OpenTree(int(target.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
 	if err != nil {

@@ -165,13 +165,21 @@ func (s Store) TryLockShared(id string) (*Handle, error) {
 }
 
 // Peek reads a record without the lock: only for reporting a container whose
-// lock is busy (the record is replaced atomically, so it is never torn).
+// lock is busy (the record is replaced atomically, so it is never torn). A
+// directory without a record (being made, or being removed) is ErrNotExist.
 func (s Store) Peek(id string) (*Record, error) {
-	if _, err := os.Stat(s.dir(id)); errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNotExist
+	b, err := os.ReadFile(filepath.Join(s.dir(id), stateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, ErrNotExist
+		}
+		return nil, fmt.Errorf("read state of %s: %w", id, err)
 	}
-	h := &Handle{ID: id, Dir: s.dir(id)}
-	return h.Load()
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("parse state of %s: %w", id, err)
+	}
+	return &r, nil
 }
 
 // Lock opens an existing container's directory and takes its lock, exclusive
