@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/initproto"
+	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/state"
 )
 
@@ -56,6 +57,11 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	}
 	if o.Spec.Process != nil && o.Spec.Process.Terminal {
 		return nil, errors.New("process.terminal: terminals are not supported yet by nook")
+	}
+	for i, m := range o.Spec.Mounts {
+		if err := rootfs.CheckMount(i, m); err != nil {
+			return nil, err
+		}
 	}
 	h, err := store.Create(o.ID)
 	if err != nil {
@@ -166,7 +172,8 @@ func spawnInit(o CreateOptions, fifo string) (*initProcess, error) {
 // bringUp drives the conversation of initproto up to Ready.
 func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, start time.Time) (*Container, error) {
 	flags, join := namespacePlan(o.Spec.Linux)
-	if err := initproto.Send(p.sock, initproto.Bootstrap, initproto.BootstrapPayload(flags, join)); err != nil {
+	payload := initproto.BootstrapPayload(flags, join, timeOffsets(o.Spec.Linux))
+	if err := initproto.Send(p.sock, initproto.Bootstrap, payload); err != nil {
 		return nil, err
 	}
 	warn := o.Warn
@@ -288,6 +295,21 @@ func writeIDMaps(pid int, l *specs.Linux) error {
 		}
 	}
 	return nil
+}
+
+// timeOffsets renders linux.timeOffsets the way /proc/<pid>/timens_offsets
+// takes them, in a fixed order.
+func timeOffsets(l *specs.Linux) string {
+	if l == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, clock := range []string{"monotonic", "boottime"} {
+		if off, ok := l.TimeOffsets[clock]; ok {
+			fmt.Fprintf(&b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+		}
+	}
+	return b.String()
 }
 
 // namespacePaths records where each of the container's namespaces can be

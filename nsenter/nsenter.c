@@ -53,6 +53,8 @@ struct ns_path {
 
 struct bootstrap {
 	uint32_t cloneflags;
+	/* linux.timeOffsets as /proc/self/timens_offsets wants them ("" = none). */
+	char timeoffsets[256];
 	int npaths;
 	struct ns_path paths[MAX_NS_PATHS];
 };
@@ -125,6 +127,14 @@ static void read_bootstrap(int sock, struct bootstrap *bs)
 			p->fd = -1;
 			break;
 		}
+		case NOOK_ATTR_TIME_OFFSETS:
+			if (alen >= sizeof(bs->timeoffsets)) {
+				errno = 0;
+				bail(sock, "nsenter: time offsets too long");
+			}
+			memcpy(bs->timeoffsets, buf + off, alen);
+			bs->timeoffsets[alen] = '\0';
+			break;
 		default:
 			errno = 0;
 			bail(sock, "nsenter: unknown bootstrap attribute %u", attr);
@@ -215,6 +225,22 @@ __attribute__((constructor)) static void nsenter(void)
 	/* The cgroup namespace waits until the init is in its cgroup (stage 1). */
 	if (unshare((int)(bs.cloneflags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP))) < 0)
 		bail(sock, "unshare namespaces 0x%x", bs.cloneflags);
+
+	/*
+	 * A new time namespace takes its offsets only before any process is in
+	 * it: unshare put it in our time_for_children, and the clone below is
+	 * its first member.
+	 */
+	if (bs.timeoffsets[0] != '\0') {
+		int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		size_t n = strlen(bs.timeoffsets);
+
+		if (fd < 0)
+			bail(sock, "open /proc/self/timens_offsets");
+		if (write(fd, bs.timeoffsets, n) != (ssize_t)n)
+			bail(sock, "write linux.timeOffsets");
+		close(fd);
+	}
 
 	/*
 	 * CLONE_PARENT makes the init a child of nook itself rather than of this

@@ -21,4 +21,5 @@ const (
 	MsgError        = C.NOOK_MSG_ERROR
 	AttrCloneFlags  = C.NOOK_ATTR_CLONE_FLAGS
 	AttrNsPath      = C.NOOK_ATTR_NS_PATH
+	AttrTimeOffsets = C.NOOK_ATTR_TIME_OFFSETS
 )

@@ -21,6 +21,7 @@ func TestProtocolNumbersMatch(t *testing.T) {
 		{"error", MsgError, uint32(initproto.Error)},
 		{"attr clone flags", AttrCloneFlags, initproto.AttrCloneFlags},
 		{"attr ns path", AttrNsPath, initproto.AttrNsPath},
+		{"attr time offsets", AttrTimeOffsets, initproto.AttrTimeOffsets},
 	}
 	for _, p := range pairs {
 		if uint32(p.c) != p.g {

@@ -28,6 +28,18 @@ func checkLinux(s *specs.Spec) error {
 	if len(l.GIDMappings) > 0 && !have[specs.UserNamespace] {
 		return errors.New("linux.gidMappings: requires a user namespace in linux.namespaces")
 	}
+	if err := checkIDMappings("linux.uidMappings", l.UIDMappings); err != nil {
+		return err
+	}
+	if err := checkIDMappings("linux.gidMappings", l.GIDMappings); err != nil {
+		return err
+	}
+	if err := checkTimeOffsets(&l); err != nil {
+		return err
+	}
+	if err := checkDevices(l.Devices); err != nil {
+		return err
+	}
 	// Setting these without a UTS namespace would rename the host.
 	if s.Hostname != "" && !have[specs.UTSNamespace] {
 		return errors.New("hostname: unable to set hostname without a private UTS namespace")

@@ -51,6 +51,9 @@ const (
 const (
 	AttrCloneFlags uint32 = 1
 	AttrNsPath     uint32 = 2 // value: u32 CLONE_NEW* flag, then the path
+	// AttrTimeOffsets: the text written to /proc/self/timens_offsets
+	// between unshare(CLONE_NEWTIME) and the clone of the init.
+	AttrTimeOffsets uint32 = 3
 )
 
 // InitPipeEnv names the environment variable carrying the init's socket fd.
@@ -148,7 +151,7 @@ func U32(payload []byte) (uint32, error) {
 }
 
 // BootstrapPayload encodes the bootstrap attributes for nsenter.
-func BootstrapPayload(cloneFlags uint32, nsPaths []NsPath) []byte {
+func BootstrapPayload(cloneFlags uint32, nsPaths []NsPath, timeOffsets string) []byte {
 	var b []byte
 	attr := func(a uint32, v []byte) {
 		b = binary.NativeEndian.AppendUint32(b, a)
@@ -159,6 +162,9 @@ func BootstrapPayload(cloneFlags uint32, nsPaths []NsPath) []byte {
 	for _, p := range nsPaths {
 		v := binary.NativeEndian.AppendUint32(nil, p.Flag)
 		attr(AttrNsPath, append(v, p.Path...))
+	}
+	if timeOffsets != "" {
+		attr(AttrTimeOffsets, []byte(timeOffsets))
 	}
 	return b
 }

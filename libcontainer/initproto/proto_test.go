@@ -443,7 +443,7 @@ func TestBootstrapPayload(t *testing.T) {
 		{Flag: unix.CLONE_NEWIPC, Path: "/proc/1/ns/ipc"},
 		{Flag: unix.CLONE_NEWUSER, Path: "/p"},
 	}
-	attrs := parseAttrs(t, BootstrapPayload(flags, paths))
+	attrs := parseAttrs(t, BootstrapPayload(flags, paths, ""))
 	if len(attrs) != 1+len(paths) {
 		t.Fatalf("got %d attributes, want %d", len(attrs), 1+len(paths))
 	}
@@ -473,7 +473,7 @@ func TestBootstrapPayload(t *testing.T) {
 }
 
 func TestBootstrapPayloadNoPaths(t *testing.T) {
-	b := BootstrapPayload(0, nil)
+	b := BootstrapPayload(0, nil, "")
 	want := binary.NativeEndian.AppendUint32(nil, AttrCloneFlags)
 	want = binary.NativeEndian.AppendUint32(want, 4)
 	want = binary.NativeEndian.AppendUint32(want, 0)
@@ -487,7 +487,7 @@ func TestBootstrapOverStream(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	payload := BootstrapPayload(unix.CLONE_NEWUSER, []NsPath{{Flag: unix.CLONE_NEWNET, Path: "/run/netns/x"}})
+	payload := BootstrapPayload(unix.CLONE_NEWUSER, []NsPath{{Flag: unix.CLONE_NEWNET, Path: "/run/netns/x"}}, "")
 	go Send(a, Bootstrap, payload)
 	typ, got, err := Recv(b)
 	if err != nil {
@@ -495,5 +495,13 @@ func TestBootstrapOverStream(t *testing.T) {
 	}
 	if typ != Bootstrap || !bytes.Equal(got, payload) {
 		t.Errorf("received (%v, % x), want (bootstrap, % x)", typ, got, payload)
+	}
+}
+
+func TestBootstrapPayloadTimeOffsets(t *testing.T) {
+	const offsets = "monotonic 5 0\nboottime 86400 0\n"
+	attrs := parseAttrs(t, BootstrapPayload(unix.CLONE_NEWTIME, nil, offsets))
+	if len(attrs) != 2 || attrs[1].kind != AttrTimeOffsets || string(attrs[1].value) != offsets {
+		t.Fatalf("attributes = %+v, want clone flags then time offsets %q", attrs, offsets)
 	}
 }

@@ -59,7 +59,33 @@ func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOption
 	if err != nil {
 		return err
 	}
+	if opts.tmpcopyup {
+		if err := copyUp(target, root, dest); err != nil {
+			return fmt.Errorf("tmpcopyup: %w", err)
+		}
+	}
+	if err := applyRecursiveAttr(root, dest, opts); err != nil {
+		return err
+	}
 	return applyPropagation(root, dest, opts)
+}
+
+// applyRecursiveAttr applies the "r" options (rro, rnosuid, …) to every
+// mount under dest.
+func applyRecursiveAttr(root *os.File, dest string, opts mountOptions) error {
+	a := opts.recAttr
+	if a.Attr_set == 0 && a.Attr_clr == 0 {
+		return nil
+	}
+	mnt, err := reopen(root, dest)
+	if err != nil {
+		return err
+	}
+	defer mnt.Close()
+	if err := unix.MountSetattr(int(mnt.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &a); err != nil {
+		return fmt.Errorf("set recursive mount attributes: %w", err)
+	}
+	return nil
 }
 
 func applyPropagation(root *os.File, dest string, opts mountOptions) error {
@@ -119,6 +145,11 @@ func bindMount(root *os.File, m specs.Mount, dest string, opts mountOptions, c *
 	if attr.Attr_set != 0 || attr.Attr_clr != 0 {
 		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
 			return fmt.Errorf("set mount attributes %s: %w", strings.Join(m.Options, ","), err)
+		}
+	}
+	if a := opts.recAttr; a.Attr_set != 0 || a.Attr_clr != 0 {
+		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &a); err != nil {
+			return fmt.Errorf("set recursive mount attributes %s: %w", strings.Join(m.Options, ","), err)
 		}
 	}
 	if err := attachTree(tree, target); err != nil {

@@ -237,3 +237,55 @@ func TestDeviceMode(t *testing.T) {
 		}
 	}
 }
+
+func TestRecursiveAttrOptions(t *testing.T) {
+	m := parseOptions([]string{"rbind", "rro", "rnosuid", "rnoatime"})
+	if m.recAttr.Attr_set != unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOATIME {
+		t.Errorf("rro,rnosuid,rnoatime: set %#x", m.recAttr.Attr_set)
+	}
+	if m.recAttr.Attr_clr != unix.MOUNT_ATTR__ATIME {
+		t.Errorf("rnoatime must clear the atime field first: clr %#x", m.recAttr.Attr_clr)
+	}
+	if m.flags != 0 || len(m.data) != 0 {
+		t.Errorf("recursive options leaked into flags %#x / data %q", m.flags, m.data)
+	}
+	m = parseOptions([]string{"rro", "rrw"})
+	if m.recAttr.Attr_set != 0 || m.recAttr.Attr_clr != unix.MOUNT_ATTR_RDONLY {
+		t.Errorf("rro,rrw: set %#x clr %#x, want read-only cleared", m.recAttr.Attr_set, m.recAttr.Attr_clr)
+	}
+	m = parseOptions([]string{"rnoatime", "rstrictatime"})
+	if m.recAttr.Attr_set != unix.MOUNT_ATTR_STRICTATIME {
+		t.Errorf("the last atime mode wins: set %#x", m.recAttr.Attr_set)
+	}
+	m = parseOptions([]string{"tmpcopyup", "ridmap"})
+	if !m.tmpcopyup || !m.idmap || !m.idmapRecursive {
+		t.Errorf("tmpcopyup/ridmap not recorded: %+v", m)
+	}
+}
+
+func TestCheckMount(t *testing.T) {
+	good := []specs.Mount{
+		{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"rbind", "rro", "nosuid", "rprivate"}},
+		{Destination: "/b", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=1m", "mode=755", "tmpcopyup", "rnoexec"}},
+	}
+	for i, m := range good {
+		if err := CheckMount(i, m); err != nil {
+			t.Errorf("CheckMount(%+v) = %v", m, err)
+		}
+	}
+	bad := []struct {
+		m    specs.Mount
+		want string
+	}{
+		{specs.Mount{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"bind", "nosuchopt"}}, `unknown option "nosuchopt"`},
+		{specs.Mount{Destination: "/a", Type: "proc", Source: "proc", Options: []string{"tmpcopyup"}}, "tmpcopyup needs a tmpfs"},
+		{specs.Mount{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"bind", "idmap"}}, "not supported by nook yet"},
+		{specs.Mount{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"bind", "sync"}}, "do not apply to a bind mount"},
+	}
+	for _, tc := range bad {
+		err := CheckMount(3, tc.m)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "mounts[3]") {
+			t.Errorf("CheckMount(%+v) = %v, want an error naming mounts[3] and %q", tc.m, err, tc.want)
+		}
+	}
+}

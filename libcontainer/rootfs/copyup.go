@@ -1,0 +1,111 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// copyUp fills the tmpfs just mounted on dest with what the directory under
+// it held ("tmpcopyup"). under is an fd of the directory opened before the
+// mount, so it still reaches the hidden contents. Everything is done relative
+// to directory fds with O_NOFOLLOW: a symlink in the image is copied as a
+// symlink, never followed.
+func copyUp(under, root *os.File, dest string) error {
+	mnt, err := reopen(root, dest)
+	if err != nil {
+		return err
+	}
+	defer mnt.Close()
+	return copyDir(int(under.Fd()), int(mnt.Fd()))
+}
+
+func copyDir(src, dst int) error {
+	d, err := unix.Openat(src, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	dir := os.NewFile(uintptr(d), "copyup")
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(src, &st); err == nil {
+		unix.Fchmod(dst, st.Mode&0o7777)
+		unix.Fchown(dst, int(st.Uid), int(st.Gid))
+	}
+	for _, name := range names {
+		if err := copyEntry(src, dst, name); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func copyEntry(src, dst int, name string) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(src, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err
+	}
+	mode := st.Mode & 0o7777
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		if err := unix.Mkdirat(dst, name, mode); err != nil && !errors.Is(err, unix.EEXIST) {
+			return err
+		}
+		s, err := unix.Openat(src, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(s)
+		d, err := unix.Openat(dst, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(d)
+		return copyDir(s, d)
+	case unix.S_IFLNK:
+		buf := make([]byte, unix.PathMax)
+		n, err := unix.Readlinkat(src, name, buf)
+		if err != nil {
+			return err
+		}
+		if err := unix.Symlinkat(string(buf[:n]), dst, name); err != nil {
+			return err
+		}
+	case unix.S_IFREG:
+		if err := copyFile(src, dst, name, mode); err != nil {
+			return err
+		}
+	default:
+		// Devices, fifos and sockets are recreated, not copied.
+		if err := unix.Mknodat(dst, name, st.Mode, int(st.Rdev)); err != nil {
+			return err
+		}
+	}
+	return unix.Fchownat(dst, name, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW)
+}
+
+func copyFile(src, dst int, name string, mode uint32) error {
+	s, err := unix.Openat(src, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	in := os.NewFile(uintptr(s), name)
+	defer in.Close()
+	d, err := unix.Openat(dst, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+	if err != nil {
+		return err
+	}
+	out := os.NewFile(uintptr(d), name)
+	defer out.Close()
+	if _, err := io.Copy(out, in); err != nil {
+		return err
+	}
+	return unix.Fchmod(d, mode)
+}

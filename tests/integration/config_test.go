@@ -1,0 +1,137 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Fields of issue 4 (config.json beyond the foundation), each seen from
+// inside a real container.
+
+func TestTimeNamespaceOffsets(t *testing.T) {
+	e := newEnv(t)
+	const shift = 10 * 24 * 3600 // ten days of boottime
+	out := e.runOK(args("cat", "/proc/uptime"), func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{
+			"boottime":  {Secs: shift},
+			"monotonic": {Secs: 3600},
+		}
+	})
+	inside, err := strconv.ParseFloat(strings.Fields(out)[0], 64)
+	if err != nil {
+		t.Fatalf("container's /proc/uptime = %q: %v", out, err)
+	}
+	host, err := strconv.ParseFloat(strings.Fields(readString("/proc/uptime"))[0], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := inside - host; d < shift-60 || d > shift+60 {
+		t.Errorf("uptime inside %.0f s, on the host %.0f s: differ by %.0f s, want about %d", inside, host, d, shift)
+	}
+}
+
+func TestBadTimeOffsetsWithoutTimeNamespace(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(func(s *specs.Spec) {
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 5}}
+	})
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "linux.timeOffsets", "time namespace")
+}
+
+func TestRecursiveReadOnlyBind(t *testing.T) {
+	e := newEnv(t)
+	// A host tree with a mount inside it: "ro" leaves the inner mount
+	// writable, "rro" must not.
+	outer := filepath.Join(e.dir, "outer")
+	inner := filepath.Join(outer, "inner")
+	must(t, os.MkdirAll(inner, 0o755))
+	must(t, unix.Mount("tmpfs", inner, "tmpfs", 0, "size=1m"))
+	t.Cleanup(func() { unix.Unmount(inner, unix.MNT_DETACH) })
+	script := `touch /mnt/ro/inner/x 2>/dev/null && echo RO-INNER-WRITABLE || echo RO-INNER-RO
+touch /mnt/rro/inner/x 2>/dev/null && echo RRO-INNER-WRITABLE || echo RRO-INNER-RO
+touch /mnt/rro/y 2>/dev/null && echo RRO-OUTER-WRITABLE || echo RRO-OUTER-RO`
+	out := e.runOK(sh(script), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/mnt/ro", Type: "bind", Source: outer, Options: []string{"rbind", "ro"}},
+			specs.Mount{Destination: "/mnt/rro", Type: "bind", Source: outer, Options: []string{"rbind", "rro"}},
+		)
+	})
+	want := []string{"RO-INNER-WRITABLE", "RRO-INNER-RO", "RRO-OUTER-RO"}
+	if got := nonEmptyLines(out); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestTmpcopyup(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(sh(`cat /etc/copied/a /etc/copied/sub/b; readlink /etc/copied/link
+grep ' /etc/copied ' /proc/mounts | cut -d' ' -f3
+echo changed > /etc/copied/a && cat /etc/copied/a`), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc/copied", Type: "tmpfs", Source: "tmpfs",
+			Options: []string{"tmpcopyup", "size=1m", "mode=755"}})
+	})
+	dir := filepath.Join(b, "rootfs", "etc", "copied")
+	must(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "a"), []byte("file-a\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "sub", "b"), []byte("file-b\n"), 0o600))
+	must(t, os.Symlink("/outside-target", filepath.Join(dir, "link")))
+	out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+	want := []string{"file-a", "file-b", "/outside-target", "tmpfs", "changed"}
+	if got := nonEmptyLines(out); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// The copy is the container's: the image is unchanged.
+	if got := readString(filepath.Join(dir, "a")); got != "file-a\n" {
+		t.Errorf("the rootfs' file changed to %q", got)
+	}
+}
+
+func TestBadMountOptions(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		m    specs.Mount
+		want []string
+	}{
+		{specs.Mount{Destination: "/mnt", Type: "bind", Source: "/tmp", Options: []string{"rbind", "bogus"}}, []string{"mounts[", "bogus"}},
+		{specs.Mount{Destination: "/mnt", Type: "proc", Source: "proc", Options: []string{"tmpcopyup"}}, []string{"tmpcopyup"}},
+		{specs.Mount{Destination: "mnt", Type: "tmpfs", Source: "tmpfs"}, []string{"destination", "absolute"}},
+	} {
+		b := e.bundle(func(s *specs.Spec) { s.Mounts = append(s.Mounts, tc.m) })
+		e.expectFail(e.nook("create", "--bundle", b, e.id()), tc.want...)
+	}
+}
+
+func TestBadIDMappings(t *testing.T) {
+	e := newEnv(t)
+	userns := func(uid []specs.LinuxIDMapping) specMod {
+		return func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+			s.Linux.UIDMappings = uid
+			s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		}
+	}
+	overlap := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 100}, {ContainerID: 50, HostID: 200000, Size: 100}}
+	b := e.bundle(userns(overlap))
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "linux.uidMappings", "overlap")
+	var many []specs.LinuxIDMapping
+	for i := uint32(0); i < 341; i++ {
+		many = append(many, specs.LinuxIDMapping{ContainerID: i, HostID: 100000 + i, Size: 1})
+	}
+	b = e.bundle(userns(many))
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "linux.uidMappings", "340")
+}
+
+func TestBadDeviceType(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(func(s *specs.Spec) {
+		s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{Path: "/dev/weird", Type: "x", Major: 1, Minor: 3})
+	})
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "linux.devices[0].type")
+}
