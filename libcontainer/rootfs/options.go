@@ -220,8 +220,15 @@ func CheckMount(i int, m specs.Mount) error {
 	opts := parseOptions(m.Options)
 	bind := opts.bind || m.Type == "bind"
 	field := fmt.Sprintf("mounts[%d].options", i)
-	if bind && len(opts.data) > 0 {
-		return fmt.Errorf("%s: unknown option %q for a bind mount of %s", field, opts.data[0], m.Destination)
+	if bind {
+		// The kernel ignores filesystem data on a bind, and configs carry
+		// "mode=755"-style data there (runc accepts it): only a bare word
+		// nook does not know is refused, since it can only be a typo.
+		for _, d := range opts.data {
+			if !strings.Contains(d, "=") {
+				return fmt.Errorf("%s: unknown option %q for a bind mount of %s", field, d, m.Destination)
+			}
+		}
 	}
 	if opts.tmpcopyup && m.Type != "tmpfs" {
 		return fmt.Errorf("%s: tmpcopyup needs a tmpfs mount, not %q", field, m.Type)

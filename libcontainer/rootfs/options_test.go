@@ -265,7 +265,7 @@ func TestRecursiveAttrOptions(t *testing.T) {
 
 func TestCheckMount(t *testing.T) {
 	good := []specs.Mount{
-		{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"rbind", "rro", "nosuid", "rprivate"}},
+		{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"rbind", "rro", "nosuid", "rprivate", "mode=755"}},
 		{Destination: "/b", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=1m", "mode=755", "tmpcopyup", "rnoexec"}},
 	}
 	for i, m := range good {
