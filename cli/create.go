@@ -2,7 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -62,7 +64,22 @@ func createContainer(ctx *ucli.Context) (*libcontainer.Container, error) {
 		NoPivot:       ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
 		PreserveFds:   int(ctx.Uint("preserve-fds")),
+		ListenFds:     socketActivationFds(),
 		Warn:          warnFunc(ctx),
 		Debug:         logger(ctx).Debugf,
 	})
+}
+
+// socketActivationFds is the number of systemd socket-activation fds (from
+// 3 up) handed to nook: LISTEN_FDS, when LISTEN_PID names this process. They
+// are passed on to the container as runc does.
+func socketActivationFds() int {
+	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
+		return 0
+	}
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }

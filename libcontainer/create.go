@@ -30,6 +30,9 @@ type CreateOptions struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFds   int
+	// ListenFds socket-activation fds come first (3..), then PreserveFds;
+	// the container gets LISTEN_FDS/LISTEN_PID for them.
+	ListenFds int
 	// Warn receives warnings (capabilities that cannot be granted, …).
 	Warn func(string)
 	// Debug, if set, receives the timing of each create phase (--debug).
@@ -146,11 +149,11 @@ func spawnInit(o CreateOptions, fifo string) (*initProcess, error) {
 
 	// Preserved fds keep their numbers (3..3+N-1); nook's own come after.
 	var extra []*os.File
-	for i := 0; i < o.PreserveFds; i++ {
+	for i := 0; i < o.ListenFds+o.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	extra = append(extra, childSock, fifoFile)
-	sockFd := 3 + o.PreserveFds
+	sockFd := 3 + o.ListenFds + o.PreserveFds
 
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/fd/" + strconv.Itoa(int(self.Fd())),
@@ -227,8 +230,9 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		NewUserns:    flags&unix.CLONE_NEWUSER != 0,
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
-		PreserveFds:  o.PreserveFds,
-		FifoFd:       3 + o.PreserveFds + 1,
+		PreserveFds:  o.ListenFds + o.PreserveFds,
+		ListenFds:    o.ListenFds,
+		FifoFd:       3 + o.ListenFds + o.PreserveFds + 1,
 	}
 	if err := initproto.SendJSON(p.sock, initproto.Config, cfg); err != nil {
 		return nil, err

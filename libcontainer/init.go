@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/rlimits"
 	"github.com/nookrt/nook/libcontainer/rootfs"
+	"github.com/nookrt/nook/libcontainer/user"
 )
 
 // IsInit says whether this process was started as a container init.
@@ -119,6 +121,9 @@ func (i *initRun) run() error {
 	if err != nil {
 		return err
 	}
+	if err := resolveUsername(&proc.User); err != nil {
+		return err
+	}
 	final, err := i.switchUser(proc)
 	if err != nil {
 		return err
@@ -160,7 +165,11 @@ func (i *initRun) run() error {
 	if err := unix.CloseRange(uint(3+cfg.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close_range: %w", err)
 	}
-	if err := syscall.Exec(path, proc.Args, proc.Env); err != nil {
+	env := proc.Env
+	if cfg.ListenFds > 0 {
+		env = append(env[:len(env):len(env)], "LISTEN_FDS="+strconv.Itoa(cfg.ListenFds), "LISTEN_PID="+strconv.Itoa(os.Getpid()))
+	}
+	if err := syscall.Exec(path, proc.Args, env); err != nil {
 		return fmt.Errorf("exec %s: %w", proc.Args[0], err)
 	}
 	return nil
@@ -340,6 +349,43 @@ func checkExecutable(p string) error {
 	}
 	if fi.Mode()&0o111 == 0 {
 		return errors.New("permission denied")
+	}
+	return nil
+}
+
+// resolveUsername sets uid, gid and the supplementary groups of
+// process.user.username from the container's /etc/passwd and /etc/group
+// (we are past pivot_root). Explicit additionalGids are kept.
+func resolveUsername(u *specs.User) error {
+	if u.Username == "" {
+		return nil
+	}
+	passwd, err := os.Open("/etc/passwd")
+	if err != nil {
+		return fmt.Errorf("process.user.username %q: %w", u.Username, err)
+	}
+	defer passwd.Close()
+	uid, gid, _, err := user.LookupUser(passwd, u.Username)
+	if err != nil {
+		return fmt.Errorf("process.user.username %q: %w", u.Username, err)
+	}
+	u.UID, u.GID = uid, gid
+	group, err := os.Open("/etc/group")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("process.user.username %q: %w", u.Username, err)
+	}
+	defer group.Close()
+	groups, err := user.LookupGroups(group, u.Username, gid)
+	if err != nil {
+		return fmt.Errorf("process.user.username %q: %w", u.Username, err)
+	}
+	for _, g := range groups {
+		if !slices.Contains(u.AdditionalGids, g) {
+			u.AdditionalGids = append(u.AdditionalGids, g)
+		}
 	}
 	return nil
 }

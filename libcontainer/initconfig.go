@@ -16,6 +16,9 @@ type InitConfig struct {
 	NoNewKeyring bool `json:"noNewKeyring"`
 	// PreserveFds extra fds (3..3+N-1) stay open across execve.
 	PreserveFds int `json:"preserveFds"`
+	// ListenFds of them (the first) are socket-activation fds: the process
+	// gets LISTEN_FDS and LISTEN_PID.
+	ListenFds int `json:"listenFds,omitempty"`
 	// FifoFd is the inherited O_PATH fd of the start barrier.
 	FifoFd int `json:"fifoFd"`
 }

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -134,4 +135,36 @@ func TestBadDeviceType(t *testing.T) {
 		s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{Path: "/dev/weird", Type: "x", Major: 1, Minor: 3})
 	})
 	e.expectFail(e.nook("create", "--bundle", b, e.id()), "linux.devices[0].type")
+}
+
+func TestUsername(t *testing.T) {
+	e := newEnv(t)
+	out := e.runOK(args("id"), func(s *specs.Spec) {
+		s.Process.User = specs.User{Username: "nobody", AdditionalGids: []uint32{20}}
+	})
+	want := "uid=1000(nobody) gid=1000(nobody) groups=10(wheel),20(users),1000(nobody)"
+	if got := strings.TrimSpace(out); got != want {
+		t.Errorf("id = %q, want %q", got, want)
+	}
+	b := e.bundle(args("id"), func(s *specs.Spec) { s.Process.User = specs.User{Username: "nosuchuser"} })
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "process.user.username", "nosuchuser")
+}
+
+// TestSocketActivationFds: with LISTEN_FDS/LISTEN_PID naming nook, the fds
+// reach the container, which is told about them as systemd would.
+func TestSocketActivationFds(t *testing.T) {
+	e := newEnv(t)
+	data := filepath.Join(e.dir, "listen-fd")
+	must(t, os.WriteFile(data, []byte("activated\n"), 0o644))
+	b := e.bundle(sh(`echo "$LISTEN_FDS $LISTEN_PID"; cat <&3`))
+	// sh's $$ is nook's pid after exec.
+	script := `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" --root "$1" run --bundle "$2" "$3" 3<"$4"`
+	cmd := exec.Command("/bin/sh", "-c", script, nookBin, e.root, b, e.id(), data)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "1 1\nactivated" {
+		t.Errorf("container saw %q, want LISTEN_FDS=1 LISTEN_PID=1 and the fd's data", got)
+	}
 }

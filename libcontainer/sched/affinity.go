@@ -1,0 +1,111 @@
+package sched
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// maxCPUs is how many CPUs a unix.CPUSet can name.
+const maxCPUs = len(unix.CPUSet{}) * 64
+
+// ParseCPUSet parses a cpu list such as "0-3,7" (comma-separated CPU numbers and inclusive
+// ranges, as in cpuset.cpus). Whitespace around items is tolerated; an empty list, an empty
+// item, a reversed range or a CPU beyond what a unix.CPUSet holds is an error.
+func ParseCPUSet(s string) (unix.CPUSet, error) {
+	var set unix.CPUSet
+	if strings.TrimSpace(s) == "" {
+		return set, fmt.Errorf("empty cpu list")
+	}
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		lo, hi, isRange := strings.Cut(item, "-")
+		first, err := parseCPU(lo)
+		if err != nil {
+			return set, fmt.Errorf("cpu list %q: item %q: %w", s, item, err)
+		}
+		last := first
+		if isRange {
+			if last, err = parseCPU(hi); err != nil {
+				return set, fmt.Errorf("cpu list %q: item %q: %w", s, item, err)
+			}
+			if last < first {
+				return set, fmt.Errorf("cpu list %q: item %q: range ends before it starts", s, item)
+			}
+		}
+		for cpu := first; cpu <= last; cpu++ {
+			set.Set(cpu)
+		}
+	}
+	return set, nil
+}
+
+func parseCPU(s string) (int, error) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not a CPU number", s)
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n >= maxCPUs {
+		return 0, fmt.Errorf("CPU %s is beyond the %d CPUs this runtime can address", s, maxCPUs)
+	}
+	return n, nil
+}
+
+// ValidateCPUAffinity checks process.execCPUAffinity; empty fields mean "leave the affinity
+// alone" and are valid, as is nil.
+func ValidateCPUAffinity(a *specs.CPUAffinity) error {
+	if a == nil {
+		return nil
+	}
+	if a.Initial != "" {
+		if _, err := ParseCPUSet(a.Initial); err != nil {
+			return fmt.Errorf("process.execCPUAffinity.initial: %w", err)
+		}
+	}
+	if a.Final != "" {
+		if _, err := ParseCPUSet(a.Final); err != nil {
+			return fmt.Errorf("process.execCPUAffinity.final: %w", err)
+		}
+	}
+	return nil
+}
+
+// SetAffinity restricts the calling thread to set with sched_setaffinity(2). Threads and
+// processes it creates afterwards inherit the mask.
+//
+// How `nook exec` should apply process.execCPUAffinity (it does not apply to a container's
+// init process):
+//   - initial: in the runtime parent, before the exec'd process exists: start it from
+//     OnThreadWithAffinity(initial, start), so it is born with that mask and the parent's
+//     other threads keep theirs.
+//   - final: in the exec'd process itself, after the parent has placed it in the container's
+//     cgroup (joining a cpuset may reset the mask), on the locked thread right before execve.
+//     When final is empty, leave the mask to the kernel.
+func SetAffinity(set unix.CPUSet) error {
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return os.NewSyscallError("sched_setaffinity", err)
+	}
+	return nil
+}
+
+// OnThreadWithAffinity runs fn on a fresh OS thread restricted to set, so that processes fn
+// starts (exec.Cmd.Start forks from the calling thread) inherit the mask. The thread is
+// never unlocked: Go destroys it when fn returns, so no other goroutine ever runs with the
+// narrowed mask.
+func OnThreadWithAffinity(set unix.CPUSet, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := SetAffinity(set); err != nil {
+			errc <- err
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}

@@ -1,0 +1,71 @@
+package sysctl
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Write sets each linux.sysctl entry through the container's /proc, in sorted key order so
+// that a failure is reproducible. It runs in the init, inside the container's namespaces and
+// after /proc is mounted; Validate must have accepted the map on the host.
+func Write(sysctl map[string]string) error {
+	return writeUnder("/proc", sysctl)
+}
+
+// writeUnder is Write with the procfs mount point as a parameter, for tests.
+func writeUnder(procDir string, sysctl map[string]string) error {
+	if len(sysctl) == 0 {
+		return nil
+	}
+	// Parse every key before touching the kernel so that a bad key in the middle of the
+	// map does not leave the earlier ones applied.
+	names := sortedKeys(sysctl)
+	keys := make([]key, len(names))
+	for i, name := range names {
+		k, err := parseKey(name)
+		if err != nil {
+			return fmt.Errorf("linux.sysctl: %w", err)
+		}
+		keys[i] = k
+	}
+	procFd, err := openProcDir(procDir)
+	if err != nil {
+		return fmt.Errorf("linux.sysctl: %w", err)
+	}
+	defer unix.Close(procFd)
+	for i, k := range keys {
+		if err := writeOne(procFd, procDir, k, sysctl[names[i]]); err != nil {
+			return fmt.Errorf("linux.sysctl: %q: %w", k.dotted, err)
+		}
+	}
+	return nil
+}
+
+func writeOne(procFd int, procDir string, k key, value string) error {
+	rel := "sys/" + k.path
+	fd, err := openProcFileForWrite(procFd, procDir, rel)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	// A sysctl takes its value from one write(2). os.File would follow a short write with
+	// a second write at a non-zero offset, which procfs treats differently, so the raw
+	// syscall is used and a short write is an error.
+	var n int
+	for {
+		n, err = unix.Write(fd, []byte(value))
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return &os.PathError{Op: "write", Path: procDir + "/" + rel, Err: err}
+	}
+	if n != len(value) {
+		return fmt.Errorf("write %s/%s: %w (wrote %d of %d bytes)", procDir, rel, io.ErrShortWrite, n, len(value))
+	}
+	return nil
+}
