@@ -33,5 +33,5 @@ func deleteContainer(ctx *ucli.Context, id string, force bool) error {
 	if err != nil {
 		return err
 	}
-	return libcontainer.Delete(h, r, force)
+	return libcontainer.Delete(h, r, force, warnFunc(ctx))
 }

@@ -30,5 +30,5 @@ func startContainer(ctx *ucli.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return libcontainer.Start(h, r)
+	return libcontainer.Start(h, r, warnFunc(ctx))
 }

@@ -14,8 +14,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/initproto"
-	"github.com/nookrt/nook/libcontainer/rootfs"
+	"github.com/nookrt/nook/libcontainer/sched"
 	"github.com/nookrt/nook/libcontainer/state"
 )
 
@@ -61,10 +62,8 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	if o.Spec.Process != nil && o.Spec.Process.Terminal {
 		return nil, errors.New("process.terminal: terminals are not supported yet by nook")
 	}
-	for i, m := range o.Spec.Mounts {
-		if err := rootfs.CheckMount(i, m); err != nil {
-			return nil, err
-		}
+	if err := validate(o.Spec); err != nil {
+		return nil, err
 	}
 	h, err := store.Create(o.ID)
 	if err != nil {
@@ -215,6 +214,15 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		return nil, fmt.Errorf("read init start time: %w", err)
 	}
 	p.startTime = st.StartTime
+	if a := o.Spec.Process; a != nil && a.ExecCPUAffinity != nil && a.ExecCPUAffinity.Initial != "" {
+		set, err := sched.ParseCPUSet(a.ExecCPUAffinity.Initial)
+		if err == nil {
+			err = unix.SchedSetaffinity(p.pid, &set)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("process.execCPUAffinity.initial: %w", err)
+		}
+	}
 	rec.Pid = p.pid
 	rec.InitStartTime = p.startTime
 	rec.Namespaces = namespacePaths(p.pid, o.Spec.Linux)
@@ -230,12 +238,19 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		NewUserns:    flags&unix.CLONE_NEWUSER != 0,
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
+		Pid:          p.pid,
+		ParentHooks:  len(hooks.Of(o.Spec.Hooks, hooks.Prestart))+len(hooks.Of(o.Spec.Hooks, hooks.CreateRuntime)) > 0,
 		PreserveFds:  o.ListenFds + o.PreserveFds,
 		ListenFds:    o.ListenFds,
 		FifoFd:       3 + o.ListenFds + o.PreserveFds + 1,
 	}
 	if err := initproto.SendJSON(p.sock, initproto.Config, cfg); err != nil {
 		return nil, err
+	}
+	if cfg.ParentHooks {
+		if err := p.runParentHooks(rec, o, warn); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := initproto.Expect(p.sock, initproto.Ready, warn); err != nil {
 		var remote *initproto.RemoteError
@@ -261,6 +276,30 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		}
 	}
 	return &Container{ID: o.ID, Pid: p.pid, StartTime: p.startTime}, nil
+}
+
+// runParentHooks runs prestart and createRuntime hooks in the runtime
+// namespace when the init asks (its mounts are made, pivot_root is not).
+// A failing hook fails create; the init is told so it stops waiting.
+func (p *initProcess) runParentHooks(rec *state.Record, o CreateOptions, warn func(string)) error {
+	if _, err := initproto.Expect(p.sock, initproto.RunHooks, warn); err != nil {
+		return err
+	}
+	st := rec.State
+	st.Pid = p.pid
+	// runtime-tools' hooks_stdin expects "created" for prestart, the
+	// status runc has always passed; createRuntime sees the truth.
+	st.Status = state.Created
+	err := hooks.Run(hooks.Prestart, hooks.Of(o.Spec.Hooks, hooks.Prestart), st)
+	if err == nil {
+		st.Status = state.Creating
+		err = hooks.Run(hooks.CreateRuntime, hooks.Of(o.Spec.Hooks, hooks.CreateRuntime), st)
+	}
+	if err != nil {
+		initproto.Send(p.sock, initproto.Error, []byte(err.Error()))
+		return err
+	}
+	return initproto.Send(p.sock, initproto.HooksDone, nil)
 }
 
 // kill tears a half-made init down: SIGKILL, then reap what is ours to reap.

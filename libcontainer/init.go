@@ -16,9 +16,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/caps"
+	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/rlimits"
 	"github.com/nookrt/nook/libcontainer/rootfs"
+	"github.com/nookrt/nook/libcontainer/sched"
+	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/libcontainer/sysctl"
 	"github.com/nookrt/nook/libcontainer/user"
 )
 
@@ -137,11 +141,37 @@ func (i *initRun) run() error {
 		return fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, err)
 	}
 
+	if err := sched.SetScheduler(proc.Scheduler); err != nil {
+		return err
+	}
+	if err := sched.SetIOPriority(proc.IOPriority); err != nil {
+		return err
+	}
+	if s.Linux != nil {
+		if err := sched.SetPersonality(s.Linux.Personality); err != nil {
+			return err
+		}
+	}
+
 	if err := i.sendReady(); err != nil {
 		return err
 	}
 	if err := waitBarrier(barrier); err != nil {
 		return err
+	}
+	// startContainer hooks: after start, in the container, before the
+	// user process; their paths resolve in the container's root.
+	if err := hooks.Run(hooks.StartContainer, hooks.Of(s.Hooks, hooks.StartContainer), hookState(&cfg, state.Created)); err != nil {
+		return err
+	}
+	if a := proc.ExecCPUAffinity; a != nil && a.Final != "" {
+		set, err := sched.ParseCPUSet(a.Final)
+		if err != nil {
+			return fmt.Errorf("process.execCPUAffinity.final: %w", err)
+		}
+		if err := sched.SetAffinity(set); err != nil {
+			return fmt.Errorf("process.execCPUAffinity.final: %w", err)
+		}
 	}
 
 	// After the barrier only steps that cannot be refused for lack of
@@ -236,7 +266,35 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 		Chroot:   !newMntNS,
 		InUserns: cfg.NewUserns,
 		CgroupNS: hasNamespace(s.Linux, specs.CgroupNamespace),
+		BeforePivot: func() error {
+			if cfg.ParentHooks {
+				if err := initproto.Send(i.sock, initproto.RunHooks, nil); err != nil {
+					return err
+				}
+				if _, err := initproto.Expect(i.sock, initproto.HooksDone, nil); err != nil {
+					return err
+				}
+			}
+			return hooks.Run(hooks.CreateContainer, hooks.Of(s.Hooks, hooks.CreateContainer), hookState(cfg, state.Creating))
+		},
+		AfterPivot: func() error {
+			// Through the container's own /proc, before /proc/sys turns
+			// read-only (linux.readonlyPaths).
+			return sysctl.Write(l.Sysctl)
+		},
 	})
+}
+
+// hookState is the state JSON the init's hooks get on stdin.
+func hookState(cfg *InitConfig, status specs.ContainerState) specs.State {
+	return specs.State{
+		Version:     specs.Version,
+		ID:          cfg.ID,
+		Status:      status,
+		Pid:         cfg.Pid,
+		Bundle:      cfg.Bundle,
+		Annotations: cfg.Spec.Annotations,
+	}
 }
 
 // switchUser drops the bounding set, changes to process.user and sets the

@@ -11,7 +11,12 @@ type InitConfig struct {
 	Bundle string      `json:"bundle"`
 	// NewUserns: the init is in a user namespace it created, still with the
 	// host uid; it switches to the namespace's root once the rootfs is open.
-	NewUserns    bool `json:"newUserns"`
+	NewUserns bool `json:"newUserns"`
+	// Pid is the init's pid in the host's pid namespace (for hook states).
+	Pid int `json:"pid"`
+	// ParentHooks: prestart/createRuntime hooks exist; the init sends
+	// RunHooks before pivot_root and waits for HooksDone.
+	ParentHooks  bool `json:"parentHooks,omitempty"`
 	NoPivot      bool `json:"noPivot"`
 	NoNewKeyring bool `json:"noNewKeyring"`
 	// PreserveFds extra fds (3..3+N-1) stay open across execve.

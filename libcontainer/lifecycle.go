@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/state"
 )
 
@@ -44,7 +45,7 @@ func Refresh(h *state.Handle, r *state.Record) {
 
 // Start opens the start barrier of a created container: its init goes on to
 // execve the user process.
-func Start(h *state.Handle, r *state.Record) error {
+func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 	switch st := Status(h, r); st {
 	case state.Created:
 	case state.Stopped:
@@ -76,7 +77,17 @@ func Start(h *state.Handle, r *state.Record) error {
 		return fmt.Errorf("remove start barrier: %w", err)
 	}
 	r.Status = state.Running
-	return h.Save(r)
+	if err := h.Save(r); err != nil {
+		return err
+	}
+	// runtime.md: a failing poststart hook is a warning; the rest still run
+	// and start succeeds.
+	if r.Config != nil {
+		if err := hooks.RunAll(hooks.Poststart, hooks.Of(r.Config.Hooks, hooks.Poststart), r.State); err != nil && warn != nil {
+			warn(err.Error())
+		}
+	}
+	return nil
 }
 
 // Kill sends sig to the container's init, or with all to every process of
@@ -134,7 +145,7 @@ func ownsNoPidNS(r *state.Record) bool {
 
 // Delete removes a container. A created or running one needs force, which
 // kills it first; in every case nothing of it remains afterwards.
-func Delete(h *state.Handle, r *state.Record, force bool) error {
+func Delete(h *state.Handle, r *state.Record, force bool, warn func(string)) error {
 	st := Status(h, r)
 	if st != state.Stopped && !force {
 		return fmt.Errorf("cannot delete container %s that is not stopped: %s", r.ID, st)
@@ -151,6 +162,15 @@ func Delete(h *state.Handle, r *state.Record, force bool) error {
 	}
 	if err := unmountUnder(r.Rootfs, r); err != nil {
 		return err
+	}
+	// Poststop hooks run once the container is gone, and only for one that
+	// got as far as created: a create that failed has no lifecycle to end.
+	if r.Config != nil && r.Status != state.Creating {
+		st := r.State
+		st.Status = state.Stopped
+		if err := hooks.RunAll(hooks.Poststop, hooks.Of(r.Config.Hooks, hooks.Poststop), st); err != nil && warn != nil {
+			warn(err.Error())
+		}
 	}
 	return h.Destroy()
 }

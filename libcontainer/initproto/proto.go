@@ -17,6 +17,10 @@
 //	parent → init     InitGo                  (the init is in its cgroup; it may go on)
 //	parent → init     Config        JSON InitConfig
 //	init → parent     Warning       text      (zero or more: logged by the parent)
+//	init → parent     RunHooks                (only if the config has prestart or
+//	                                           createRuntime hooks: mounts are made,
+//	                                           pivot_root is not; the parent runs them)
+//	parent → init     HooksDone               (or Error if a hook failed)
 //	init → parent     Ready                   (rootfs done; blocking on the start barrier)
 //
 // Any side may send Error (text: the whole causal chain, one line) instead of
@@ -45,6 +49,8 @@ const (
 	Ready        Type = 7
 	Error        Type = 8
 	Warning      Type = 9
+	RunHooks     Type = 10
+	HooksDone    Type = 11
 )
 
 // Bootstrap attributes (u32 attr | u32 len | value).
@@ -65,7 +71,8 @@ const maxFrame = 64 << 20
 func (t Type) String() string {
 	names := map[Type]string{Bootstrap: "bootstrap", UsernsReady: "userns-ready",
 		UsernsMapped: "userns-mapped", InitPid: "init-pid", InitGo: "init-go",
-		Config: "config", Ready: "ready", Error: "error", Warning: "warning"}
+		Config: "config", Ready: "ready", Error: "error", Warning: "warning",
+		RunHooks: "run-hooks", HooksDone: "hooks-done"}
 	if n, ok := names[t]; ok {
 		return n
 	}

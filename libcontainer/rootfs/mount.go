@@ -49,7 +49,11 @@ func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOption
 	if source == "" {
 		source = m.Type
 	}
-	err = unix.Mount(source, fdPath(target), m.Type, opts.flags&^unix.MS_REMOUNT, opts.dataString())
+	data := opts.dataString()
+	if c.MountLabel != nil && labelledFS(m.Type) {
+		data = c.MountLabel(data)
+	}
+	err = unix.Mount(source, fdPath(target), m.Type, opts.flags&^unix.MS_REMOUNT, data)
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" && c.InUserns {
 		// A user namespace without its own network namespace may not mount
 		// sysfs; bind the host's read-only instead, as runc does.
@@ -157,4 +161,14 @@ func bindMount(root *os.File, m specs.Mount, dest string, opts mountOptions, c *
 	}
 	// Propagation is set once attached: a detached mount has no peers.
 	return applyPropagation(root, dest, opts)
+}
+
+// labelledFS: filesystems that take an SELinux context= mount option (proc,
+// sysfs and cgroup have fixed labels and refuse it).
+func labelledFS(typ string) bool {
+	switch typ {
+	case "tmpfs", "mqueue", "devpts", "shm", "ramfs":
+		return true
+	}
+	return false
 }

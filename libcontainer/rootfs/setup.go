@@ -22,6 +22,16 @@ type Config struct {
 	Chroot   bool
 	InUserns bool // created user namespace: no mknod
 	CgroupNS bool // the container has its own cgroup namespace
+	// BeforePivot runs once mounts and devices are made, still in the
+	// runtime's root: prestart/createRuntime hooks (run by the parent) and
+	// createContainer hooks happen here, as runtime.md orders them.
+	BeforePivot func() error
+	// AfterPivot runs in the new root before masked and read-only paths
+	// are applied: sysctls are written through the container's /proc while
+	// /proc/sys is still writable.
+	AfterPivot func() error
+	// MountLabel, if set, formats a mount's data with its SELinux label.
+	MountLabel func(data string) string
 }
 
 // OpenRoot makes the rootfs a mount of its own (pivot_root needs one) and
@@ -86,8 +96,18 @@ func Setup(root *os.File, c *Config) error {
 	if err := createDevices(root, devices, c.InUserns); err != nil {
 		return err
 	}
+	if c.BeforePivot != nil {
+		if err := c.BeforePivot(); err != nil {
+			return err
+		}
+	}
 	if err := switchRoot(root, c.NoPivot, c.Chroot); err != nil {
 		return err
+	}
+	if c.AfterPivot != nil {
+		if err := c.AfterPivot(); err != nil {
+			return err
+		}
 	}
 	if c.Spec.Linux != nil {
 		for _, p := range c.Spec.Linux.MaskedPaths {

@@ -3,6 +3,7 @@ package sched
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -130,20 +131,22 @@ func TestSetSchedulerReadsBack(t *testing.T) {
 	}
 }
 
-// A kernel refusal comes back naming the field and the syscall.
+// A config the spec allows but the kernel refuses comes back naming the field and the
+// syscall: Linux refuses SCHED_DEADLINE to a thread whose affinity does not span its whole
+// root domain.
 func TestSetSchedulerReportsKernelError(t *testing.T) {
-	// UTIL_CLAMP_MIN above UTIL_CLAMP_MAX is valid to the spec but refused by the kernel;
-	// both clamps default to 0 here, so ask for max=0 with min set through a manual attr.
-	attr := schedAttr(&specs.Scheduler{Policy: specs.SchedOther})
-	attr.Flags = unix.SCHED_FLAG_UTIL_CLAMP_MIN
-	attr.Util_min = 2048 // > SCHED_CAPACITY_SCALE (1024)
-	err := onThrowawayThread(func() error { return unix.SchedSetAttr(0, attr, 0) })
-	if err == nil {
-		t.Skip("kernel accepted an out-of-range utilization clamp; nothing to report")
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs at least 2 CPUs to narrow a thread's affinity")
 	}
-	// Same path as SetScheduler's error wrapping.
-	wrapped := fmt.Errorf("process.scheduler: %w", fmt.Errorf("sched_setattr: %w", err))
-	if !strings.HasPrefix(wrapped.Error(), "process.scheduler: sched_setattr: ") {
-		t.Fatalf("unexpected error shape %q", wrapped)
+	var one unix.CPUSet
+	one.Set(0)
+	err := OnThreadWithAffinity(one, func() error {
+		return SetScheduler(&specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 1e5, Deadline: 1e7, Period: 1e8})
+	})
+	if err == nil {
+		t.Fatal("SetScheduler(SCHED_DEADLINE) on a one-CPU thread succeeded, want the kernel's refusal")
+	}
+	if !strings.HasPrefix(err.Error(), "process.scheduler: sched_setattr: ") || !errors.Is(err, unix.EPERM) {
+		t.Fatalf("SetScheduler = %q, want process.scheduler: sched_setattr: …EPERM", err)
 	}
 }

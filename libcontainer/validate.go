@@ -1,0 +1,77 @@
+package libcontainer
+
+import (
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/libcontainer/hooks"
+	"github.com/nookrt/nook/libcontainer/rootfs"
+	"github.com/nookrt/nook/libcontainer/sched"
+	"github.com/nookrt/nook/libcontainer/sysctl"
+)
+
+// validate checks, before anything is created, every field whose mistakes
+// would otherwise surface half-way through create (spec.Validate has done
+// the structural checks).
+func validate(s *specs.Spec) error {
+	for i, m := range s.Mounts {
+		if err := rootfs.CheckMount(i, m); err != nil {
+			return err
+		}
+	}
+	if err := hooks.Validate(s.Hooks); err != nil {
+		return err
+	}
+	if err := hooks.CheckRuntimePaths(s.Hooks); err != nil {
+		return err
+	}
+	if p := s.Process; p != nil {
+		if err := sched.ValidateScheduler(p.Scheduler); err != nil {
+			return err
+		}
+		if err := sched.ValidateIOPriority(p.IOPriority); err != nil {
+			return err
+		}
+		if err := sched.ValidateCPUAffinity(p.ExecCPUAffinity); err != nil {
+			return err
+		}
+	}
+	if l := s.Linux; l != nil {
+		if err := sched.ValidatePersonality(l.Personality); err != nil {
+			return err
+		}
+		if err := sysctl.Validate(l.Sysctl, sysctlNamespaces(l)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sysctlNamespaces says which namespaces a sysctl may be set in: the
+// container's own, created or joined, but not the host's joined by path.
+func sysctlNamespaces(l *specs.Linux) sysctl.Namespaces {
+	own := func(t specs.LinuxNamespaceType, proc string) bool {
+		for _, ns := range l.Namespaces {
+			if ns.Type != t {
+				continue
+			}
+			return ns.Path == "" || !sameFile(ns.Path, "/proc/self/ns/"+proc)
+		}
+		return false
+	}
+	return sysctl.Namespaces{
+		IPC: own(specs.IPCNamespace, "ipc"),
+		Net: own(specs.NetworkNamespace, "net"),
+		UTS: own(specs.UTSNamespace, "uts"),
+	}
+}
+
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}

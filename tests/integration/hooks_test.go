@@ -1,0 +1,171 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// hookScript writes a hook that appends "<name> <status> <pid> <ns>" to log,
+// where ns says whether the hook runs in the host's mount namespace.
+func hookScript(t *testing.T, dir, name, log string) string {
+	t.Helper()
+	p := filepath.Join(dir, name+".sh")
+	script := `#!/bin/sh
+state=$(cat)
+status=$(echo "$state" | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p')
+pid=$(echo "$state" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+if [ "$(readlink /proc/self/ns/mnt)" = "$HOST_MNT" ]; then ns=host; else ns=container; fi
+echo "` + name + ` $status $pid $ns $1" >> ` + log + `
+`
+	must(t, os.WriteFile(p, []byte(script), 0o755))
+	return p
+}
+
+func TestHooksOrderStateAndNamespaces(t *testing.T) {
+	e := newEnv(t)
+	log := filepath.Join(e.dir, "hooks.log")
+	hostMnt, err := os.Readlink("/proc/self/ns/mnt")
+	must(t, err)
+	env := []string{"HOST_MNT=" + hostMnt, "PATH=/usr/bin:/bin"}
+	hook := func(name string) specs.Hook {
+		return specs.Hook{Path: hookScript(t, e.dir, name, log), Args: []string{name, "arg1"}, Env: env}
+	}
+	b := e.bundle(args("true"), func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{
+			Prestart:        []specs.Hook{hook("prestart")},
+			CreateRuntime:   []specs.Hook{hook("createRuntime")},
+			CreateContainer: []specs.Hook{hook("createContainer")},
+			Poststart:       []specs.Hook{hook("poststart")},
+			Poststop:        []specs.Hook{hook("poststop")},
+		}
+	})
+	id := e.id()
+	pid, _ := e.create(b, id)
+	e.ok(e.nook("start", id))
+	e.waitStatus(id, "stopped")
+	e.ok(e.nook("delete", id))
+	lines := nonEmptyLines(readString(log))
+	want := []string{
+		"prestart created PID host arg1",
+		"createRuntime creating PID host arg1",
+		"createContainer creating PID container arg1",
+		"poststart running PID host arg1",
+		"poststop stopped PID host arg1",
+	}
+	for i := range want {
+		want[i] = strings.Replace(want[i], "PID", itoa(pid), 1)
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("hooks ran as\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestStartContainerHookRunsInsideTheContainer(t *testing.T) {
+	e := newEnv(t)
+	// The path resolves in the container: /bin/sh of the busybox rootfs,
+	// writing into the container's /tmp, read back by the process.
+	out := e.runOK(args("cat", "/tmp/hook-ran"), func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{
+			Path: "/bin/sh",
+			Args: []string{"sh", "-c", "cat > /tmp/hook-state; hostname > /tmp/hook-ran"},
+		}}}
+		s.Hostname = "inside-hook"
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
+	})
+	if strings.TrimSpace(out) != "inside-hook" {
+		t.Errorf("startContainer hook saw hostname %q, want the container's", out)
+	}
+}
+
+func TestFailingHooks(t *testing.T) {
+	e := newEnv(t)
+	fail := filepath.Join(e.dir, "fail.sh")
+	must(t, os.WriteFile(fail, []byte("#!/bin/sh\necho hook-broke >&2\nexit 3\n"), 0o755))
+	for _, kind := range []string{"prestart", "createRuntime", "createContainer"} {
+		b := e.bundle(args("true"), func(s *specs.Spec) {
+			h := []specs.Hook{{Path: fail}}
+			s.Hooks = &specs.Hooks{}
+			switch kind {
+			case "prestart":
+				s.Hooks.Prestart = h
+			case "createRuntime":
+				s.Hooks.CreateRuntime = h
+			case "createContainer":
+				s.Hooks.CreateContainer = h
+			}
+		})
+		id := e.id()
+		e.expectFail(e.nook("create", "--bundle", b, id), kind, "hook-broke")
+		e.expectFail(e.nook("state", id), "does not exist")
+	}
+	// A failing poststart is a warning: start succeeds, later hooks run.
+	log := filepath.Join(e.dir, "after.log")
+	b := e.bundle(args("true"), func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: fail}, {Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran > " + log}}}}
+	})
+	id := e.id()
+	e.create(b, id)
+	r := e.ok(e.nook("start", id))
+	if !strings.Contains(r.stderr, "hook-broke") {
+		t.Errorf("failing poststart hook gave no warning: %s", r)
+	}
+	if readString(log) != "ran\n" {
+		t.Errorf("the poststart hook after a failing one did not run")
+	}
+	e.waitStatus(id, "stopped")
+	e.ok(e.nook("delete", id))
+}
+
+func TestHookTimeout(t *testing.T) {
+	e := newEnv(t)
+	one := 1
+	b := e.bundle(args("true"), func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Timeout: &one}}}
+	})
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "createRuntime", "timed out")
+}
+
+func TestBadHookPath(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/no/such/hook"}}}
+	})
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "hooks.createRuntime[0]", "/no/such/hook")
+}
+
+func TestSysctl(t *testing.T) {
+	e := newEnv(t)
+	out := e.runOK(sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni"), func(s *specs.Spec) {
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"}
+	})
+	if got := strings.Fields(out); strings.Join(got, " ") != "1 1234" {
+		t.Errorf("sysctls inside: %q, want 1 1234", got)
+	}
+	b := e.bundle(func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "10"} })
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "vm.swappiness")
+}
+
+func TestSchedulingFields(t *testing.T) {
+	e := newEnv(t)
+	out := e.runOK(sh(`cut -d' ' -f19 /proc/self/stat; grep Cpus_allowed_list /proc/self/status; uname -m`),
+		func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch, Nice: 5}
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 6}
+			s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"}
+			s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32}
+		})
+	got := strings.Join(nonEmptyLines(out), "|")
+	// nice 5 from the scheduler, CPU 0 only, and a 32-bit personality.
+	if want := "5|Cpus_allowed_list:\t0|i686"; got != want {
+		t.Errorf("inside: %q, want %q", got, want)
+	}
+	bad := e.bundle(func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: "IOPRIO_CLASS_NOPE"} })
+	e.expectFail(e.nook("create", "--bundle", bad, e.id()), "process.ioPriority")
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
