@@ -16,6 +16,7 @@ import (
 	"github.com/nookrt/nook/cli"
 	"github.com/nookrt/nook/libcontainer"
 	_ "github.com/nookrt/nook/nsenter" // the namespace constructor must be linked in
+	"github.com/nookrt/nook/seccomp"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -74,7 +75,7 @@ func newApp() *ucli.App {
 			&ucli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&ucli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&ucli.BoolFlag{Name: "debug", Usage: "log debug messages"},
-			&ucli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups through systemd (accepted; cgroups are not managed yet)"},
+			&ucli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups through systemd's D-Bus API (linux.cgroupsPath is slice:prefix:name)"},
 			&ucli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto"},
 		},
 		Commands:        cli.Commands(),
@@ -84,7 +85,8 @@ func newApp() *ucli.App {
 		Before:         setupLogging,
 	}
 	ucli.VersionPrinter = func(ctx *ucli.Context) {
-		fmt.Printf("nook version %s\ncommit: %s\nspec: %s\ngo: %s\n", version, commit, spec.RuntimeSpecVersion, runtime.Version())
+		fmt.Printf("nook version %s\ncommit: %s\nspec: %s\ngo: %s\nlibseccomp: %s\n",
+			version, commit, spec.RuntimeSpecVersion, runtime.Version(), seccomp.LibseccompVersion())
 	}
 	return app
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
@@ -33,14 +34,15 @@ func createCommand() *ucli.Command {
 			if err := requireArgs(ctx, 1, 1); err != nil {
 				return err
 			}
-			_, err := createContainer(ctx)
+			_, err := createContainer(ctx, nil)
 			return err
 		},
 	}
 }
 
-// createContainer is shared by create and run.
-func createContainer(ctx *ucli.Context) (*libcontainer.Container, error) {
+// createContainer is shared by create and run. consoleFor, if set, chooses
+// the console socket once the config is loaded (run's own terminal).
+func createContainer(ctx *ucli.Context, consoleFor func(*specs.Spec) (string, error)) (*libcontainer.Container, error) {
 	id := ctx.Args().First()
 	bundle, err := filepath.Abs(ctx.String("bundle"))
 	if err != nil {
@@ -54,17 +56,24 @@ func createContainer(ctx *ucli.Context) (*libcontainer.Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	consoleSocket := ctx.String("console-socket")
+	if consoleFor != nil {
+		if consoleSocket, err = consoleFor(s); err != nil {
+			return nil, err
+		}
+	}
 	return libcontainer.Create(store(ctx), libcontainer.CreateOptions{
 		ID:            id,
 		Bundle:        bundle,
 		Spec:          s,
 		Rootfs:        rootfs,
 		PidFile:       ctx.String("pid-file"),
-		ConsoleSocket: ctx.String("console-socket"),
+		ConsoleSocket: consoleSocket,
 		NoPivot:       ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
 		PreserveFds:   int(ctx.Uint("preserve-fds")),
 		ListenFds:     socketActivationFds(),
+		SystemdCgroup: ctx.Bool("systemd-cgroup"),
 		Warn:          warnFunc(ctx),
 		Debug:         logger(ctx).Debugf,
 	})

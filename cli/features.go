@@ -6,6 +6,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/nookrt/nook/seccomp"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -17,7 +18,9 @@ func featuresCommand() *ucli.Command {
 			if err := requireArgs(ctx, 0, 0); err != nil {
 				return err
 			}
-			b, err := json.MarshalIndent(spec.Features(ctx.App.Version), "", "    ")
+			f := spec.Features(ctx.App.Version)
+			f.Linux.Seccomp = seccomp.Features()
+			b, err := json.MarshalIndent(f, "", "    ")
 			if err != nil {
 				return err
 			}

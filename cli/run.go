@@ -3,11 +3,16 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
+	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/console"
 )
 
 func runCommand() *ucli.Command {
@@ -43,8 +48,29 @@ func runContainer(ctx *ucli.Context) error {
 		signal.Notify(sigs)
 		defer signal.Stop(sigs)
 	}
-	c, err := createContainer(ctx)
+	var term *runTerminal
+	defer term.close()
+	c, err := createContainer(ctx, func(s *specs.Spec) (string, error) {
+		sock := ctx.String("console-socket")
+		if s.Process == nil || !s.Process.Terminal || sock != "" {
+			return sock, nil
+		}
+		if ctx.Bool("detach") {
+			return "", errors.New("process.terminal is true: run --detach needs a --console-socket to hand the terminal to")
+		}
+		// In the foreground, nook itself is the terminal's other end.
+		var err error
+		term, err = listenTerminal()
+		if err != nil {
+			return "", err
+		}
+		return term.path, nil
+	})
 	if err != nil {
+		return err
+	}
+	if err := term.accept(); err != nil {
+		deleteContainer(ctx, id, true)
 		return err
 	}
 	if err := startContainer(ctx, id); err != nil {
@@ -54,10 +80,12 @@ func runContainer(ctx *ucli.Context) error {
 	if ctx.Bool("detach") {
 		return nil
 	}
+	term.relay()
 	code, err := waitForward(c.Pid, sigs)
 	if err != nil {
 		return err
 	}
+	term.drain()
 	if !ctx.Bool("keep") {
 		if err := deleteContainer(ctx, id, true); err != nil {
 			return err
@@ -107,4 +135,67 @@ func waitForward(pid int, sigs chan os.Signal) (int, error) {
 			unix.Kill(pid, sig)
 		}
 	}
+}
+
+// runTerminal is `nook run`'s own end of a terminal container's pty: the
+// master arrives on a private socket and is relayed to nook's stdio.
+type runTerminal struct {
+	path     string
+	listener *net.UnixListener
+	master   *os.File
+	done     chan struct{}
+}
+
+func listenTerminal() (*runTerminal, error) {
+	path, l, err := console.ListenTemp()
+	if err != nil {
+		return nil, fmt.Errorf("terminal: %w", err)
+	}
+	return &runTerminal{path: path, listener: l}, nil
+}
+
+// accept takes the master the init sent during create.
+func (t *runTerminal) accept() error {
+	if t == nil {
+		return nil
+	}
+	m, err := console.ReceiveMaster(t.listener)
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	t.master = m
+	return nil
+}
+
+func (t *runTerminal) relay() {
+	if t == nil || t.master == nil {
+		return
+	}
+	t.done = make(chan struct{})
+	go func() {
+		console.Relay(t.master, os.Stdin, os.Stdout)
+		close(t.done)
+	}()
+}
+
+// drain waits for the container's last output to be copied out.
+func (t *runTerminal) drain() {
+	if t == nil || t.done == nil {
+		return
+	}
+	select {
+	case <-t.done:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+func (t *runTerminal) close() {
+	if t == nil {
+		return
+	}
+	if t.master != nil {
+		t.master.Close()
+	}
+	t.listener.Close()
+	console.RemoveTemp(t.path)
 }

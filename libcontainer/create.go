@@ -14,10 +14,12 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/sched"
 	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/seccomp"
 )
 
 // CreateOptions are `nook create`'s inputs.
@@ -31,6 +33,8 @@ type CreateOptions struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFds   int
+	// SystemdCgroup selects the systemd cgroup driver (--systemd-cgroup).
+	SystemdCgroup bool
 	// ListenFds socket-activation fds come first (3..), then PreserveFds;
 	// the container gets LISTEN_FDS/LISTEN_PID for them.
 	ListenFds int
@@ -38,6 +42,8 @@ type CreateOptions struct {
 	Warn func(string)
 	// Debug, if set, receives the timing of each create phase (--debug).
 	Debug func(format string, args ...any)
+
+	seccomp *seccomp.Program // linux.seccomp, compiled by Create
 }
 
 func (o *CreateOptions) debugf(start time.Time, format string, args ...any) {
@@ -59,17 +65,30 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	if o.Spec.Process != nil && o.Spec.Process.Terminal && o.ConsoleSocket == "" {
 		return nil, errors.New("process.terminal is true but no --console-socket was given (terminal containers need one)")
 	}
-	if o.Spec.Process != nil && o.Spec.Process.Terminal {
-		return nil, errors.New("process.terminal: terminals are not supported yet by nook")
+	if o.ConsoleSocket != "" && (o.Spec.Process == nil || !o.Spec.Process.Terminal) {
+		return nil, errors.New("--console-socket was given but process.terminal is false (a console socket only receives a terminal)")
 	}
 	if err := validate(o.Spec); err != nil {
+		return nil, err
+	}
+	if o.Spec.Linux != nil && o.Spec.Linux.Seccomp != nil {
+		// Compiled here, on the host, once: the init only loads it. The
+		// cache lives under --root, which only root can write.
+		prog, err := seccomp.CompileCached(o.Spec.Linux.Seccomp, o.Debug, filepath.Join(store.Root, ".seccomp-cache"))
+		if err != nil {
+			return nil, err
+		}
+		o.seccomp = prog
+	}
+	cg, err := newCgroupManager(o)
+	if err != nil {
 		return nil, err
 	}
 	h, err := store.Create(o.ID)
 	if err != nil {
 		return nil, err
 	}
-	c, err := create(h, o)
+	c, err := create(h, o, cg)
 	if err != nil {
 		h.Destroy()
 		return nil, err
@@ -78,7 +97,7 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	return c, nil
 }
 
-func create(h *state.Handle, o CreateOptions) (*Container, error) {
+func create(h *state.Handle, o CreateOptions, cg cgroups.Manager) (*Container, error) {
 	rec := &state.Record{
 		State: specs.State{
 			Version:     specs.Version,
@@ -100,17 +119,41 @@ func create(h *state.Handle, o CreateOptions) (*Container, error) {
 		return nil, fmt.Errorf("create start barrier: %w", err)
 	}
 	start := time.Now()
-	p, err := spawnInit(o, fifo)
+	handoff, err := dialHandoffs(o, o.seccomp)
 	if err != nil {
 		return nil, err
 	}
+	defer handoff.close()
+	files, err := handoff.files(3 + o.ListenFds + o.PreserveFds + 2)
+	if err != nil {
+		return nil, err
+	}
+	p, err := spawnInit(o, fifo, files)
+	if err != nil {
+		return nil, err
+	}
+	p.handoff = handoff
 	o.debugf(start, "init spawned")
-	c, err := p.bringUp(h, rec, o, start)
+	c, err := p.bringUp(h, rec, o, cg, start)
 	if err != nil {
 		p.kill()
+		if rec.Cgroup != nil {
+			if cerr := destroyCgroup(rec); cerr != nil {
+				err = fmt.Errorf("%w (cleanup: %v)", err, cerr)
+			}
+		}
 		// Without a mount namespace the init's mounts are the host's.
 		if uerr := unmountUnder(o.Rootfs, rec); uerr != nil {
 			err = fmt.Errorf("%w (cleanup: %v)", err, uerr)
+		}
+		// runtime.md: a create that fails after the environment existed
+		// continues at destroy (done above) and the poststop hooks.
+		if rec.Pid != 0 {
+			st := rec.State
+			st.Status = state.Stopped
+			if herr := hooks.RunAll(hooks.Poststop, hooks.Of(o.Spec.Hooks, hooks.Poststop), st); herr != nil && o.Warn != nil {
+				o.Warn(herr.Error())
+			}
 		}
 		return nil, fmt.Errorf("unable to start container process: %w", err)
 	}
@@ -120,12 +163,13 @@ func create(h *state.Handle, o CreateOptions) (*Container, error) {
 // initProcess is a spawned init seen from the parent.
 type initProcess struct {
 	cmd       *exec.Cmd
+	handoff   *handoffs
 	sock      *os.File
 	pid       int
 	startTime uint64
 }
 
-func spawnInit(o CreateOptions, fifo string) (*initProcess, error) {
+func spawnInit(o CreateOptions, fifo string, handoffs []*os.File) (*initProcess, error) {
 	self, err := protectedSelf()
 	if err != nil {
 		return nil, fmt.Errorf("protect nook binary: %w", err)
@@ -152,6 +196,7 @@ func spawnInit(o CreateOptions, fifo string) (*initProcess, error) {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	extra = append(extra, childSock, fifoFile)
+	extra = append(extra, handoffs...)
 	sockFd := 3 + o.ListenFds + o.PreserveFds
 
 	cmd := &exec.Cmd{
@@ -172,7 +217,7 @@ func spawnInit(o CreateOptions, fifo string) (*initProcess, error) {
 }
 
 // bringUp drives the conversation of initproto up to Ready.
-func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, start time.Time) (*Container, error) {
+func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, start time.Time) (*Container, error) {
 	flags, join := namespacePlan(o.Spec.Linux)
 	payload := initproto.BootstrapPayload(flags, join, timeOffsets(o.Spec.Linux))
 	if err := initproto.Send(p.sock, initproto.Bootstrap, payload); err != nil {
@@ -226,9 +271,17 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	rec.Pid = p.pid
 	rec.InitStartTime = p.startTime
 	rec.Namespaces = namespacePaths(p.pid, o.Spec.Linux)
+	cgState := cg.State()
+	rec.Cgroup = &cgState
+	// Saved before the cgroup exists: a create killed from here on leaves
+	// a record that delete --force can clean completely.
 	if err := h.Save(rec); err != nil {
 		return nil, err
 	}
+	if err := placeInCgroup(cg, p.pid, o.Spec); err != nil {
+		return nil, err
+	}
+	o.debugf(start, "init in its cgroup")
 
 	if err := initproto.Send(p.sock, initproto.InitGo, nil); err != nil {
 		return nil, err
@@ -243,6 +296,9 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		PreserveFds:  o.ListenFds + o.PreserveFds,
 		ListenFds:    o.ListenFds,
 		FifoFd:       3 + o.ListenFds + o.PreserveFds + 1,
+		ConsoleFd:    p.handoff.consoleFd,
+		SeccompFd:    p.handoff.seccompFd,
+		Seccomp:      o.seccomp,
 	}
 	if err := initproto.SendJSON(p.sock, initproto.Config, cfg); err != nil {
 		return nil, err

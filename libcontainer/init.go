@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,7 +16,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/libcontainer/apparmor"
 	"github.com/nookrt/nook/libcontainer/caps"
+	"github.com/nookrt/nook/libcontainer/console"
 	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/rlimits"
@@ -24,6 +27,8 @@ import (
 	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/libcontainer/sysctl"
 	"github.com/nookrt/nook/libcontainer/user"
+	"github.com/nookrt/nook/seccomp"
+	"github.com/nookrt/nook/selinux"
 )
 
 // IsInit says whether this process was started as a container init.
@@ -128,7 +133,10 @@ func (i *initRun) run() error {
 	if err := resolveUsername(&proc.User); err != nil {
 		return err
 	}
-	final, err := i.switchUser(proc)
+	// Without no_new_privs, loading the seccomp filter after the barrier
+	// needs CAP_SYS_ADMIN: keep it until then.
+	keepAdmin := cfg.Seccomp != nil && !proc.NoNewPrivileges
+	final, err := i.switchUser(proc, keepAdmin)
 	if err != nil {
 		return err
 	}
@@ -180,20 +188,44 @@ func (i *initRun) run() error {
 	if err := rlimits.Apply(limits); err != nil {
 		return err
 	}
-	if err := caps.Apply(final); err != nil {
-		return err
+	// LSM labels take effect at the execve below.
+	if proc.ApparmorProfile != "" {
+		if err := apparmor.ApplyProfile(proc.ApparmorProfile); err != nil {
+			return err
+		}
 	}
-	if err := caps.ApplyAmbient(final); err != nil {
-		return err
+	if err := selinux.SetExecLabel(proc.SelinuxLabel, nil); err != nil {
+		return fmt.Errorf("process.selinuxLabel: %w", err)
+	}
+	// Invariant 3: only stdio and the preserved fds cross execve.
+	if err := unix.CloseRange(uint(3+cfg.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close_range: %w", err)
 	}
 	if proc.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
 	}
-	// Invariant 3: only stdio and the preserved fds cross execve.
-	if err := unix.CloseRange(uint(3+cfg.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("close_range: %w", err)
+	// Seccomp goes last, so that nook's own syscalls are not filtered:
+	// after no_new_privs, or (without it) while CAP_SYS_ADMIN is still
+	// held, in which case the final capabilities follow the filter and
+	// capset must be allowed by the profile (as with runc).
+	filterFirst := cfg.Seccomp != nil && !proc.NoNewPrivileges && !final.Effective.Has(unix.CAP_SYS_ADMIN)
+	if filterFirst {
+		if err := i.loadSeccomp(&cfg); err != nil {
+			return err
+		}
+	}
+	if err := caps.Apply(final); err != nil {
+		return err
+	}
+	if err := caps.ApplyAmbient(final); err != nil {
+		return err
+	}
+	if cfg.Seccomp != nil && !filterFirst {
+		if err := i.loadSeccomp(&cfg); err != nil {
+			return err
+		}
 	}
 	env := proc.Env
 	if cfg.ListenFds > 0 {
@@ -277,10 +309,17 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 			}
 			return hooks.Run(hooks.CreateContainer, hooks.Of(s.Hooks, hooks.CreateContainer), hookState(cfg, state.Creating))
 		},
+		MountLabel: func(data string) string { return selinux.FormatMountLabel(data, l.MountLabel) },
 		AfterPivot: func() error {
 			// Through the container's own /proc, before /proc/sys turns
 			// read-only (linux.readonlyPaths).
-			return sysctl.Write(l.Sysctl)
+			if err := sysctl.Write(l.Sysctl); err != nil {
+				return err
+			}
+			if cfg.ConsoleFd != 0 {
+				return setupConsole(cfg)
+			}
+			return nil
 		},
 	})
 }
@@ -300,7 +339,7 @@ func hookState(cfg *InitConfig, status specs.ContainerState) specs.State {
 // switchUser drops the bounding set, changes to process.user and sets the
 // capabilities the process keeps until the barrier. It returns the final sets
 // to apply right before execve.
-func (i *initRun) switchUser(proc *specs.Process) (caps.Sets, error) {
+func (i *initRun) switchUser(proc *specs.Process, keepAdmin bool) (caps.Sets, error) {
 	sets, warnings, err := caps.FromSpec(proc.Capabilities)
 	if err != nil {
 		return sets, err
@@ -339,6 +378,10 @@ func (i *initRun) switchUser(proc *specs.Process) (caps.Sets, error) {
 	if current, err := caps.CurrentPermitted(); err == nil && current.Has(unix.CAP_SYS_RESOURCE) {
 		interim.Permitted = interim.Permitted.With(unix.CAP_SYS_RESOURCE)
 		interim.Effective = interim.Effective.With(unix.CAP_SYS_RESOURCE)
+	}
+	if current, err := caps.CurrentPermitted(); keepAdmin && err == nil && current.Has(unix.CAP_SYS_ADMIN) {
+		interim.Permitted = interim.Permitted.With(unix.CAP_SYS_ADMIN)
+		interim.Effective = interim.Effective.With(unix.CAP_SYS_ADMIN)
 	}
 	interim.Ambient = 0
 	if err := caps.Apply(interim); err != nil {
@@ -444,6 +487,82 @@ func resolveUsername(u *specs.User) error {
 		if !slices.Contains(u.AdditionalGids, g) {
 			u.AdditionalGids = append(u.AdditionalGids, g)
 		}
+	}
+	return nil
+}
+
+// loadSeccomp loads the filter the parent compiled on this (locked) thread
+// and, for SCMP_ACT_NOTIFY, sends the listener fd with the container
+// process state to the listenerPath socket the parent connected.
+func (i *initRun) loadSeccomp(cfg *InitConfig) error {
+	listener, err := cfg.Seccomp.Load()
+	if err != nil {
+		return fmt.Errorf("linux.seccomp: %w", err)
+	}
+	if listener < 0 {
+		return nil
+	}
+	defer unix.Close(listener)
+	if cfg.SeccompFd == 0 {
+		return errors.New("linux.seccomp: a notify listener was made but no listenerPath socket was handed over")
+	}
+	f := os.NewFile(uintptr(cfg.SeccompFd), "seccomp-listener")
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+	}
+	uconn, ok := conn.(*net.UnixConn)
+	if !ok {
+		conn.Close()
+		return errors.New("linux.seccomp.listenerPath: not a unix socket")
+	}
+	st := cfg.Seccomp.ProcessState(cfg.Pid, hookState(cfg, state.Running))
+	if err := seccomp.SendListener(uconn, listener, st); err != nil {
+		return fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+	}
+	return nil
+}
+
+// setupConsole makes the container's terminal: a pty from the container's
+// devpts, its slave bound on /dev/console and made the init's controlling
+// terminal and stdio, and its master sent to the --console-socket the parent
+// connected (then closed here: the engine holds it).
+func setupConsole(cfg *InitConfig) error {
+	f := os.NewFile(uintptr(cfg.ConsoleFd), "console-socket")
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("--console-socket: %w", err)
+	}
+	defer conn.Close()
+	uconn, ok := conn.(*net.UnixConn)
+	if !ok {
+		return errors.New("--console-socket: not a unix socket")
+	}
+	master, name, err := console.NewPty()
+	if err != nil {
+		return fmt.Errorf("process.terminal: %w", err)
+	}
+	defer master.Close()
+	if sz := cfg.Spec.Process.ConsoleSize; sz != nil {
+		if err := console.SetSize(master, sz.Height, sz.Width); err != nil {
+			return fmt.Errorf("process.consoleSize: %w", err)
+		}
+	}
+	slave, err := console.OpenPeer(master, name)
+	if err != nil {
+		return fmt.Errorf("process.terminal: %w", err)
+	}
+	defer slave.Close()
+	if err := rootfs.BindConsole(slave); err != nil {
+		return err
+	}
+	if err := console.SendMaster(uconn, master, name); err != nil {
+		return fmt.Errorf("--console-socket: %w", err)
+	}
+	if err := console.SetupSlaveStdio(slave); err != nil {
+		return fmt.Errorf("process.terminal: %w", err)
 	}
 	return nil
 }

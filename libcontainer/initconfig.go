@@ -1,6 +1,10 @@
 package libcontainer
 
-import specs "github.com/opencontainers/runtime-spec/specs-go"
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/seccomp"
+)
 
 // InitConfig is the Config message: everything the Go init needs, sent by the
 // parent once the init is in its namespaces and cgroup.
@@ -26,4 +30,10 @@ type InitConfig struct {
 	ListenFds int `json:"listenFds,omitempty"`
 	// FifoFd is the inherited O_PATH fd of the start barrier.
 	FifoFd int `json:"fifoFd"`
+	// ConsoleFd is the connected --console-socket (0: no terminal).
+	ConsoleFd int `json:"consoleFd,omitempty"`
+	// Seccomp is linux.seccomp compiled by the parent; SeccompFd the
+	// connected listenerPath socket when it uses SCMP_ACT_NOTIFY.
+	Seccomp   *seccomp.Program `json:"seccomp,omitempty"`
+	SeccompFd int              `json:"seccompFd,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nookrt/nook/libcontainer/apparmor"
 	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/sched"
@@ -35,6 +36,14 @@ func validate(s *specs.Spec) error {
 		}
 		if err := sched.ValidateCPUAffinity(p.ExecCPUAffinity); err != nil {
 			return err
+		}
+		// runc's behaviour: a profile on a host without AppArmor fails
+		// (here, before anything exists). An SELinux label on a host
+		// without SELinux is skipped by the init with a debug line.
+		if p.ApparmorProfile != "" {
+			if err := apparmor.ValidateProfile(p.ApparmorProfile); err != nil {
+				return err
+			}
 		}
 	}
 	if l := s.Linux; l != nil {

@@ -12,14 +12,14 @@ const VersionAnnotation = "io.github.nookrt.nook.version"
 // must describe what this build does, since containerd and others enable
 // behaviour based on it.
 const (
-	implCgroupV1          = false
-	implCgroupV2          = false
-	implCgroupSystemd     = false
+	implCgroupV1          = true
+	implCgroupV2          = true
+	implCgroupSystemd     = true
 	implCgroupSystemdUser = false
-	implCgroupRdma        = false
-	implSeccomp           = false
-	implApparmor          = false
-	implSelinux           = false
+	implCgroupRdma        = true
+	implSeccomp           = true // the details come from package seccomp (cli/features.go)
+	implApparmor          = true
+	implSelinux           = true
 	implIntelRdt          = false
 	implIDMapMounts       = false
 )

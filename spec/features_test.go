@@ -2,6 +2,7 @@ package spec
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"testing"
 
@@ -49,28 +50,29 @@ func TestFeaturesJSON(t *testing.T) {
 			t.Errorf("mountOptions lacks %q", o)
 		}
 	}
-	if len(doc.MountOptions) != 41 || !slices.IsSorted(doc.MountOptions) {
+	if len(doc.MountOptions) != 60 || !slices.IsSorted(doc.MountOptions) {
 		t.Errorf("mountOptions: %d entries, sorted=%v", len(doc.MountOptions), slices.IsSorted(doc.MountOptions))
 	}
 	if doc.Annotations[VersionAnnotation] != "1.2.3" {
 		t.Errorf("annotations = %v", doc.Annotations)
 	}
-	// Not yet implemented subsystems are declared, explicitly, as off.
-	off := map[string]map[string]bool{
+	// What this build implements is on; what it does not is declared,
+	// explicitly, as off.
+	want := map[string]map[string]bool{
+		"cgroup":   {"v1": true, "v2": true, "systemd": true, "systemdUser": false, "rdma": true},
+		"apparmor": {"enabled": true}, "selinux": {"enabled": true},
+		"intelRdt": {"enabled": false}, "idmap": {"enabled": false},
+	}
+	got := map[string]map[string]bool{
 		"cgroup": doc.Linux.Cgroup, "apparmor": doc.Linux.Apparmor, "selinux": doc.Linux.Selinux,
 		"intelRdt": doc.Linux.IntelRdt, "idmap": doc.Linux.MountExt.IDMap,
 	}
-	for name, m := range off {
-		if len(m) == 0 {
-			t.Errorf("%s: missing from the document", name)
-		}
-		for k, v := range m {
-			if v {
-				t.Errorf("%s.%s = true, want false", name, k)
-			}
+	for name, w := range want {
+		if !maps.Equal(got[name], w) {
+			t.Errorf("%s = %v, want %v", name, got[name], w)
 		}
 	}
-	if string(doc.Linux.Seccomp["enabled"]) != "false" {
+	if string(doc.Linux.Seccomp["enabled"]) != "true" {
 		t.Errorf("seccomp.enabled = %s", doc.Linux.Seccomp["enabled"])
 	}
 }
@@ -107,9 +109,9 @@ func TestFeaturesReturnsCopies(t *testing.T) {
 	f := Features("v")
 	f.Hooks[0] = "changed"
 	f.Linux.Namespaces[0] = "changed"
-	*f.Linux.Seccomp.Enabled = true
+	*f.Linux.Seccomp.Enabled = false
 	g := Features("v")
-	if g.Hooks[0] != "prestart" || g.Linux.Namespaces[0] != "cgroup" || *g.Linux.Seccomp.Enabled {
+	if g.Hooks[0] != "prestart" || g.Linux.Namespaces[0] != "cgroup" || !*g.Linux.Seccomp.Enabled {
 		t.Fatalf("Features shares state between calls")
 	}
 }

@@ -27,8 +27,11 @@ var mountOptions = []string{
 	"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion",
 	"lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion",
 	"nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
-	"rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw",
-	"shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable",
+	"ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev",
+	"rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "ro",
+	"rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "rsymfollow",
+	"runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync",
+	"tmpcopyup", "unbindable",
 }
 
 // capabilityNames lists every Linux capability; the index is the

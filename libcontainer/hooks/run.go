@@ -20,6 +20,10 @@ var ErrTimeout = errors.New("timed out")
 // JSON on stdin. The error names the kind, the hook's index and path, and
 // carries the tail of what the hook wrote to stderr, e.g.
 // "createRuntime hook #0 (/usr/bin/foo): exit status 1: no network".
+//
+// A hook's stdout and stderr are captured (as runc does, which also puts both
+// in its error) and never reach nook's own stdio: for create that is the
+// engine's pipe, where hook chatter would corrupt what the engine reads.
 func Run(kind string, hooks []specs.Hook, st specs.State) error {
 	if len(hooks) == 0 {
 		return nil

@@ -20,6 +20,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/cgroups"
 )
 
 const (
@@ -94,6 +96,9 @@ type Record struct {
 	// (delete's hooks, exec's defaults) read it from here, not from a bundle
 	// that may have changed.
 	Config *specs.Spec `json:"config,omitempty"`
+	// Cgroup is where the container's cgroup is (saved before the init is
+	// placed in it, so that delete --force finds even a half-made one).
+	Cgroup *cgroups.State `json:"cgroup,omitempty"`
 }
 
 // Store is a state root directory.

@@ -103,22 +103,23 @@ func TestFailingHooks(t *testing.T) {
 		e.expectFail(e.nook("create", "--bundle", b, id), kind, "hook-broke")
 		e.expectFail(e.nook("state", id), "does not exist")
 	}
-	// A failing poststart is a warning: start succeeds, later hooks run.
+	// runtime-spec v1.3: a failing poststart hook fails start and stops
+	// the container; delete then runs the poststop hooks.
 	log := filepath.Join(e.dir, "after.log")
-	b := e.bundle(args("true"), func(s *specs.Spec) {
-		s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: fail}, {Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran > " + log}}}}
+	b := e.bundle(args("sleep", "100"), func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{
+			Poststart: []specs.Hook{{Path: fail}},
+			Poststop:  []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo poststop-ran > " + log}}},
+		}
 	})
 	id := e.id()
 	e.create(b, id)
-	r := e.ok(e.nook("start", id))
-	if !strings.Contains(r.stderr, "hook-broke") {
-		t.Errorf("failing poststart hook gave no warning: %s", r)
-	}
-	if readString(log) != "ran\n" {
-		t.Errorf("the poststart hook after a failing one did not run")
-	}
+	e.expectFail(e.nook("start", id), "poststart", "hook-broke")
 	e.waitStatus(id, "stopped")
 	e.ok(e.nook("delete", id))
+	if readString(log) != "poststop-ran\n" {
+		t.Errorf("poststop hooks did not run after the failed start")
+	}
 }
 
 func TestHookTimeout(t *testing.T) {

@@ -1,0 +1,103 @@
+package libcontainer
+
+import (
+	"fmt"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/cgroups"
+	"github.com/nookrt/nook/cgroups/systemd"
+	"github.com/nookrt/nook/libcontainer/state"
+)
+
+// newCgroupManager builds the manager create uses: cgroupfs, or systemd with
+// --systemd-cgroup. Nothing is written yet.
+func newCgroupManager(o CreateOptions) (cgroups.Manager, error) {
+	cfg := cgroups.Config{Name: o.ID, Systemd: o.SystemdCgroup}
+	if l := o.Spec.Linux; l != nil {
+		cfg.Path = l.CgroupsPath
+		cfg.Resources = l.Resources
+		cfg.Devices = l.Devices
+	}
+	if o.SystemdCgroup {
+		return systemd.New(cfg, cgroups.Load)
+	}
+	return cgroups.New(cfg)
+}
+
+// CgroupManager rebuilds the manager of a created container, or returns nil
+// when it has none (a record from before its cgroup was recorded).
+func CgroupManager(r *state.Record) (cgroups.Manager, error) {
+	if r.Cgroup == nil {
+		return nil, nil
+	}
+	if r.Cgroup.Driver == "systemd" {
+		return systemd.Load(*r.Cgroup, cgroups.Load)
+	}
+	return cgroups.Load(*r.Cgroup)
+}
+
+// placeInCgroup puts the init in its cgroup and applies linux.resources,
+// before the init runs anything of the container's (it is parked in
+// nsenter waiting for InitGo).
+func placeInCgroup(m cgroups.Manager, pid int, s *specs.Spec) error {
+	if err := m.Apply(pid); err != nil {
+		return err
+	}
+	if s.Linux != nil && s.Linux.Resources != nil {
+		if err := m.Set(s.Linux.Resources); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// destroyCgroup kills whatever is left in the container's cgroup (processes
+// that escaped the init's death: a container without its own pid namespace,
+// or one that joined another's) and removes it.
+func destroyCgroup(r *state.Record) error {
+	m, err := CgroupManager(r)
+	if err != nil || m == nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids, err := m.Pids()
+		if err != nil || len(pids) == 0 {
+			break
+		}
+		if err := cgroups.KillAll(m, unix.SIGKILL); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cgroup of container %s still has processes %v after SIGKILL", r.ID, pids)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return m.Destroy()
+}
+
+// thawForKill signals every process of a frozen cgroup with SIGKILL and
+// thaws it, so that they die at once.
+func thawForKill(r *state.Record) {
+	m, err := CgroupManager(r)
+	if err != nil || m == nil {
+		return
+	}
+	if frozen, err := m.Frozen(); err == nil && frozen {
+		cgroups.KillAll(m, unix.SIGKILL)
+		m.Thaw()
+	}
+}
+
+// isPaused: a running container whose cgroup is frozen.
+func isPaused(r *state.Record) bool {
+	m, err := CgroupManager(r)
+	if err != nil || m == nil {
+		return false
+	}
+	frozen, err := m.Frozen()
+	return err == nil && frozen
+}
