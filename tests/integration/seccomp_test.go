@@ -131,9 +131,17 @@ func TestBadSeccomp(t *testing.T) {
 			p.Syscalls[0].Args = []specs.LinuxSeccompArg{{Index: 0, Value: 1, Op: "SCMP_CMP_WHAT"}}
 		}, "SCMP_CMP_WHAT"},
 		{func(p *specs.LinuxSeccomp) { p.Architectures = []specs.Arch{"SCMP_ARCH_VAX"} }, "SCMP_ARCH_VAX"},
-		{func(p *specs.LinuxSeccomp) { one := uint(1); p.Syscalls[0].Action = "SCMP_ACT_ALLOW"; p.DefaultAction = "SCMP_ACT_ERRNO"; p.Syscalls[0].ErrnoRet = &one }, "errnoRet"},
+		{func(p *specs.LinuxSeccomp) {
+			one := uint(1)
+			p.Syscalls[0].Action = "SCMP_ACT_ALLOW"
+			p.DefaultAction = "SCMP_ACT_ERRNO"
+			p.Syscalls[0].ErrnoRet = &one
+		}, "errnoRet"},
 		{func(p *specs.LinuxSeccomp) { p.Syscalls[0].Action = "SCMP_ACT_NOTIFY" }, "listenerPath"},
-		{func(p *specs.LinuxSeccomp) { p.Syscalls[0].Action = "SCMP_ACT_NOTIFY"; p.ListenerPath = "/nonexistent/agent.sock" }, "listenerPath"},
+		{func(p *specs.LinuxSeccomp) {
+			p.Syscalls[0].Action = "SCMP_ACT_NOTIFY"
+			p.ListenerPath = "/nonexistent/agent.sock"
+		}, "listenerPath"},
 	}
 	for _, c := range cases {
 		p := seccompProfile(t, "deny-mkdir.json")
