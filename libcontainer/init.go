@@ -298,6 +298,8 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 		Chroot:   !newMntNS,
 		InUserns: cfg.NewUserns,
 		CgroupNS: hasNamespace(s.Linux, specs.CgroupNamespace),
+		// Only with a mount namespace of its own: otherwise it is the host's.
+		Propagation: map[bool]string{true: l.RootfsPropagation}[newMntNS],
 		BeforePivot: func() error {
 			if cfg.ParentHooks {
 				if err := initproto.Send(i.sock, initproto.RunHooks, nil); err != nil {

@@ -30,6 +30,9 @@ type Config struct {
 	// are applied: sysctls are written through the container's /proc while
 	// /proc/sys is still writable.
 	AfterPivot func() error
+	// Propagation is linux.rootfsPropagation (OpenRoot applied the part
+	// that must precede pivot_root).
+	Propagation string
 	// MountLabel, if set, formats a mount's data with its SELinux label.
 	MountLabel func(data string) string
 }
@@ -49,7 +52,13 @@ func OpenRoot(rootfs, propagation string, newMntNS bool) (*os.File, error) {
 		if !ok {
 			return nil, fmt.Errorf("linux.rootfsPropagation %q: unknown propagation", propagation)
 		}
-		prop = p
+		// Shared and unbindable are applied to the new root after
+		// pivot_root (see finalPropagation): pivot_root refuses shared
+		// mounts, an unbindable root cannot be cloned, and a shared "/"
+		// here would copy the container's mounts into the host's tree.
+		if !postPivotPropagation(p) {
+			prop = p
+		}
 	}
 	// Mount events of the container must not reach the host.
 	if newMntNS {
@@ -103,6 +112,14 @@ func Setup(root *os.File, c *Config) error {
 	}
 	if err := switchRoot(root, c.NoPivot, c.Chroot); err != nil {
 		return err
+	}
+	if p, ok := propagationOptions[c.Propagation]; ok && postPivotPropagation(p) && !c.Chroot {
+		// Now the container's own tree: shared between its mounts (a
+		// bind of "/" sees later mounts), while the host stays its master
+		// only, or unbindable.
+		if err := unix.Mount("", "/", "", p, ""); err != nil {
+			return fmt.Errorf("linux.rootfsPropagation %s: %w", c.Propagation, err)
+		}
 	}
 	if c.AfterPivot != nil {
 		if err := c.AfterPivot(); err != nil {
@@ -278,4 +295,10 @@ func readonlyPath(path string) error {
 		return fmt.Errorf("make read-only: %w", err)
 	}
 	return attachTree(tree, target)
+}
+
+// postPivotPropagation: propagation types set on the new root rather than on
+// the runtime's "/" before it is cloned.
+func postPivotPropagation(p uintptr) bool {
+	return p&(unix.MS_SHARED|unix.MS_UNBINDABLE) != 0
 }

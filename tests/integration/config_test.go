@@ -168,3 +168,33 @@ func TestSocketActivationFds(t *testing.T) {
 		t.Errorf("container saw %q, want LISTEN_FDS=1 LISTEN_PID=1 and the fd's data", got)
 	}
 }
+
+func withCaps(extra ...string) specMod {
+	return func(s *specs.Spec) {
+		c := s.Process.Capabilities
+		c.Bounding = append(c.Bounding, extra...)
+		c.Effective = append(c.Effective, extra...)
+		c.Permitted = append(c.Permitted, extra...)
+	}
+}
+
+func TestRootfsPropagation(t *testing.T) {
+	e := newEnv(t)
+	prop := func(p string) specMod { return func(s *specs.Spec) { s.Linux.RootfsPropagation = p } }
+	// rshared: a bind of "/" made first still sees a mount made after it
+	// (recursive, since /tmp is a mount of its own).
+	out := e.runOK(sh(`mkdir /tmp/t /tmp/m && mount --rbind / /tmp/t && mount -t tmpfs x /tmp/m && touch /tmp/m/f && test -e /tmp/t/tmp/m/f && echo exposed`),
+		prop("rshared"), tmpfsTmp, withCaps("CAP_SYS_ADMIN"))
+	if strings.TrimSpace(out) != "exposed" {
+		t.Errorf("rootfsPropagation shared: %q", out)
+	}
+	// unbindable: "/" cannot be bound at all.
+	out = e.runOK(sh(`mkdir /tmp/t; mount --rbind / /tmp/t 2>&1 || echo refused`), prop("unbindable"), tmpfsTmp, withCaps("CAP_SYS_ADMIN"))
+	if !strings.Contains(out, "refused") {
+		t.Errorf("rootfsPropagation unbindable: binding / worked: %q", out)
+	}
+	// Nothing of the container reached the host's mount table.
+	if m := mountsReferring(under(e.dir)); len(m) != 0 {
+		t.Errorf("container mounts visible on the host: %q", m)
+	}
+}
