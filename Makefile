@@ -8,9 +8,15 @@ GOTAGS    := urfave_cli_no_docs
 NOOK      := $(CURDIR)/nook
 APT_PKGS  := libseccomp-dev busybox-static jq runc crun
 # The runtime-tools tests this stage of nook is held to (see README, Conformance).
-VALIDATION_TESTS ?= default create start state kill delete hostname mounts process process_user \
-	process_capabilities process_rlimits process_oom_score_adj linux_ns_itype linux_ns_nopath linux_ns_path \
-	linux_ns_path_type linux_masked_paths linux_readonly_paths root_readonly_true pidfile killsig misc_props
+VALIDATION_TESTS ?= default create start state kill kill_no_effect delete delete_only_create_resources \
+	delete_resources hostname mounts process process_user process_capabilities process_rlimits \
+	process_oom_score_adj linux_ns_itype linux_ns_nopath linux_ns_path linux_ns_path_type linux_masked_paths \
+	linux_readonly_paths root_readonly_true pidfile killsig misc_props \
+	linux_devices linux_sysctl linux_uid_mappings linux_seccomp linux_mount_label linux_rootfs_propagation \
+	config_updates_without_affect prestart_fail poststart poststop poststop_fail hooks hooks_stdin prestart \
+	poststart_fail linux_process_apparmor_profile \
+	linux_cgroups_cpus linux_cgroups_pids linux_cgroups_relative_cpus linux_cgroups_relative_pids \
+	linux_cgroups_memory linux_cgroups_relative_memory linux_cgroups_devices linux_cgroups_relative_devices
 RUNTIME   ?= $(NOOK)
 BENCH_N   ?= 30
 

@@ -61,6 +61,16 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 	if r.Config != nil && r.Config.Process == nil {
 		return fmt.Errorf("cannot start container %s: its config has no process (start requires one)", r.ID)
 	}
+	var poststart []specs.Hook
+	if r.Config != nil {
+		poststart = hooks.Of(r.Config.Hooks, hooks.Poststart)
+	}
+	// Poststart hooks must see the user process executed: note what the
+	// init runs now, to wait for the execve after releasing it.
+	var before os.FileInfo
+	if len(poststart) > 0 {
+		before, _ = os.Stat(fmt.Sprintf("/proc/%d/exe", r.Pid))
+	}
 	fifo := filepath.Join(h.Dir, state.FifoName)
 	// The init holds the fifo open for reading; with no reader left (the
 	// init died) a non-blocking open for writing fails with ENXIO.
@@ -87,8 +97,9 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 	// error and the container is stopped; delete then destroys it and runs
 	// the poststop hooks. (runtime-tools' poststart_fail follows an older
 	// spec that made it a warning.)
-	if r.Config != nil {
-		if err := hooks.Run(hooks.Poststart, hooks.Of(r.Config.Hooks, hooks.Poststart), r.State); err != nil {
+	if len(poststart) > 0 {
+		waitExec(r, before)
+		if err := hooks.Run(hooks.Poststart, poststart, r.State); err != nil {
 			thawForKill(r)
 			signalProcess(r.Pid, r.InitStartTime, unix.SIGKILL)
 			return err
@@ -209,4 +220,22 @@ func unmountUnder(rootfs string, r *state.Record) error {
 		}
 	}
 	return nil
+}
+
+// waitExec waits (up to 5 s) until the init's executable is no longer the
+// one it ran before the barrier: the user process has been executed, or the
+// init died trying.
+func waitExec(r *state.Record, before os.FileInfo) {
+	if before == nil {
+		return
+	}
+	exe := fmt.Sprintf("/proc/%d/exe", r.Pid)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		now, err := os.Stat(exe)
+		if err != nil || !os.SameFile(before, now) || !processAlive(r.Pid, r.InitStartTime) {
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
 }
