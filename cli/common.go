@@ -20,7 +20,8 @@ const DefaultRoot = "/run/nook"
 func Commands() []*ucli.Command {
 	return []*ucli.Command{
 		createCommand(), startCommand(), runCommand(), stateCommand(), killCommand(),
-		deleteCommand(), listCommand(), specCommand(), featuresCommand(), initCommand(),
+		deleteCommand(), listCommand(), specCommand(), featuresCommand(), psCommand(), pauseCommand(),
+		resumeCommand(), updateCommand(), eventsCommand(), initCommand(),
 	}
 }
 

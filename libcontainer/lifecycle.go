@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/state"
 )
@@ -112,7 +113,7 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 // its pid namespace.
 func Kill(h *state.Handle, r *state.Record, sig unix.Signal, all bool) error {
 	if Status(h, r) == state.Stopped {
-		return errNotRunning
+		return ErrNotRunning
 	}
 	if all {
 		return killAll(r, sig)
@@ -120,17 +121,20 @@ func Kill(h *state.Handle, r *state.Record, sig unix.Signal, all bool) error {
 	return signalProcess(r.Pid, r.InitStartTime, sig)
 }
 
-// killAll signals every process in the container's pid namespace. Killing the
-// init of a pid namespace kills the rest with it, so SIGKILL needs no scan.
-// A container that shares the host's pid namespace has only its init to
-// signal until cgroups can enumerate its processes.
+// killAll signals every process of the container: those in its cgroup, or
+// (for a record without one) those in its pid namespace. Killing the init of
+// a pid namespace kills the rest with it, so SIGKILL needs no scan there.
 func killAll(r *state.Record, sig unix.Signal) error {
+	// The cgroup knows every process, whatever namespaces they share.
+	if m, err := CgroupManager(r); err == nil && m != nil {
+		return cgroups.KillAll(m, sig)
+	}
 	if _, own := r.Namespaces["pid"]; !own || sig == unix.SIGKILL || ownsNoPidNS(r) {
 		return signalProcess(r.Pid, r.InitStartTime, sig)
 	}
 	target, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", r.Pid))
 	if err != nil {
-		return errNotRunning
+		return ErrNotRunning
 	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -174,7 +178,7 @@ func Delete(h *state.Handle, r *state.Record, force bool, warn func(string)) err
 		// A frozen process cannot die: thaw a paused container first
 		// (its processes get SIGKILL before they can run again).
 		thawForKill(r)
-		if err := signalProcess(r.Pid, r.InitStartTime, unix.SIGKILL); err != nil && !errors.Is(err, errNotRunning) {
+		if err := signalProcess(r.Pid, r.InitStartTime, unix.SIGKILL); err != nil && !errors.Is(err, ErrNotRunning) {
 			return err
 		}
 		if err := waitGone(r.Pid, r.InitStartTime, 10*time.Second); err != nil {

@@ -62,18 +62,19 @@ func openVerifiedPidfd(pid int, startTime uint64) (int, error) {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
-			return -1, errNotRunning
+			return -1, ErrNotRunning
 		}
 		return -1, fmt.Errorf("pidfd_open %d: %w", pid, err)
 	}
 	if !processAlive(pid, startTime) {
 		unix.Close(fd)
-		return -1, errNotRunning
+		return -1, ErrNotRunning
 	}
 	return fd, nil
 }
 
-var errNotRunning = errors.New("container not running")
+// ErrNotRunning: the container has stopped (engines match this text).
+var ErrNotRunning = errors.New("container not running")
 
 // signalProcess sends sig to the recorded init through a verified pidfd.
 func signalProcess(pid int, startTime uint64, sig unix.Signal) error {
@@ -84,7 +85,7 @@ func signalProcess(pid int, startTime uint64, sig unix.Signal) error {
 	defer unix.Close(fd)
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
 		if errors.Is(err, unix.ESRCH) {
-			return errNotRunning
+			return ErrNotRunning
 		}
 		return fmt.Errorf("signal %d to pid %d: %w", sig, pid, err)
 	}

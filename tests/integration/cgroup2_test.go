@@ -1,6 +1,7 @@
 package integration
 
 import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,5 +60,47 @@ func TestCgroup2Only(t *testing.T) {
 	// The host's view is unchanged.
 	if ty := mountTable(readString("/proc/self/mountinfo"))["/sys/fs/cgroup"]; ty == "" {
 		t.Errorf("host /sys/fs/cgroup is gone")
+	}
+}
+
+// TestCgroup2Resources drives a container's cgroup on a simulated pure v2
+// host: hugetlb (the one controller this machine's cgroup2 has) enabled
+// through cgroup.subtree_control, a limit written, pause/resume through
+// cgroup.freeze, ps, stats, and nothing left after delete.
+func TestCgroup2Resources(t *testing.T) {
+	e := newEnv(t)
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare (util-linux) is missing")
+	}
+	b := e.bundle(args("sleep", "100"), func(s *specs.Spec) {
+		s.Linux.Resources.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 21}}
+	})
+	id := e.id()
+	script := `set -e
+mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup
+nook() { "$NOOK" --root "$ROOT" "$@"; }
+nook create --bundle "$BUNDLE" "$ID" >/dev/null
+nook start "$ID"
+cg=/sys/fs/cgroup/nook/$ID
+echo "subtree=$(cat /sys/fs/cgroup/nook/cgroup.subtree_control)"
+echo "hugetlb=$(cat $cg/hugetlb.2MB.max)"
+nook pause "$ID"
+echo "paused=$(nook state "$ID" | grep -c '"paused"') freeze=$(cat $cg/cgroup.freeze)"
+nook resume "$ID"
+echo "resumed=$(cat $cg/cgroup.freeze)"
+echo "ps=$(nook ps --format json "$ID" | grep -c '^\[[0-9]*\]$')"
+echo "stats=$(nook events --stats "$ID" | grep -c '"type":"stats"')"
+nook delete --force "$ID"
+test -e "$cg" && echo left || echo gone`
+	cmd := exec.Command(unshare, "-m", "sh", "-c", script)
+	cmd.Env = append(os.Environ(), "NOOK="+nookBin, "ROOT="+e.root, "BUNDLE="+b, "ID="+id)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pure-v2 lifecycle: %v\n%s", err, out)
+	}
+	want := []string{"subtree=hugetlb", "hugetlb=8388608", "paused=1 freeze=1", "resumed=0", "ps=1", "stats=1", "gone"}
+	if got := nonEmptyLines(string(out)); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("pure-v2 lifecycle printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

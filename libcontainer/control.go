@@ -1,0 +1,107 @@
+package libcontainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/cgroups"
+	"github.com/nookrt/nook/libcontainer/state"
+)
+
+// cgroupOf returns the manager of a live container, refusing stopped ones.
+func cgroupOf(h *state.Handle, r *state.Record) (cgroups.Manager, specs.ContainerState, error) {
+	st := Status(h, r)
+	if st == state.Stopped {
+		return nil, st, ErrNotRunning
+	}
+	m, err := CgroupManager(r)
+	if err != nil {
+		return nil, st, err
+	}
+	if m == nil {
+		return nil, st, fmt.Errorf("container %s has no cgroup", r.ID)
+	}
+	return m, st, nil
+}
+
+// Pause freezes every process of a running container.
+func Pause(h *state.Handle, r *state.Record) error {
+	m, st, err := cgroupOf(h, r)
+	if err != nil {
+		return err
+	}
+	if st != state.Running {
+		return fmt.Errorf("container %s is %s, not running: only a running container can be paused", r.ID, st)
+	}
+	return m.Freeze()
+}
+
+// Resume thaws a paused container.
+func Resume(h *state.Handle, r *state.Record) error {
+	m, st, err := cgroupOf(h, r)
+	if err != nil {
+		return err
+	}
+	if st != state.Paused {
+		return fmt.Errorf("container %s is %s, not paused", r.ID, st)
+	}
+	return m.Thaw()
+}
+
+// Processes lists the host pids of every process in the container.
+func Processes(h *state.Handle, r *state.Record) ([]int, error) {
+	m, _, err := cgroupOf(h, r)
+	if err != nil {
+		return nil, err
+	}
+	return m.Pids()
+}
+
+// Stats samples the container's cgroup statistics.
+func Stats(h *state.Handle, r *state.Record) (*cgroups.Stats, error) {
+	m, _, err := cgroupOf(h, r)
+	if err != nil {
+		return nil, err
+	}
+	return m.Stats()
+}
+
+// Update applies new resources to a live container and records them, so
+// later commands (and a later update) start from what is in force.
+func Update(h *state.Handle, r *state.Record, res *specs.LinuxResources) error {
+	m, _, err := cgroupOf(h, r)
+	if err != nil {
+		if errors.Is(err, ErrNotRunning) {
+			return fmt.Errorf("cannot update container %s: it is stopped", r.ID)
+		}
+		return err
+	}
+	// An update that does not mention devices keeps the device rules in
+	// force (engines send only what changed, e.g. `update --resources -`
+	// with memory and cpu).
+	if res.Devices == nil && r.Config != nil && r.Config.Linux != nil && r.Config.Linux.Resources != nil {
+		res.Devices = r.Config.Linux.Resources.Devices
+	}
+	if err := m.Set(res); err != nil {
+		return err
+	}
+	if r.Config != nil {
+		if r.Config.Linux == nil {
+			r.Config.Linux = &specs.Linux{}
+		}
+		r.Config.Linux.Resources = res
+	}
+	return h.Save(r)
+}
+
+// OOMEvents reports the container's OOM kills until ctx ends.
+func OOMEvents(ctx context.Context, h *state.Handle, r *state.Record) (<-chan struct{}, error) {
+	m, _, err := cgroupOf(h, r)
+	if err != nil {
+		return nil, err
+	}
+	return m.OOMEvents(ctx)
+}
