@@ -85,6 +85,8 @@ type options struct {
 	privCgroup2  bool
 	pollInterval time.Duration
 	stopTimeout  time.Duration
+	// seccompProfile is timed through package seccomp (issue 6: < 2 ms per create).
+	seccompProfile string
 }
 
 func main() {
@@ -103,6 +105,7 @@ func run() int {
 	flag.BoolVar(&o.privCgroup2, "crun-private-cgroup2", false, "run everything in a private mount namespace with cgroup2 mounted on /sys/fs/cgroup, so every runtime sees a pure cgroup2 host (crun 1.8 refuses hybrid hosts)")
 	flag.DurationVar(&o.pollInterval, "poll", time.Millisecond, "pause between 'state' polls while waiting for the container to stop")
 	flag.DurationVar(&o.stopTimeout, "timeout", 10*time.Second, "how long to wait for a started container to reach 'stopped'")
+	flag.StringVar(&o.seccompProfile, "seccomp-profile", "tests/testdata/seccomp/docker-default.json", "time compiling this linux.seccomp profile as create does (empty: skip)")
 	flag.Parse()
 	if flag.NArg() != 0 {
 		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q\n", flag.Args())
@@ -324,7 +327,11 @@ func bench(ctx context.Context, o *options) int {
 		fmt.Fprintln(os.Stderr, "bench: interrupted")
 		return 130
 	}
-	return report(o, rootfs, rts)
+	code := report(o, rootfs, rts)
+	if o.seccompProfile != "" && !seccompReport(o.seccompProfile, 20) && code == 0 {
+		code = 1
+	}
+	return code
 }
 
 func newRuntime(tmp string, idx int, f runtimeFlag, cfg []byte) (*runtime, error) {
