@@ -53,7 +53,7 @@ func removeTree(dir string) error {
 // uses cgroup.kill (one write, no race with forks); otherwise the cgroup
 // is frozen so that no process can fork while the list is read and
 // signalled, then thawed. A cgroup that cannot be frozen is signalled
-// anyway.
+// anyway; a paused one is signalled and stays paused.
 func KillAll(m Manager, sig syscall.Signal) error {
 	if fm, ok := m.(*fsManager); ok && sig == unix.SIGKILL {
 		// In hybrid mode too: every process of the container is also in
@@ -66,7 +66,12 @@ func KillAll(m Manager, sig syscall.Signal) error {
 			// An old kernel without cgroup.kill: signal one by one.
 		}
 	}
-	frozen := m.Freeze() == nil
+	// Freeze only a running cgroup, and thaw only what was frozen here: a
+	// paused container stays paused (its signals wait for resume).
+	frozen := false
+	if was, ferr := m.Frozen(); ferr == nil && !was {
+		frozen = m.Freeze() == nil
+	}
 	pids, err := m.Pids()
 	if err == nil {
 		for _, pid := range pids {

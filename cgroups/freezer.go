@@ -85,7 +85,7 @@ func (m *fsManager) Frozen() (bool, error) {
 // briefly and asking again gets past that, as runc does.
 func freezeV1(dir string) error {
 	deadline := time.Now().Add(freezeTimeout)
-	for attempt := 0; ; attempt++ {
+	for {
 		if err := waitV1StateUntil(dir, "FROZEN", time.Now().Add(50*time.Millisecond)); err == nil {
 			return nil
 		} else if time.Now().After(deadline) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -93,7 +94,7 @@ func (m *fsManager) State() State {
 	for c, p := range m.st.Paths {
 		paths[c] = p
 	}
-	return State{Driver: m.st.Driver, Mode: m.st.Mode, Paths: paths}
+	return State{Driver: m.st.Driver, Mode: m.st.Mode, Paths: paths, Unit: m.st.Unit}
 }
 
 // unified is the cgroup2 directory ("" on a pure v1 host).
@@ -148,16 +149,18 @@ func (m *fsManager) setDevices(r *specs.LinuxResources) error {
 		return nil
 	}
 	rules := devices.Rules(wanted, m.devices)
-	if d := m.st.Paths["devices"]; d != "" && m.st.Mode != ModeV2 {
-		if err := devices.SetV1(d, rules); err != nil {
-			return fmt.Errorf("linux.resources.devices: %w", err)
-		}
-		return nil
+	var err error
+	switch d, u := m.st.Paths["devices"], m.unified(); {
+	case d != "" && m.st.Mode != ModeV2:
+		err = devices.SetV1(d, rules)
+	case u != "":
+		err = devices.SetV2(u, rules)
+	default:
+		// Neither a v1 devices controller nor cgroup2: the host has no
+		// device cgroup to enforce rules with (runc skips it too).
 	}
-	if u := m.unified(); u != "" {
-		if err := devices.SetV2(u, rules); err != nil {
-			return fmt.Errorf("linux.resources.devices: %w", err)
-		}
+	if err != nil && !strings.HasPrefix(err.Error(), "linux.resources.devices") {
+		err = fmt.Errorf("linux.resources.devices: %w", err)
 	}
-	return nil
+	return err
 }

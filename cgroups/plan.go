@@ -10,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/cgroups/devices"
 )
 
 // op is one cgroupfs write that Set will make.
@@ -85,6 +87,11 @@ func (m *fsManager) plan(r *specs.LinuxResources) ([]op, error) {
 	if r == nil {
 		return nil, nil
 	}
+	// Device rules are checked here too, so that New refuses a bad rule
+	// before anything exists (the devices package words its errors).
+	if err := devices.Validate(r.Devices); err != nil {
+		return nil, err
+	}
 	p := &planner{m: m}
 	steps := []func(*specs.LinuxResources) error{
 		p.cpuset, p.memory, p.cpu, p.pids, p.blockIO, p.hugetlb, p.network, p.rdma, p.unified,
@@ -131,6 +138,11 @@ func (p *planner) dest(field, v1name, v2name string) (dir string, v2 bool, err e
 // of the closest existing ancestor (Apply enables all of those on the way
 // down).
 func (p *planner) has(ctrl string) bool {
+	p.loadAvail()
+	return p.avail[ctrl]
+}
+
+func (p *planner) loadAvail() {
 	if !p.availLoaded {
 		p.availLoaded = true
 		p.avail = map[string]bool{}
@@ -141,11 +153,10 @@ func (p *planner) has(ctrl string) bool {
 			}
 		}
 	}
-	return p.avail[ctrl]
 }
 
 func (p *planner) availList() string {
-	p.has("")
+	p.loadAvail()
 	var l []string
 	for c := range p.avail {
 		l = append(l, c)

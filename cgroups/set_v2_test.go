@@ -1,10 +1,12 @@
 package cgroups
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -264,5 +266,71 @@ func TestLoad(t *testing.T) {
 		if _, err := Load(bad); err == nil {
 			t.Errorf("Load(%+v) accepted", bad)
 		}
+	}
+}
+
+func TestNewRefusesBadDeviceRule(t *testing.T) {
+	f := newFakeTree(t)
+	f.dir("devices", nil)
+	l := layout{mode: ModeV1, v1: map[string]hierarchy{"devices": {mountpoint: filepath.Join(f.root, "devices"), root: "/"}}}
+	_, err := newManager(Config{Name: "a", Resources: &specs.LinuxResources{
+		Devices: []specs.LinuxDeviceCgroup{{Allow: true, Type: "x", Access: "rwm"}},
+	}}, l, nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "linux.resources.devices[0]") {
+		t.Errorf("bad device type: error = %v", err)
+	}
+}
+
+func TestOOMEventsV2Inotify(t *testing.T) {
+	// memory.events of a plain file system: inotify reports writes as on
+	// cgroupfs, and removing the file ends the watch as removing the
+	// cgroup does.
+	_, m := fakeV2(t, "memory")
+	d := m.unified()
+	expectWrite(t, d, "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 1\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch, err := m.OOMEvents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectWrite(t, d, "memory.events", "low 0\nhigh 0\nmax 3\noom 2\noom_kill 3\n")
+	for i := 0; i < 2; i++ { // 1 → 3: two kills; the one before the call is not reported
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				t.Fatalf("channel closed after %d events", i)
+			}
+		case <-ctx.Done():
+			t.Fatalf("got %d OOM events, want 2", i)
+		}
+	}
+	os.Remove(filepath.Join(d, "memory.events"))
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Error("an OOM event after the count stopped rising")
+		}
+	case <-ctx.Done():
+		t.Error("the stream did not end when memory.events went away")
+	}
+}
+
+func TestOOMEventsStopWithContext(t *testing.T) {
+	_, m := fakeV2(t, "memory")
+	expectWrite(t, m.unified(), "memory.events", "oom_kill 0\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := m.OOMEvents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Error("an OOM event after cancel")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the stream did not end with its context")
 	}
 }

@@ -21,7 +21,7 @@ func Commands() []*ucli.Command {
 	return []*ucli.Command{
 		createCommand(), startCommand(), runCommand(), stateCommand(), killCommand(),
 		deleteCommand(), listCommand(), specCommand(), featuresCommand(), psCommand(), pauseCommand(),
-		resumeCommand(), updateCommand(), eventsCommand(), initCommand(),
+		resumeCommand(), updateCommand(), eventsCommand(), execCommand(), initCommand(),
 	}
 }
 

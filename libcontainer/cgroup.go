@@ -46,12 +46,12 @@ func placeInCgroup(m cgroups.Manager, pid int, s *specs.Spec) error {
 	if err := m.Apply(pid); err != nil {
 		return err
 	}
-	if s.Linux != nil && s.Linux.Resources != nil {
-		if err := m.Set(s.Linux.Resources); err != nil {
-			return err
-		}
+	// Set even without linux.resources: the default device rules apply.
+	var res *specs.LinuxResources
+	if s.Linux != nil {
+		res = s.Linux.Resources
 	}
-	return nil
+	return m.Set(res)
 }
 
 // destroyCgroup kills whatever is left in the container's cgroup (processes

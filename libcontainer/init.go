@@ -79,6 +79,9 @@ func (i *initRun) run() error {
 	if s == nil {
 		return errors.New("init config without spec")
 	}
+	if cfg.Exec {
+		return i.runExec(&cfg)
+	}
 	// Open the start barrier now, through the host's /proc and while we are
 	// still root: O_RDWR never blocks on a fifo. After Ready the init blocks
 	// reading it until `nook start` writes.
@@ -113,54 +116,10 @@ func (i *initRun) run() error {
 		// never started (`nook start` refuses it): park at the barrier.
 		return i.parkForever(barrier)
 	}
-	if proc.OOMScoreAdj != nil {
-		if err := setOOMScoreAdj(*proc.OOMScoreAdj); err != nil {
-			return err
-		}
-	}
-	limits, err := rlimits.FromSpec(proc.Rlimits)
+	pp, err := i.prepareProcess(&cfg)
 	if err != nil {
 		return err
 	}
-	// Rlimits are applied after the barrier; refuse now what will fail then.
-	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(cfg.NewUserns)); err != nil {
-		return err
-	}
-	path, err := lookPath(proc.Args[0], proc.Env)
-	if err != nil {
-		return err
-	}
-	if err := resolveUsername(&proc.User); err != nil {
-		return err
-	}
-	// Without no_new_privs, loading the seccomp filter after the barrier
-	// needs CAP_SYS_ADMIN: keep it until then.
-	keepAdmin := cfg.Seccomp != nil && !proc.NoNewPrivileges
-	final, err := i.switchUser(proc, keepAdmin)
-	if err != nil {
-		return err
-	}
-	umask := 0o022
-	if proc.User.Umask != nil {
-		umask = int(*proc.User.Umask)
-	}
-	unix.Umask(umask)
-	if err := unix.Chdir(proc.Cwd); err != nil {
-		return fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, err)
-	}
-
-	if err := sched.SetScheduler(proc.Scheduler); err != nil {
-		return err
-	}
-	if err := sched.SetIOPriority(proc.IOPriority); err != nil {
-		return err
-	}
-	if s.Linux != nil {
-		if err := sched.SetPersonality(s.Linux.Personality); err != nil {
-			return err
-		}
-	}
-
 	if err := i.sendReady(); err != nil {
 		return err
 	}
@@ -172,6 +131,36 @@ func (i *initRun) run() error {
 	if err := hooks.Run(hooks.StartContainer, hooks.Of(s.Hooks, hooks.StartContainer), hookState(&cfg, state.Created)); err != nil {
 		return err
 	}
+	return i.finishAndExec(&cfg, pp)
+}
+
+// runExec is the Go half of `nook exec`'s process: nsenter has joined the
+// container's namespaces (setns of the mount namespace also made its root
+// ours) and the parent has put us in its cgroup.
+func (i *initRun) runExec(cfg *InitConfig) error {
+	unix.Close(cfg.FifoFd) // a placeholder: an exec'd process has no barrier
+	if cfg.Spec.Process == nil {
+		return errors.New("exec: no process")
+	}
+	if cfg.ConsoleFd != 0 {
+		if err := setupConsole(cfg, false); err != nil {
+			return err
+		}
+	}
+	pp, err := i.prepareProcess(cfg)
+	if err != nil {
+		return err
+	}
+	if err := i.sendReady(); err != nil {
+		return err
+	}
+	return i.finishAndExec(cfg, pp)
+}
+
+// finishAndExec takes the last steps, which need no report to the parent,
+// and execs the user process.
+func (i *initRun) finishAndExec(cfg *InitConfig, pp *preparedProcess) error {
+	proc, path, limits, final := pp.proc, pp.path, pp.limits, pp.final
 	if a := proc.ExecCPUAffinity; a != nil && a.Final != "" {
 		set, err := sched.ParseCPUSet(a.Final)
 		if err != nil {
@@ -212,7 +201,7 @@ func (i *initRun) run() error {
 	// capset must be allowed by the profile (as with runc).
 	filterFirst := cfg.Seccomp != nil && !proc.NoNewPrivileges && !final.Effective.Has(unix.CAP_SYS_ADMIN)
 	if filterFirst {
-		if err := i.loadSeccomp(&cfg); err != nil {
+		if err := i.loadSeccomp(cfg); err != nil {
 			return err
 		}
 	}
@@ -223,7 +212,7 @@ func (i *initRun) run() error {
 		return err
 	}
 	if cfg.Seccomp != nil && !filterFirst {
-		if err := i.loadSeccomp(&cfg); err != nil {
+		if err := i.loadSeccomp(cfg); err != nil {
 			return err
 		}
 	}
@@ -319,7 +308,7 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 				return err
 			}
 			if cfg.ConsoleFd != 0 {
-				return setupConsole(cfg)
+				return setupConsole(cfg, true)
 			}
 			return nil
 		},
@@ -530,7 +519,7 @@ func (i *initRun) loadSeccomp(cfg *InitConfig) error {
 // devpts, its slave bound on /dev/console and made the init's controlling
 // terminal and stdio, and its master sent to the --console-socket the parent
 // connected (then closed here: the engine holds it).
-func setupConsole(cfg *InitConfig) error {
+func setupConsole(cfg *InitConfig, devConsole bool) error {
 	f := os.NewFile(uintptr(cfg.ConsoleFd), "console-socket")
 	conn, err := net.FileConn(f)
 	f.Close()
@@ -557,8 +546,10 @@ func setupConsole(cfg *InitConfig) error {
 		return fmt.Errorf("process.terminal: %w", err)
 	}
 	defer slave.Close()
-	if err := rootfs.BindConsole(slave); err != nil {
-		return err
+	if devConsole {
+		if err := rootfs.BindConsole(slave); err != nil {
+			return err
+		}
 	}
 	if err := console.SendMaster(uconn, master, name); err != nil {
 		return fmt.Errorf("--console-socket: %w", err)
@@ -567,4 +558,70 @@ func setupConsole(cfg *InitConfig) error {
 		return fmt.Errorf("process.terminal: %w", err)
 	}
 	return nil
+}
+
+// preparedProcess is what prepareProcess leaves for the last steps.
+type preparedProcess struct {
+	proc   *specs.Process
+	path   string // resolved args[0]
+	limits []rlimits.Rlimit
+	final  caps.Sets
+}
+
+// prepareProcess does, for the init and for an exec'd process alike, every
+// step that can still be reported to the parent: the user, capabilities
+// until execve, rlimit checks, cwd, scheduling. It runs inside the
+// container's root.
+func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
+	s := cfg.Spec
+	proc := s.Process
+	if proc.OOMScoreAdj != nil {
+		if err := setOOMScoreAdj(*proc.OOMScoreAdj); err != nil {
+			return nil, err
+		}
+	}
+	limits, err := rlimits.FromSpec(proc.Rlimits)
+	if err != nil {
+		return nil, err
+	}
+	// Rlimits are applied after the barrier; refuse now what will fail then.
+	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(cfg.NewUserns)); err != nil {
+		return nil, err
+	}
+	path, err := lookPath(proc.Args[0], proc.Env)
+	if err != nil {
+		return nil, err
+	}
+	if err := resolveUsername(&proc.User); err != nil {
+		return nil, err
+	}
+	// Without no_new_privs, loading the seccomp filter after the barrier
+	// needs CAP_SYS_ADMIN: keep it until then.
+	keepAdmin := cfg.Seccomp != nil && !proc.NoNewPrivileges
+	final, err := i.switchUser(proc, keepAdmin)
+	if err != nil {
+		return nil, err
+	}
+	umask := 0o022
+	if proc.User.Umask != nil {
+		umask = int(*proc.User.Umask)
+	}
+	unix.Umask(umask)
+	if err := unix.Chdir(proc.Cwd); err != nil {
+		return nil, fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, err)
+	}
+
+	if err := sched.SetScheduler(proc.Scheduler); err != nil {
+		return nil, err
+	}
+	if err := sched.SetIOPriority(proc.IOPriority); err != nil {
+		return nil, err
+	}
+	if s.Linux != nil {
+		if err := sched.SetPersonality(s.Linux.Personality); err != nil {
+			return nil, err
+		}
+	}
+
+	return &preparedProcess{proc: proc, path: path, limits: limits, final: final}, nil
 }

@@ -20,7 +20,10 @@ type InitConfig struct {
 	Pid int `json:"pid"`
 	// ParentHooks: prestart/createRuntime hooks exist; the init sends
 	// RunHooks before pivot_root and waits for HooksDone.
-	ParentHooks  bool `json:"parentHooks,omitempty"`
+	ParentHooks bool `json:"parentHooks,omitempty"`
+	// Exec: a process joining a running container (`nook exec`), not its
+	// init: no rootfs, no barrier.
+	Exec         bool `json:"exec,omitempty"`
 	NoPivot      bool `json:"noPivot"`
 	NoNewKeyring bool `json:"noNewKeyring"`
 	// PreserveFds extra fds (3..3+N-1) stay open across execve.

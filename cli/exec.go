@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/libcontainer/state"
+)
+
+func execCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "exec",
+		Usage:     "run a new process in a running container (exit status is the process's)",
+		ArgsUsage: "<container-id> <command> [args...]",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "path to an OCI process JSON file (replaces the command line's process)"},
+			&ucli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+			&ucli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master (with --tty)"},
+			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs; do not wait for it"},
+			&ucli.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
+			&ucli.StringFlag{Name: "cwd", Usage: "working directory inside the container"},
+			&ucli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE; repeatable)"},
+			&ucli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid] to run as"},
+			&ucli.StringSliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional gid (repeatable)"},
+			&ucli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability (repeatable)"},
+			&ucli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
+			&ucli.StringFlag{Name: "apparmor", Usage: "AppArmor profile for the process"},
+			&ucli.StringFlag{Name: "process-label", Usage: "SELinux label for the process"},
+			&ucli.UintFlag{Name: "preserve-fds", Usage: "pass this many extra fds (from 3 up) to the process"},
+			&ucli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+			&ucli.StringSliceFlag{Name: "cgroup", Usage: "run in this sub-cgroup of the container (path, or controller[,controller]:path)"},
+		},
+		Action: func(ctx *ucli.Context) error {
+			if err := requireArgs(ctx, 1, -1); err != nil {
+				return err
+			}
+			if ctx.String("process") == "" && ctx.NArg() < 2 {
+				return errors.New(`"exec" requires a command to run (or --process)`)
+			}
+			return execProcess(ctx)
+		},
+	}
+}
+
+func execProcess(ctx *ucli.Context) error {
+	id := ctx.Args().First()
+	sigs := make(chan os.Signal, 32)
+	if !ctx.Bool("detach") {
+		signal.Notify(sigs)
+		defer signal.Stop(sigs)
+	}
+	h, err := store(ctx).Lock(id, false)
+	if err != nil {
+		return err
+	}
+	r, err := h.Load()
+	if err != nil {
+		h.Close()
+		return err
+	}
+	proc, err := execSpec(ctx, r)
+	if err != nil {
+		h.Close()
+		return err
+	}
+	consoleSocket := ctx.String("console-socket")
+	var term *runTerminal
+	defer term.close()
+	if proc.Terminal && consoleSocket == "" {
+		if ctx.Bool("detach") {
+			h.Close()
+			return errors.New("exec --tty --detach needs a --console-socket to hand the terminal to")
+		}
+		if term, err = listenTerminal(); err != nil {
+			h.Close()
+			return err
+		}
+		consoleSocket = term.path
+	}
+	pid, err := libcontainer.Exec(h, r, libcontainer.ExecOptions{
+		Process:       proc,
+		ConsoleSocket: consoleSocket,
+		PidFile:       ctx.String("pid-file"),
+		PreserveFds:   int(ctx.Uint("preserve-fds")),
+		Cgroup:        ctx.StringSlice("cgroup"),
+		IgnorePaused:  ctx.Bool("ignore-paused"),
+		Warn:          warnFunc(ctx),
+		Debug:         logger(ctx).Debugf,
+		StateRoot:     store(ctx).Root,
+	})
+	// The lock only guards the start: a long exec must not block delete.
+	h.Close()
+	if err != nil {
+		return err
+	}
+	if err := term.accept(); err != nil {
+		return err
+	}
+	if ctx.Bool("detach") {
+		return nil
+	}
+	term.relay()
+	code, err := waitForward(pid, sigs)
+	if err != nil {
+		return err
+	}
+	term.drain()
+	if code != 0 {
+		return &ExitStatus{Code: code}
+	}
+	return nil
+}
+
+// execSpec is the process to exec: --process's JSON, or the container's
+// process with the command line's command and overrides.
+func execSpec(ctx *ucli.Context, r *state.Record) (*specs.Process, error) {
+	if path := ctx.String("process"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--process: %w", err)
+		}
+		var p specs.Process
+		if err := json.Unmarshal(b, &p); err != nil {
+			return nil, fmt.Errorf("--process %s: not an OCI process JSON: %w", path, err)
+		}
+		return &p, nil
+	}
+	var p specs.Process
+	if r.Config != nil && r.Config.Process != nil {
+		// A deep copy: the record's process must not change.
+		b, _ := json.Marshal(r.Config.Process)
+		json.Unmarshal(b, &p)
+	}
+	if p.Cwd == "" {
+		p.Cwd = "/"
+	}
+	p.Args = ctx.Args().Tail()
+	p.Terminal = ctx.Bool("tty")
+	p.ConsoleSize = nil
+	// CVE-2022-29162: an exec'd process inherits no capabilities through
+	// the inheritable set unless --process asks for them.
+	if p.Capabilities != nil {
+		p.Capabilities.Inheritable = nil
+		for _, c := range ctx.StringSlice("cap") {
+			c = strings.ToUpper(c)
+			if !strings.HasPrefix(c, "CAP_") {
+				c = "CAP_" + c
+			}
+			p.Capabilities.Bounding = append(p.Capabilities.Bounding, c)
+			p.Capabilities.Effective = append(p.Capabilities.Effective, c)
+			p.Capabilities.Permitted = append(p.Capabilities.Permitted, c)
+		}
+	}
+	if cwd := ctx.String("cwd"); cwd != "" {
+		p.Cwd = cwd
+	}
+	p.Env = append(p.Env, ctx.StringSlice("env")...)
+	if u := ctx.String("user"); u != "" {
+		uidStr, gidStr, hasGid := strings.Cut(u, ":")
+		uid, err := strconv.ParseUint(uidStr, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("--user %q: want uid[:gid] as numbers", u)
+		}
+		p.User = specs.User{UID: uint32(uid)}
+		if hasGid {
+			gid, err := strconv.ParseUint(gidStr, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("--user %q: want uid[:gid] as numbers", u)
+			}
+			p.User.GID = uint32(gid)
+		}
+	}
+	for _, g := range ctx.StringSlice("additional-gids") {
+		gid, err := strconv.ParseUint(g, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("--additional-gids %q: not a number", g)
+		}
+		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(gid))
+	}
+	if ctx.Bool("no-new-privs") {
+		p.NoNewPrivileges = true
+	}
+	if a := ctx.String("apparmor"); a != "" {
+		p.ApparmorProfile = a
+	}
+	if l := ctx.String("process-label"); l != "" {
+		p.SelinuxLabel = l
+	}
+	return &p, nil
+}

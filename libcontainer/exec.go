@@ -1,0 +1,209 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/libcontainer/initproto"
+	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/seccomp"
+)
+
+// ExecOptions are `nook exec`'s inputs.
+type ExecOptions struct {
+	// Process is the process to run (from --process, or the container's
+	// process with the command line's changes).
+	Process       *specs.Process
+	ConsoleSocket string
+	PidFile       string
+	PreserveFds   int
+	// Cgroup is --cgroup: a sub-cgroup of the container's to join, either
+	// "path" for every hierarchy or "controller:path" (may repeat, comma
+	// separated controllers allowed).
+	Cgroup       []string
+	IgnorePaused bool
+	Warn         func(string)
+	Debug        func(format string, args ...any)
+	// StateRoot is --root (for the seccomp compile cache).
+	StateRoot string
+}
+
+// Exec starts a process in every namespace and the cgroup of a running
+// container. It returns once the process is about to execve; the process is
+// a child of the caller, which may wait for it.
+func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
+	switch st := Status(h, r); st {
+	case state.Running, state.Created:
+	case state.Paused:
+		if !o.IgnorePaused {
+			return 0, fmt.Errorf("cannot exec in container %s: it is paused (resume it, or use --ignore-paused)", r.ID)
+		}
+	default:
+		return 0, fmt.Errorf("cannot exec in container %s: it is %s", r.ID, st)
+	}
+	if r.Config == nil {
+		return 0, fmt.Errorf("container %s has no recorded config", r.ID)
+	}
+	p := o.Process
+	if p == nil || len(p.Args) == 0 {
+		return 0, errors.New("exec: no command given (args are empty)")
+	}
+	if !filepath.IsAbs(p.Cwd) {
+		return 0, fmt.Errorf("exec: cwd %q must be an absolute path", p.Cwd)
+	}
+	if p.Terminal && o.ConsoleSocket == "" {
+		return 0, errors.New("exec: a terminal (--tty) needs --console-socket, or nook exec in the foreground")
+	}
+	spec := *r.Config
+	spec.Process = p
+	spec.Hooks = nil
+	co := CreateOptions{
+		ID: r.ID, Bundle: r.Bundle, Spec: &spec, Rootfs: r.Rootfs, PidFile: o.PidFile,
+		ConsoleSocket: o.ConsoleSocket, PreserveFds: o.PreserveFds, Warn: o.Warn, Debug: o.Debug,
+	}
+	if spec.Linux != nil && spec.Linux.Seccomp != nil {
+		prog, err := seccomp.CompileCached(spec.Linux.Seccomp, o.Debug, filepath.Join(o.StateRoot, ".seccomp-cache"))
+		if err != nil {
+			return 0, err
+		}
+		co.seccomp = prog
+	}
+	cgroupDirs, err := execCgroupDirs(r, o.Cgroup)
+	if err != nil {
+		return 0, err
+	}
+	handoff, err := dialHandoffs(co, co.seccomp)
+	if err != nil {
+		return 0, err
+	}
+	defer handoff.close()
+	files, err := handoff.files(3 + o.PreserveFds + 2)
+	if err != nil {
+		return 0, err
+	}
+	// The exec'd process has no start barrier: /dev/null holds its place.
+	ip, err := spawnInit(co, "/dev/null", files)
+	if err != nil {
+		return 0, err
+	}
+	ip.handoff = handoff
+	pid, err := ip.execBringUp(r, co, cgroupDirs)
+	if err != nil {
+		ip.kill()
+		return 0, fmt.Errorf("exec failed: %w", err)
+	}
+	return pid, nil
+}
+
+// execBringUp joins the container's namespaces (nsenter, user namespace
+// first), puts the process in the container's cgroup before it runs anything
+// of its own, and drives it to Ready.
+func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs []string) (int, error) {
+	var join []initproto.NsPath
+	for _, k := range nsKinds {
+		if path, ok := r.Namespaces[string(k.typ)]; ok {
+			join = append(join, initproto.NsPath{Flag: k.flag, Path: path})
+		}
+	}
+	// The recorded paths are the init's /proc entries: make sure they still
+	// name the container's init, not a reused pid.
+	if !processAlive(r.Pid, r.InitStartTime) {
+		return 0, ErrNotRunning
+	}
+	if err := initproto.Send(p.sock, initproto.Bootstrap, initproto.BootstrapPayload(0, join, "")); err != nil {
+		return 0, err
+	}
+	b, err := initproto.Expect(p.sock, initproto.InitPid, o.Warn)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := initproto.U32(b)
+	if err != nil {
+		return 0, fmt.Errorf("init-pid: %w", err)
+	}
+	p.pid = int(pid)
+	if err := p.cmd.Wait(); err != nil {
+		return 0, fmt.Errorf("nsenter stage 0: %w", err)
+	}
+	for _, dir := range cgroupDirs {
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(p.pid)), 0); err != nil {
+			return 0, fmt.Errorf("join cgroup %s: %w", dir, err)
+		}
+	}
+	if err := initproto.Send(p.sock, initproto.InitGo, nil); err != nil {
+		return 0, err
+	}
+	cfg := InitConfig{
+		ID: r.ID, Spec: o.Spec, Rootfs: r.Rootfs, Bundle: r.Bundle,
+		Exec:        true,
+		Pid:         p.pid,
+		PreserveFds: o.PreserveFds,
+		FifoFd:      3 + o.PreserveFds + 1,
+		ConsoleFd:   p.handoff.consoleFd,
+		SeccompFd:   p.handoff.seccompFd,
+		Seccomp:     o.seccomp,
+	}
+	if err := initproto.SendJSON(p.sock, initproto.Config, cfg); err != nil {
+		return 0, err
+	}
+	if _, err := initproto.Expect(p.sock, initproto.Ready, o.Warn); err != nil {
+		return 0, err
+	}
+	p.sock.Close()
+	if o.PidFile != "" {
+		abs, err := filepath.Abs(o.PidFile)
+		if err != nil {
+			return 0, fmt.Errorf("pid file: %w", err)
+		}
+		if err := state.WriteFileAtomic(abs, []byte(strconv.Itoa(p.pid)), 0o644); err != nil {
+			return 0, fmt.Errorf("pid file: %w", err)
+		}
+	}
+	return p.pid, nil
+}
+
+// execCgroupDirs are the cgroup directories the exec'd process joins: the
+// container's, or sub-cgroups of it named by --cgroup.
+func execCgroupDirs(r *state.Record, sub []string) ([]string, error) {
+	if r.Cgroup == nil {
+		return nil, nil
+	}
+	perCtrl := map[string]string{}
+	all := ""
+	for _, s := range sub {
+		ctrls, path, found := strings.Cut(s, ":")
+		if !found {
+			all, ctrls = s, ""
+		}
+		for _, c := range strings.Split(ctrls, ",") {
+			if c != "" {
+				perCtrl[c] = path
+			}
+		}
+	}
+	var dirs []string
+	for ctrl, dir := range r.Cgroup.Paths {
+		rel := all
+		if p, ok := perCtrl[ctrl]; ok {
+			rel = p
+		}
+		if rel != "" {
+			clean := filepath.Join("/", rel)
+			if strings.Contains(rel, "..") {
+				return nil, fmt.Errorf("--cgroup %q: must not contain ..", rel)
+			}
+			dir = filepath.Join(dir, clean)
+			if _, err := os.Stat(dir); err != nil {
+				return nil, fmt.Errorf("--cgroup %q: %w", rel, err)
+			}
+		}
+		dirs = append(dirs, dir)
+	}
+	return dirs, nil
+}
