@@ -10,6 +10,8 @@ import (
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/cgroups/devices"
 )
 
 // deviceAllowEntry is one element of systemd's DeviceAllow property, D-Bus
@@ -19,133 +21,168 @@ type deviceAllowEntry struct {
 	Perms string
 }
 
-// deviceKey identifies a device rule's target; -1 is a wildcard.
-type deviceKey struct {
-	typ          byte // 'c' or 'b'
+// deviceSpan is a set of devices: typ 'c' or 'b', major and minor a number
+// or -1 for any.
+type deviceSpan struct {
+	typ          byte
 	major, minor int64
 }
 
-// devicePolicy is the v1 device controller's state after a rule list, which
-// is how the kernel (and runc) read OCI device rules: a default (allow or
-// deny everything) and exceptions to it. An "a" rule resets both; any other
-// rule either adds an exception (when it disagrees with the default) or
-// takes access bits away from the exception with exactly the same type,
-// major and minor (when it agrees), as the kernel's devices.allow/deny do.
-type devicePolicy struct {
-	allowByDefault bool
-	exceptions     map[deviceKey]string
-	order          []deviceKey // first-seen order, for a stable result
+func (s deviceSpan) String() string {
+	return fmt.Sprintf("%c %s:%s", s.typ, star(s.major), star(s.minor))
 }
 
-func newDevicePolicy(rules []specs.LinuxDeviceCgroup) (*devicePolicy, error) {
-	p := &devicePolicy{exceptions: map[deviceKey]string{}}
+// deviceRule is a validated rule; typ 'a' covers char and block devices.
+type deviceRule struct {
+	allow        bool
+	typ          byte
+	major, minor int64
+	access       string // in "rwm" order
+}
+
+// covers reports whether every device of s is matched by r.
+func (r deviceRule) covers(s deviceSpan) bool {
+	return (r.typ == 'a' || r.typ == s.typ) &&
+		(r.major < 0 || r.major == s.major) &&
+		(r.minor < 0 || r.minor == s.minor)
+}
+
+// meets reports whether some device of s is matched by r.
+func (r deviceRule) meets(s deviceSpan) bool {
+	return (r.typ == 'a' || r.typ == s.typ) &&
+		(r.major < 0 || s.major < 0 || r.major == s.major) &&
+		(r.minor < 0 || s.minor < 0 || r.minor == s.minor)
+}
+
+// parseDeviceRules validates the rules the way the devices package does
+// (the errors name linux.resources.devices[i]) and normalizes them.
+func parseDeviceRules(rules []specs.LinuxDeviceCgroup) ([]deviceRule, error) {
+	if err := devices.Validate(rules); err != nil {
+		return nil, err
+	}
+	out := make([]deviceRule, 0, len(rules))
 	for _, r := range rules {
-		if err := p.apply(r); err != nil {
-			return nil, fmt.Errorf("linux.resources.devices: rule %s: %w", describeRule(r), err)
+		access, err := normalizeAccess(r.Access)
+		if err != nil { // Validate refused this already
+			return nil, fmt.Errorf("linux.resources.devices: %w", err)
 		}
+		typ := byte('a')
+		if r.Type != "" {
+			typ = r.Type[0]
+		}
+		out = append(out, deviceRule{allow: r.Allow, typ: typ, major: wildcardOr(r.Major), minor: wildcardOr(r.Minor), access: access})
 	}
-	return p, nil
+	return out, nil
 }
 
-func (p *devicePolicy) apply(r specs.LinuxDeviceCgroup) error {
-	access, err := normalizeAccess(r.Access)
-	if err != nil {
-		return err
-	}
-	switch r.Type {
-	case "", "a":
-		// The kernel ignores numbers and access on "a" rules.
-		p.allowByDefault = r.Allow
-		p.exceptions = map[deviceKey]string{}
-		p.order = nil
-		return nil
-	case "c", "b", "u":
-	case "p":
-		// A FIFO needs no device-controller permission.
-		return nil
-	default:
-		return fmt.Errorf("type %q is none of a, b, c", r.Type)
-	}
-	typ := r.Type[0]
-	if typ == 'u' { // OCI's unbuffered character device is a char device
-		typ = 'c'
-	}
-	k := deviceKey{typ: typ, major: wildcardOr(r.Major), minor: wildcardOr(r.Minor)}
-	if r.Allow == p.allowByDefault {
-		left := removeAccess(p.exceptions[k], access)
-		if left == "" {
-			delete(p.exceptions, k)
-		} else {
-			p.exceptions[k] = left
+// grantedToAll returns the access bits that rules grant to every device of
+// s, under the meaning the devices package enforces (SetV1, SetV2): rules
+// start from "deny everything" and, for each bit, the last rule that
+// matches a device and names that bit decides. It errs on the side of
+// less: a later deny rule touching any device of s takes the bit away
+// from all of s, because systemd cannot say "all but these". So what
+// systemd is told never allows more than nook's own enforcement does.
+func grantedToAll(rules []deviceRule, s deviceSpan) string {
+	var out []byte
+	for _, bit := range []byte("rwm") {
+		for i := len(rules) - 1; i >= 0; i-- {
+			r := rules[i]
+			if strings.IndexByte(r.access, bit) < 0 || !r.meets(s) {
+				continue
+			}
+			if !r.allow {
+				break
+			}
+			if r.covers(s) {
+				out = append(out, bit)
+				break
+			}
 		}
-		return nil
 	}
-	if _, seen := p.exceptions[k]; !seen {
-		p.order = append(p.order, k)
-	}
-	p.exceptions[k] = mergeAccess(p.exceptions[k], access)
-	return nil
+	return string(out)
 }
 
-// allowed returns the whitelist's entries in first-seen order.
-func (p *devicePolicy) allowed() []deviceKey {
-	var keys []deviceKey
-	for _, k := range p.order {
-		if _, ok := p.exceptions[k]; ok {
-			keys = append(keys, k)
+// allowedSpans lists, in rule order, each span an allow rule names (an "a"
+// rule gives a char and a block span) with the bits granted to all of it,
+// leaving out spans granted nothing and spans an earlier listed span
+// already grants at least as much.
+func allowedSpans(rules []deviceRule) (spans []deviceSpan, access []string) {
+	for _, r := range rules {
+		if !r.allow {
+			continue
+		}
+		types := []byte{r.typ}
+		if r.typ == 'a' {
+			types = []byte{'c', 'b'}
+		}
+		for _, typ := range types {
+			s := deviceSpan{typ: typ, major: r.major, minor: r.minor}
+			bits := grantedToAll(rules, s)
+			if bits == "" || subsumed(spans, access, s, bits) {
+				continue
+			}
+			spans = append(spans, s)
+			access = append(access, bits)
 		}
 	}
-	return keys
+	return spans, access
+}
+
+func subsumed(spans []deviceSpan, access []string, s deviceSpan, bits string) bool {
+	for i, o := range spans {
+		wide := deviceRule{typ: o.typ, major: o.major, minor: o.minor}
+		if wide.covers(s) && removeAccess(bits, access[i]) == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // deviceGroupFinder names the /proc/devices group of a (type, major) pair,
 // "" when there is none; only systemd older than v240 needs it.
 type deviceGroupFinder func(typ byte, major int64) (string, error)
 
-// deviceProperties maps the container's device rules to DevicePolicy= and
-// DeviceAllow=, as runc does:
-//   - the rules' result allows everything: DevicePolicy=auto with an empty
-//     DeviceAllow, i.e. no device filtering by systemd;
-//   - a deny list (allow by default, some denials): systemd has no way to
-//     express it, so it is told to deny everything (strict, empty list) and
-//     the cgroupfs manager enforces the real list;
-//   - an allow list: DevicePolicy=strict and one DeviceAllow entry per
-//     allowed device, "/dev/char/M:m" for one device, "char-M" for a whole
-//     major (v240+; older systemd needs the /proc/devices group name),
-//     "char-*" for every char device. A "*:m" rule has no systemd form and
-//     is left to the cgroupfs manager (and logged).
+// deviceProperties maps the container's device rules (devices.Rules) to
+// DevicePolicy= and DeviceAllow=, as runc does, but under the rule meaning
+// of nook's devices package (see grantedToAll):
+//   - every bit granted to every char and block device: DevicePolicy=auto
+//     with an empty DeviceAllow, i.e. no device filtering by systemd;
+//   - otherwise DevicePolicy=strict and one DeviceAllow entry per allowed
+//     span: "/dev/char/M:m" for one device, "char-M" for a whole major
+//     (v240+; older systemd needs the /proc/devices group name), "char-*"
+//     for every char device. A "*:m" span has no systemd form and is left
+//     to the cgroupfs manager (and reported in skipped), as are bits that
+//     a later deny rule takes from part of a span.
 //
 // The list starts with an empty DeviceAllow, which resets what the unit had
 // when the properties are changed with SetUnitProperties.
 func deviceProperties(rules []specs.LinuxDeviceCgroup, version int, findGroup deviceGroupFinder) (props []sddbus.Property, skipped []string, err error) {
-	policy, err := newDevicePolicy(rules)
+	parsed, err := parseDeviceRules(rules)
 	if err != nil {
 		return nil, nil, err
 	}
-	if policy.allowByDefault {
-		if len(policy.exceptions) == 0 {
-			return []sddbus.Property{
-				newProp("DevicePolicy", "auto"),
-				newProp("DeviceAllow", []deviceAllowEntry{}),
-			}, nil, nil
-		}
+	everything := func(typ byte) bool {
+		return grantedToAll(parsed, deviceSpan{typ: typ, major: -1, minor: -1}) == "rwm"
+	}
+	if everything('c') && everything('b') {
 		return []sddbus.Property{
-			newProp("DevicePolicy", "strict"),
+			newProp("DevicePolicy", "auto"),
 			newProp("DeviceAllow", []deviceAllowEntry{}),
-		}, []string{"deny-list device rules (systemd only takes allow lists; systemd denies all devices, the cgroupfs manager applies the list)"}, nil
+		}, nil, nil
 	}
 
 	entries := []deviceAllowEntry{}
-	for _, k := range policy.allowed() {
-		entry, ok, err := deviceAllowFor(k, version, findGroup)
+	spans, access := allowedSpans(parsed)
+	for i, s := range spans {
+		entry, ok, err := deviceAllowFor(s, version, findGroup)
 		if err != nil {
 			return nil, nil, err
 		}
 		if !ok {
-			skipped = append(skipped, fmt.Sprintf("device rule %s (no systemd form; left to the cgroupfs manager)", describeKey(k, policy.exceptions[k])))
+			skipped = append(skipped, fmt.Sprintf("device rule %s %s (no systemd form; left to the cgroupfs manager)", s, access[i]))
 			continue
 		}
-		entry.Perms = policy.exceptions[k]
+		entry.Perms = access[i]
 		entries = append(entries, entry)
 	}
 	return []sddbus.Property{
@@ -155,7 +192,7 @@ func deviceProperties(rules []specs.LinuxDeviceCgroup, version int, findGroup de
 	}, skipped, nil
 }
 
-func deviceAllowFor(k deviceKey, version int, findGroup deviceGroupFinder) (deviceAllowEntry, bool, error) {
+func deviceAllowFor(k deviceSpan, version int, findGroup deviceGroupFinder) (deviceAllowEntry, bool, error) {
 	kind := "char"
 	if k.typ == 'b' {
 		kind = "block"
@@ -267,31 +304,9 @@ func wildcardOr(n *int64) int64 {
 	return *n
 }
 
-func describeRule(r specs.LinuxDeviceCgroup) string {
-	verb := "deny"
-	if r.Allow {
-		verb = "allow"
-	}
-	typ := r.Type
-	if typ == "" {
-		typ = "a"
-	}
-	return fmt.Sprintf("%q", fmt.Sprintf("%s %s %s:%s %s", verb, typ, numOrStar(r.Major), numOrStar(r.Minor), r.Access))
-}
-
-func describeKey(k deviceKey, access string) string {
-	star := func(n int64) string {
-		if n < 0 {
-			return "*"
-		}
-		return strconv.FormatInt(n, 10)
-	}
-	return fmt.Sprintf("%c %s:%s %s", k.typ, star(k.major), star(k.minor), access)
-}
-
-func numOrStar(n *int64) string {
-	if n == nil {
+func star(n int64) string {
+	if n < 0 {
 		return "*"
 	}
-	return strconv.FormatInt(*n, 10)
+	return strconv.FormatInt(n, 10)
 }

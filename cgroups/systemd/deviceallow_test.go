@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/cgroups/devices"
 )
 
 func devRule(allow bool, typ string, major, minor int64, access string) specs.LinuxDeviceCgroup {
@@ -29,7 +31,7 @@ func TestDevicePropertiesAllowList(t *testing.T) {
 		devRule(true, "c", 1, 3, "rwm"),     // /dev/null
 		devRule(true, "c", 1, 5, "mwr"),     // any order of letters
 		devRule(true, "c", 136, -1, "rw"),   // /dev/pts/*: a whole major
-		devRule(true, "b", 8, 0, "r"),       // a block device
+		devRule(true, "b", 8, 0, "r"),       // a block device (m comes from block-* below)
 		devRule(true, "b", -1, -1, "m"),     // mknod of any block device
 		devRule(true, "c", 1, 9, ""),        // empty access = rwm
 		devRule(true, "c", 1, 3, "rwm"),     // a repeat changes nothing
@@ -37,8 +39,10 @@ func TestDevicePropertiesAllowList(t *testing.T) {
 		devRule(false, "c", 10, 200, "rwm"), // revoked
 		devRule(true, "c", 5, 1, "rw"),      // access narrowed below
 		devRule(false, "c", 5, 1, "w"),
-		devRule(true, "u", 4, 1, "rw"), // OCI's unbuffered char device
-		devRule(true, "p", 0, 0, "rw"), // a FIFO: no device rule
+		devRule(true, "c", 4, -1, "r"), // a major...
+		devRule(true, "c", 4, 1, "r"),  // ...already grants this one
+		devRule(true, "c", 4, 2, "rw"), // ...but not this one's w
+		devRule(true, "a", 7, 7, "r"),  // an "a" rule: char and block
 	}
 	props, skipped, err := deviceProperties(rules, 252, nil)
 	if err != nil {
@@ -48,8 +52,8 @@ func TestDevicePropertiesAllowList(t *testing.T) {
 		"DevicePolicy s=strict",
 		"DeviceAllow a(ss)=[]",
 		"DeviceAllow a(ss)=[" +
-			"{/dev/char/1:3 rwm} {/dev/char/1:5 rwm} {char-136 rw} {/dev/block/8:0 r} {block-* m} " +
-			"{/dev/char/1:9 rwm} {/dev/char/5:1 r} {/dev/char/4:1 rw}]",
+			"{/dev/char/1:3 rwm} {/dev/char/1:5 rwm} {char-136 rw} {/dev/block/8:0 rm} {block-* m} " +
+			"{/dev/char/1:9 rwm} {/dev/char/5:1 r} {char-4 r} {/dev/char/4:2 rw} {/dev/char/7:7 r} {/dev/block/7:7 rm}]",
 	}
 	if got := fmtProps(props); !reflect.DeepEqual(got, want) {
 		t.Errorf("\n got %q\nwant %q", got, want)
@@ -73,19 +77,53 @@ func TestDevicePropertiesAllowAll(t *testing.T) {
 }
 
 func TestDevicePropertiesDenyList(t *testing.T) {
-	// Allow by default with exceptions: systemd cannot say it, so it
-	// denies everything and the cgroupfs manager enforces the list.
+	// Allow everything but w on 1:3: systemd cannot say "all but", so it
+	// is told only what is granted to whole spans (char-* without w),
+	// never more than nook's own enforcement allows.
 	rules := []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}, devRule(false, "c", 1, 3, "w")}
-	props, skipped, err := deviceProperties(rules, 252, nil)
+	props, _, err := deviceProperties(rules, 252, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"DevicePolicy s=strict", "DeviceAllow a(ss)=[]"}
+	want := []string{"DevicePolicy s=strict", "DeviceAllow a(ss)=[]", "DeviceAllow a(ss)=[{char-* rm} {block-* rwm}]"}
 	if got := fmtProps(props); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if len(skipped) != 1 || !strings.Contains(skipped[0], "deny-list") {
-		t.Errorf("skipped = %q, want the deny list reported", skipped)
+}
+
+// TestDevicePropertiesNeverWiderThanModel checks every entry systemd gets
+// against the devices package's reference meaning (devices.Allowed), on
+// rule lists that mix wildcards, denials and narrowing.
+func TestDevicePropertiesNeverWiderThanModel(t *testing.T) {
+	lists := [][]specs.LinuxDeviceCgroup{
+		{denyAll, devRule(true, "c", -1, -1, "rwm"), devRule(false, "c", 1, -1, "w"), devRule(true, "c", 1, 3, "w")},
+		{{Allow: true}, devRule(false, "b", 8, -1, "rw"), devRule(false, "c", 10, 200, "m")},
+		{denyAll, devRule(true, "a", 1, -1, "rw"), devRule(false, "a", 1, 5, "r"), devRule(true, "c", 136, -1, "rwm")},
+		{denyAll, devRule(true, "c", 1, 3, "rw"), devRule(false, "", -1, -1, "w"), devRule(true, "c", 1, 5, "w")},
+	}
+	probes := []struct {
+		typ          byte
+		major, minor uint32
+	}{{'c', 1, 3}, {'c', 1, 5}, {'c', 1, 9}, {'c', 10, 200}, {'c', 136, 4}, {'b', 8, 0}, {'b', 1, 3}, {'c', 99, 1}}
+	for li, rules := range lists {
+		parsed, err := parseDeviceRules(rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spans, access := allowedSpans(parsed)
+		for i, s := range spans {
+			for _, p := range probes {
+				inSpan := deviceRule{typ: s.typ, major: s.major, minor: s.minor}.covers(deviceSpan{p.typ, int64(p.major), int64(p.minor)})
+				if !inSpan {
+					continue
+				}
+				for _, bit := range access[i] {
+					if !devices.Allowed(rules, p.typ, p.major, p.minor, string(bit)) {
+						t.Errorf("list %d: systemd would get %s %s, but the model denies %c %d:%d %c", li, s, access[i], p.typ, p.major, p.minor, bit)
+					}
+				}
+			}
+		}
 	}
 }
 
@@ -150,8 +188,9 @@ func TestDevicePropertiesRefuses(t *testing.T) {
 		rule specs.LinuxDeviceCgroup
 		want string
 	}{
-		{devRule(true, "x", 1, 3, "rwm"), `type "x"`},
-		{devRule(true, "c", 1, 3, "rwx"), `access "rwx"`},
+		{devRule(true, "x", 1, 3, "rwm"), `linux.resources.devices[1].type`},
+		{devRule(true, "c", 1, 3, "rwx"), `linux.resources.devices[1].access`},
+		{devRule(true, "u", 1, 3, "rw"), `linux.resources.devices[1].type`},
 	}
 	for _, tt := range tests {
 		_, _, err := deviceProperties([]specs.LinuxDeviceCgroup{denyAll, tt.rule}, 252, nil)

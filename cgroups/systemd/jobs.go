@@ -74,9 +74,10 @@ func (c *systemdConn) stopUnit(unit string) error {
 	}
 	select {
 	case result := <-done:
-		if result != "done" {
-			logrus.Warnf("stopping systemd unit %s: job finished with result %q", unit, result)
+		if result == "done" {
+			return nil // a stopped transient unit is unloaded by systemd
 		}
+		logrus.Warnf("stopping systemd unit %s: job finished with result %q", unit, result)
 	case <-ctx.Done():
 		return fmt.Errorf("stopping systemd unit %s: no job result after %s", unit, jobTimeout)
 	}
