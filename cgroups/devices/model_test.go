@@ -56,7 +56,9 @@ func forEachProbe(f func(typ byte, major, minor uint32, access uint8)) {
 	for _, typ := range []byte{'c', 'b'} {
 		for _, major := range probeMajors {
 			for _, minor := range probeMinors {
-				for access := uint8(1); access <= accAll; access++ {
+				// The requests the kernel can see: mknod ("m" alone) and
+				// opens (r, w, or both); "m" never comes with r or w.
+				for _, access := range []uint8{accMknod, accRead, accWrite, accRead | accWrite} {
 					f(typ, major, minor, access)
 				}
 			}

@@ -18,6 +18,10 @@ import (
 type v1State struct {
 	allowAll   bool
 	exceptions map[span]uint8
+	// order is the order in which the rules first named each exception:
+	// a fresh cgroup gets them written (and devices.list shows them) in
+	// the config's order, as runtime-spec asks ("in the listed order").
+	order []span
 }
 
 // v1Target computes the state whose meaning is exactly the rules', or
@@ -35,6 +39,9 @@ func v1Target(rules []rule) (v1State, error) {
 			}
 			s := span{typ: typ, major: r.major, minor: r.minor}
 			if r.allow != st.allowAll {
+				if _, seen := st.exceptions[s]; !seen {
+					st.order = append(st.order, s)
+				}
 				st.exceptions[s] |= r.access
 				continue
 			}
@@ -76,11 +83,14 @@ func v1Target(rules []rule) (v1State, error) {
 // "c M:*" and "c *:m" cross, leaves for each device one exception (the
 // intersection of those matching it) holding all its allowed bits.
 func closeOverMeets(ex map[span]uint8) {
+	// Only read and write are ever requested together (an open O_RDWR);
+	// mknod is always a request of its own, so "m" is not spread: a
+	// device's exception keeps the bits its rules gave it.
 	union := func(s span) uint8 {
-		var acc uint8
+		acc := ex[s]
 		for e, eacc := range ex {
 			if e.contains(s) {
-				acc |= eacc
+				acc |= eacc &^ accMknod
 			}
 		}
 		return acc
@@ -101,7 +111,7 @@ func closeOverMeets(ex map[span]uint8) {
 			}
 			// Its containers are a, b and "t *:*" (inside both): needed
 			// only if neither a nor b already holds all its bits.
-			if u := union(meet); u != grown[a] && u != grown[b] {
+			if u := union(meet); u != 0 && u != grown[a]&^accMknod && u != grown[b]&^accMknod {
 				grown[meet] = u
 			}
 		}
@@ -171,8 +181,14 @@ func v1Writes(current *v1State, target v1State) []v1Write {
 			resetFile, exceptionFile = "devices.allow", "devices.deny"
 		}
 		out = append(out, v1Write{resetFile, "a"})
-		for _, s := range sortedSpans(target.exceptions) {
-			out = append(out, v1Write{exceptionFile, s.String() + " " + accessString(target.exceptions[s])})
+		written := make(map[span]bool, len(target.exceptions))
+		for _, s := range append(slices.Clone(target.order), sortedSpans(target.exceptions)...) {
+			acc, ok := target.exceptions[s]
+			if !ok || written[s] {
+				continue
+			}
+			written[s] = true
+			out = append(out, v1Write{exceptionFile, s.String() + " " + accessString(acc)})
 		}
 		return out
 	}
