@@ -16,7 +16,9 @@ VALIDATION_TESTS ?= default create start state kill kill_no_effect delete delete
 	config_updates_without_affect prestart_fail poststart poststop poststop_fail hooks hooks_stdin prestart \
 	poststart_fail linux_process_apparmor_profile \
 	linux_cgroups_cpus linux_cgroups_pids linux_cgroups_relative_cpus linux_cgroups_relative_pids \
-	linux_cgroups_memory linux_cgroups_relative_memory linux_cgroups_devices linux_cgroups_relative_devices
+	linux_cgroups_memory linux_cgroups_relative_memory linux_cgroups_devices linux_cgroups_relative_devices \
+	linux_cgroups_network linux_cgroups_relative_network linux_cgroups_blkio linux_cgroups_relative_blkio \
+	linux_cgroups_hugetlb linux_cgroups_relative_hugetlb process_capabilities_fail process_rlimits_fail
 RUNTIME   ?= $(NOOK)
 BENCH_N   ?= 30
 
