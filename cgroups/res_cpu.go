@@ -1,6 +1,7 @@
 package cgroups
 
 import (
+	"math"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -16,11 +17,23 @@ const (
 	minQuota  = 1000
 )
 
-// sharesToWeight maps cgroup v1 cpu.shares (2..262144) onto cgroup v2
-// cpu.weight (1..10000) linearly, the conversion runc and crun use so that
-// the same config gives the same weight everywhere.
-func sharesToWeight(shares uint64) uint64 {
-	return 1 + ((shares-2)*9999)/262142
+// SharesToWeight maps cgroup v1 cpu.shares (2..262144, default 1024) onto
+// cgroup v2 cpu.weight (1..10000, default 100) with the log-scale quadratic
+// through 2→1, 1024→100 and 262144→10000 that crun and runc adopted in
+// 2025, so the default maps to the default (the older linear formula sent
+// 1024 to 39). Both nook drivers use it. 0 means "not set".
+func SharesToWeight(shares uint64) uint64 {
+	switch {
+	case shares == 0:
+		return 0
+	case shares <= 2:
+		return 1
+	case shares >= 262144:
+		return 10000
+	}
+	l := math.Log2(float64(shares))
+	exp := (l*l+125*l)/612 - 7.0/34
+	return uint64(math.Ceil(math.Pow(10, exp)))
 }
 
 // cpu plans linux.resources.cpu except cpus/mems (see cpuset). 0 or absent
@@ -107,7 +120,7 @@ func (p *planner) cpuV2(c *specs.LinuxCPU, dir string, shares uint64, quota int6
 		return fieldErr(f+"realtimeRuntime", "real-time CPU limits are not supported on cgroup v2")
 	}
 	if shares != 0 {
-		p.add(op{field: f + "shares", dir: dir, file: "cpu.weight", value: utoa(sharesToWeight(shares))})
+		p.add(op{field: f + "shares", dir: dir, file: "cpu.weight", value: utoa(SharesToWeight(shares))})
 	}
 	// cpu.max always takes a quota; with only a period given (an update),
 	// keep the quota in force instead of resetting it to "max".

@@ -12,9 +12,9 @@ import (
 )
 
 func TestSharesToWeight(t *testing.T) {
-	for shares, want := range map[uint64]uint64{2: 1, 1024: 39, 262144: 10000, 512: 20} {
-		if got := sharesToWeight(shares); got != want {
-			t.Errorf("sharesToWeight(%d) = %d, want %d", shares, got, want)
+	for shares, want := range map[uint64]uint64{2: 1, 1024: 100, 262144: 10000, 512: 59, 2048: 174} {
+		if got := SharesToWeight(shares); got != want {
+			t.Errorf("SharesToWeight(%d) = %d, want %d", shares, got, want)
 		}
 	}
 	for w, want := range map[uint16]uint64{10: 1, 1000: 10000, 500: 4950} {
@@ -66,7 +66,7 @@ func TestSetV2CPU(t *testing.T) {
 	if err := m.Set(r); err != nil {
 		t.Fatal(err)
 	}
-	expectFiles(t, d, map[string]string{"cpu.weight": "39", "cpu.max": "50000 100000", "cpu.max.burst": "1000", "cpu.idle": "0", "cpuset.cpus": "1", "cpuset.mems": "0"})
+	expectFiles(t, d, map[string]string{"cpu.weight": "100", "cpu.max": "50000 100000", "cpu.max.burst": "1000", "cpu.idle": "0", "cpuset.cpus": "1", "cpuset.mems": "0"})
 
 	// A period alone keeps the quota in force.
 	if err := m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{Period: pu64(200000)}}); err != nil {

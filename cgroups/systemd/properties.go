@@ -10,6 +10,8 @@ import (
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
+
+	"github.com/nookrt/nook/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -223,24 +225,9 @@ func cpuQuotaProperties(quota int64, period uint64) ([]sddbus.Property, error) {
 	return props, nil
 }
 
-// cpuSharesToWeight converts v1 cpu.shares (2-262144, default 1024) to v2
-// cpu.weight (1-10000, default 100) with the curve runc, crun and the
-// kernel folks settled on in 2025: log-scale quadratic through the three
-// points (2→1, 1024→100, 262144→10000), so the default maps to the default.
-// (The older linear formula sent 1024 to 39.) 0 means "not set".
-func cpuSharesToWeight(shares uint64) uint64 {
-	switch {
-	case shares == 0:
-		return 0
-	case shares <= 2:
-		return 1
-	case shares >= 262144:
-		return 10000
-	}
-	l := math.Log2(float64(shares))
-	exp := (l*l+125*l)/612 - 7.0/34
-	return uint64(math.Ceil(math.Pow(10, exp)))
-}
+// cpuSharesToWeight is the cgroupfs driver's conversion, so both drivers
+// give a config the same weight.
+func cpuSharesToWeight(shares uint64) uint64 { return cgroups.SharesToWeight(shares) }
 
 // blkioWeightToIOWeight maps v1 blkio.weight (10-1000) linearly onto v2
 // io.weight (1-10000), the conversion runc's cgroupfs v2 driver uses.
