@@ -299,6 +299,7 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		ConsoleFd:    p.handoff.consoleFd,
 		SeccompFd:    p.handoff.seccompFd,
 		Seccomp:      o.seccomp,
+		IdmapFds:     p.handoff.idmapFds,
 	}
 	if err := initproto.SendJSON(p.sock, initproto.Config, cfg); err != nil {
 		return nil, err

@@ -63,6 +63,7 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 	spec := *r.Config
 	spec.Process = p
 	spec.Hooks = nil
+	spec.Mounts = nil // an exec'd process mounts nothing (and needs no idmap namespaces)
 	co := CreateOptions{
 		ID: r.ID, Bundle: r.Bundle, Spec: &spec, Rootfs: r.Rootfs, PidFile: o.PidFile,
 		ConsoleSocket: o.ConsoleSocket, PreserveFds: o.PreserveFds, Warn: o.Warn, Debug: o.Debug,

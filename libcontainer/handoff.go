@@ -19,6 +19,11 @@ type handoffs struct {
 	// fds the init will find them at (0: not handed off).
 	consoleFd, seccompFd int
 	dups                 []*os.File
+	// idmap holds one user namespace per idmapped mount (mounts[i] for i
+	// in idmapMounts); idmapFds is where the init finds each.
+	idmap       []*os.File
+	idmapMounts []int
+	idmapFds    map[int]int
 }
 
 func dialHandoffs(o CreateOptions, prog *seccomp.Program) (*handoffs, error) {
@@ -38,6 +43,12 @@ func dialHandoffs(o CreateOptions, prog *seccomp.Program) (*handoffs, error) {
 		}
 		h.seccomp = c
 	}
+	files, mounts, err := idmapFiles(o.Spec)
+	if err != nil {
+		h.close()
+		return nil, err
+	}
+	h.idmap, h.idmapMounts = files, mounts
 	return h, nil
 }
 
@@ -59,6 +70,13 @@ func (h *handoffs) files(base int) ([]*os.File, error) {
 		*x.fd = base + len(out)
 		out = append(out, f)
 	}
+	for k, f := range h.idmap {
+		if h.idmapFds == nil {
+			h.idmapFds = map[int]int{}
+		}
+		h.idmapFds[h.idmapMounts[k]] = base + len(out)
+		out = append(out, f)
+	}
 	return out, nil
 }
 
@@ -71,4 +89,5 @@ func (h *handoffs) close() {
 	for _, f := range h.dups {
 		f.Close()
 	}
+	closeAll(h.idmap)
 }

@@ -301,6 +301,7 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 			return hooks.Run(hooks.CreateContainer, hooks.Of(s.Hooks, hooks.CreateContainer), hookState(cfg, state.Creating))
 		},
 		MountLabel: func(data string) string { return selinux.FormatMountLabel(data, l.MountLabel) },
+		IdmapFds:   cfg.IdmapFds,
 		AfterPivot: func() error {
 			// Through the container's own /proc, before /proc/sys turns
 			// read-only (linux.readonlyPaths).

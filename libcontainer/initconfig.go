@@ -39,4 +39,7 @@ type InitConfig struct {
 	// connected listenerPath socket when it uses SCMP_ACT_NOTIFY.
 	Seccomp   *seccomp.Program `json:"seccomp,omitempty"`
 	SeccompFd int              `json:"seccompFd,omitempty"`
+	// IdmapFds maps the index of an idmapped mount to the fd of the user
+	// namespace holding its mappings.
+	IdmapFds map[int]int `json:"idmapFds,omitempty"`
 }

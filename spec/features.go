@@ -21,7 +21,7 @@ const (
 	implApparmor          = true
 	implSelinux           = true
 	implIntelRdt          = false
-	implIDMapMounts       = false
+	implIDMapMounts       = true
 )
 
 // Features returns the runtime-spec features document for this build of

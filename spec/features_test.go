@@ -50,7 +50,7 @@ func TestFeaturesJSON(t *testing.T) {
 			t.Errorf("mountOptions lacks %q", o)
 		}
 	}
-	if len(doc.MountOptions) != 60 || !slices.IsSorted(doc.MountOptions) {
+	if len(doc.MountOptions) != 62 || !slices.IsSorted(doc.MountOptions) {
 		t.Errorf("mountOptions: %d entries, sorted=%v", len(doc.MountOptions), slices.IsSorted(doc.MountOptions))
 	}
 	if doc.Annotations[VersionAnnotation] != "1.2.3" {
@@ -61,7 +61,7 @@ func TestFeaturesJSON(t *testing.T) {
 	want := map[string]map[string]bool{
 		"cgroup":   {"v1": true, "v2": true, "systemd": true, "systemdUser": false, "rdma": true},
 		"apparmor": {"enabled": true}, "selinux": {"enabled": true},
-		"intelRdt": {"enabled": false}, "idmap": {"enabled": false},
+		"intelRdt": {"enabled": false}, "idmap": {"enabled": true},
 	}
 	got := map[string]map[string]bool{
 		"cgroup": doc.Linux.Cgroup, "apparmor": doc.Linux.Apparmor, "selinux": doc.Linux.Selinux,

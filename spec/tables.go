@@ -24,14 +24,14 @@ var rlimitTypes = []string{
 // (mode=, size=, …) are passed through to mount(2) and are not listed, as the
 // features document asks.
 var mountOptions = []string{
-	"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion",
+	"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap", "iversion",
 	"lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion",
 	"nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
-	"ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev",
-	"rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "ro",
-	"rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "rsymfollow",
-	"runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync",
-	"tmpcopyup", "unbindable",
+	"ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "ridmap", "rnoatime",
+	"rnodev", "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow",
+	"ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid",
+	"rsymfollow", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid",
+	"symfollow", "sync", "tmpcopyup", "unbindable",
 }
 
 // capabilityNames lists every Linux capability; the index is the

@@ -12,7 +12,7 @@ import (
 )
 
 // mountEntry mounts one entry of config.json's mounts inside root.
-func mountEntry(root *os.File, m specs.Mount, c *Config) error {
+func mountEntry(root *os.File, index int, m specs.Mount, c *Config) error {
 	opts := parseOptions(m.Options)
 	dest := filepath.Clean(m.Destination)
 	if m.Type == "bind" {
@@ -21,6 +21,7 @@ func mountEntry(root *os.File, m specs.Mount, c *Config) error {
 	var err error
 	switch {
 	case opts.bind:
+		opts.idmapFd = c.IdmapFds[index]
 		err = bindMount(root, m, dest, opts, c)
 	case m.Type == "cgroup":
 		err = mountCgroup(root, dest, opts, c)
@@ -149,6 +150,17 @@ func bindMount(root *os.File, m specs.Mount, dest string, opts mountOptions, c *
 	if attr.Attr_set != 0 || attr.Attr_clr != 0 {
 		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
 			return fmt.Errorf("set mount attributes %s: %w", strings.Join(m.Options, ","), err)
+		}
+	}
+	if opts.idmapFd > 0 {
+		// Only a detached mount can be idmapped: now, before the attach.
+		flags := uint(unix.AT_EMPTY_PATH)
+		if opts.idmapRecursive {
+			flags |= unix.AT_RECURSIVE
+		}
+		a := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(opts.idmapFd)}
+		if err := unix.MountSetattr(tree, "", flags, &a); err != nil {
+			return fmt.Errorf("idmapped mount (the filesystem or kernel may not support it): %w", err)
 		}
 	}
 	if a := opts.recAttr; a.Attr_set != 0 || a.Attr_clr != 0 {

@@ -23,6 +23,9 @@ type mountOptions struct {
 	tmpcopyup bool
 	// idmap asks for an idmapped mount ("idmap", or "ridmap" for the tree).
 	idmap, idmapRecursive bool
+	// idmapFd is the user namespace to idmap with (0: none); set by
+	// mountEntry from Config.IdmapFds, not by parsing.
+	idmapFd int
 }
 
 // recursiveAttrOptions are runc's "r"-prefixed options: mount attributes for
@@ -233,10 +236,13 @@ func CheckMount(i int, m specs.Mount) error {
 	if opts.tmpcopyup && m.Type != "tmpfs" {
 		return fmt.Errorf("%s: tmpcopyup needs a tmpfs mount, not %q", field, m.Type)
 	}
-	if opts.idmap || len(m.UIDMappings)+len(m.GIDMappings) > 0 {
-		// Not silently ignored: a container expecting shifted ownership
-		// would otherwise write files as the wrong host user.
-		return fmt.Errorf("%s: idmapped mounts (idmap, ridmap, uidMappings/gidMappings) are not supported by nook yet", field)
+	if IsIdmapped(m) {
+		if !bind {
+			return fmt.Errorf("%s: idmapped mounts (idmap, ridmap, uidMappings) are only supported for bind mounts", field)
+		}
+		if (len(m.UIDMappings) > 0) != (len(m.GIDMappings) > 0) {
+			return fmt.Errorf("mounts[%d]: uidMappings and gidMappings must be given together", i)
+		}
 	}
 	if bind {
 		if _, err := opts.mountAttr(); err != nil {
@@ -244,4 +250,11 @@ func CheckMount(i int, m specs.Mount) error {
 		}
 	}
 	return nil
+}
+
+// IsIdmapped: the mount asks for an idmapped mount (the idmap/ridmap
+// options, or mappings of its own, which imply idmap).
+func IsIdmapped(m specs.Mount) bool {
+	opts := parseOptions(m.Options)
+	return opts.idmap || len(m.UIDMappings)+len(m.GIDMappings) > 0
 }

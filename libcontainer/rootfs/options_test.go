@@ -279,7 +279,8 @@ func TestCheckMount(t *testing.T) {
 	}{
 		{specs.Mount{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"bind", "nosuchopt"}}, `unknown option "nosuchopt"`},
 		{specs.Mount{Destination: "/a", Type: "proc", Source: "proc", Options: []string{"tmpcopyup"}}, "tmpcopyup needs a tmpfs"},
-		{specs.Mount{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"bind", "idmap"}}, "not supported by nook yet"},
+		{specs.Mount{Destination: "/a", Type: "tmpfs", Source: "tmpfs", Options: []string{"idmap"}}, "only supported for bind mounts"},
+		{specs.Mount{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"bind"}, UIDMappings: []specs.LinuxIDMapping{{HostID: 1, Size: 1}}}, "together"},
 		{specs.Mount{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"bind", "sync"}}, "do not apply to a bind mount"},
 	}
 	for _, tc := range bad {

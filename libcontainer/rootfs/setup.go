@@ -33,6 +33,9 @@ type Config struct {
 	// Propagation is linux.rootfsPropagation (OpenRoot applied the part
 	// that must precede pivot_root).
 	Propagation string
+	// IdmapFds: for an idmapped mount (by index in Spec.Mounts), the fd of
+	// a user namespace with its mappings.
+	IdmapFds map[int]int
 	// MountLabel, if set, formats a mount's data with its SELinux label.
 	MountLabel func(data string) string
 }
@@ -93,8 +96,8 @@ func Setup(root *os.File, c *Config) error {
 	}
 	old := unix.Umask(0) // device and directory modes exactly as asked
 	defer unix.Umask(old)
-	for _, m := range c.Spec.Mounts {
-		if err := mountEntry(root, m, c); err != nil {
+	for i, m := range c.Spec.Mounts {
+		if err := mountEntry(root, i, m, c); err != nil {
 			return err
 		}
 	}

@@ -198,3 +198,32 @@ func TestRootfsPropagation(t *testing.T) {
 		t.Errorf("container mounts visible on the host: %q", m)
 	}
 }
+
+// TestIdmappedMount: the mount's own mappings shift ownership both ways:
+// a file owned by host uid 1000 shows as 0 inside, and a file root makes
+// inside lands on the host as 1000.
+func TestIdmappedMount(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Join(e.dir, "shifted")
+	must(t, os.Mkdir(dir, 0o777))
+	must(t, os.WriteFile(filepath.Join(dir, "f"), nil, 0o644))
+	must(t, os.Chown(filepath.Join(dir, "f"), 1000, 1000))
+	must(t, os.Chown(dir, 1000, 1000))
+	m := []specs.LinuxIDMapping{{ContainerID: 1000, HostID: 0, Size: 1}}
+	out := e.runOK(sh("stat -c '%u:%g' /mnt/f; touch /mnt/new && echo made"), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: dir,
+			Options: []string{"rbind"}, UIDMappings: m, GIDMappings: m})
+	})
+	if got := strings.Join(nonEmptyLines(out), " "); got != "0:0 made" {
+		t.Errorf("inside the idmapped mount: %q, want 0:0 made", got)
+	}
+	var st unix.Stat_t
+	must(t, unix.Stat(filepath.Join(dir, "new"), &st))
+	if st.Uid != 1000 || st.Gid != 1000 {
+		t.Errorf("a file root made through the idmapped mount is %d:%d on the host, want 1000:1000", st.Uid, st.Gid)
+	}
+	b := e.bundle(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: dir, Options: []string{"rbind", "idmap"}})
+	})
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "idmap", "mounts[")
+}
