@@ -227,3 +227,26 @@ func TestIdmappedMount(t *testing.T) {
 	})
 	e.expectFail(e.nook("create", "--bundle", b, e.id()), "idmap", "mounts[")
 }
+
+func TestDomainnameIOPriorityKeyring(t *testing.T) {
+	e := newEnv(t)
+	id := e.id()
+	b := e.bundle(sh(`cat /proc/sys/kernel/domainname; ionice -p $$; grep -c "keyring.*`+id+`" /proc/keys`), func(s *specs.Spec) {
+		s.Domainname = "example.test"
+		// The default config masks /proc/keys; unmask it to look.
+		var masked []string
+		for _, p := range s.Linux.MaskedPaths {
+			if p != "/proc/keys" {
+				masked = append(masked, p)
+			}
+		}
+		s.Linux.MaskedPaths = masked
+		s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 6}
+	})
+	out := e.ok(e.nook("run", "--bundle", b, id)).stdout
+	// The session keyring is named after the container (not with --no-new-keyring).
+	want := []string{"example.test", "best-effort: prio 6", "1"}
+	if got := nonEmptyLines(out); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("inside: %q, want %q", got, want)
+	}
+}
