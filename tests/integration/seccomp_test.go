@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,6 +144,16 @@ func TestBadSeccomp(t *testing.T) {
 			p.ListenerPath = "/nonexistent/agent.sock"
 		}, "listenerPath"},
 	}
+	// A socket file whose listener is gone: connect is refused.
+	dead := filepath.Join(e.dir, "dead.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: dead, Net: "unix"})
+	must(t, err)
+	l.SetUnlinkOnClose(false)
+	l.Close()
+	cases = append(cases, struct {
+		mod  func(*specs.LinuxSeccomp)
+		want string
+	}{func(p *specs.LinuxSeccomp) { p.Syscalls[0].Action = "SCMP_ACT_NOTIFY"; p.ListenerPath = dead }, "listenerPath"})
 	for _, c := range cases {
 		p := seccompProfile(t, "deny-mkdir.json")
 		c.mod(p)
