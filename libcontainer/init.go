@@ -393,7 +393,8 @@ func canRaiseHardLimits(newUserns bool) bool {
 }
 
 func setOOMScoreAdj(v int) error {
-	err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(v)), 0)
+	// Through a verified procfs handle, never a path a mount could redirect.
+	err := sysctl.WriteProc(strconv.Itoa(os.Getpid())+"/oom_score_adj", strconv.Itoa(v))
 	if err == nil {
 		return nil
 	}

@@ -15,6 +15,9 @@ import (
 func mountEntry(root *os.File, index int, m specs.Mount, c *Config) error {
 	opts := parseOptions(m.Options)
 	dest := filepath.Clean(m.Destination)
+	if err := checkProcDestination(m, dest); err != nil {
+		return fmt.Errorf("mounts[%d]: %w", index, err)
+	}
 	if m.Type == "bind" {
 		opts.bind = true
 	}
@@ -183,4 +186,27 @@ func labelledFS(typ string) bool {
 		return true
 	}
 	return false
+}
+
+// procFileBinds are the /proc files a bind may cover (lxcfs serves these),
+// as runc allows; any other mount on or under /proc could redirect nook's
+// own procfs writes or hide the kernel's view (invariant 4).
+var procFileBinds = map[string]bool{
+	"/proc/cpuinfo": true, "/proc/diskstats": true, "/proc/meminfo": true, "/proc/stat": true,
+	"/proc/swaps": true, "/proc/uptime": true, "/proc/loadavg": true, "/proc/slabinfo": true,
+	"/proc/net/dev": true, "/proc/sys/kernel/ns_last_pid": true,
+}
+
+func checkProcDestination(m specs.Mount, dest string) error {
+	switch {
+	case dest == "/proc":
+		if m.Type != "proc" {
+			return fmt.Errorf("%s on /proc: /proc must be a proc filesystem, not %q", m.Source, m.Type)
+		}
+	case strings.HasPrefix(dest, "/proc/"):
+		if !procFileBinds[dest] {
+			return fmt.Errorf("%s on %s: mounts under /proc are refused (only lxcfs-style binds of %s…)", m.Source, dest, "/proc/cpuinfo, /proc/meminfo")
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -232,6 +233,9 @@ func CheckMount(i int, m specs.Mount) error {
 				return fmt.Errorf("%s: unknown option %q for a bind mount of %s", field, d, m.Destination)
 			}
 		}
+	}
+	if err := checkProcDestination(m, filepath.Clean(m.Destination)); err != nil {
+		return fmt.Errorf("mounts[%d]: %w", i, err)
 	}
 	if opts.tmpcopyup && m.Type != "tmpfs" {
 		return fmt.Errorf("%s: tmpcopyup needs a tmpfs mount, not %q", field, m.Type)

@@ -69,3 +69,30 @@ func writeOne(procFd int, procDir string, k key, value string) error {
 	}
 	return nil
 }
+
+// WriteProc writes value to rel below /proc (e.g. "<pid>/oom_score_adj")
+// with the same checks as the sysctls: /proc and the file must be procfs and
+// the walk may not follow a symlink or cross a mount, so a decoy mounted over
+// /proc or over the file cannot receive the write (invariant 4).
+func WriteProc(rel, value string) error {
+	procFd, err := openProcDir("/proc")
+	if err != nil {
+		return err
+	}
+	defer unix.Close(procFd)
+	fd, err := openProcFileForWrite(procFd, "/proc", rel)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for {
+		_, err = unix.Write(fd, []byte(value))
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return &os.PathError{Op: "write", Path: "/proc/" + rel, Err: err}
+	}
+	return nil
+}
