@@ -22,7 +22,7 @@ VALIDATION_TESTS ?= default create start state kill kill_no_effect delete delete
 RUNTIME   ?= $(NOOK)
 BENCH_N   ?= 30
 
-.PHONY: all deps build demo test unit integration validation bench lint clean
+.PHONY: all deps build demo test unit integration validation e2e security fault fuzz bench lint clean
 
 all: build
 
@@ -42,7 +42,7 @@ demo: deps build
 	NOOK=$(NOOK) tests/demo/demo.sh
 
 # Integration tests last: their go test summary is the closing line CI reads.
-test: deps build lint unit validation integration
+test: deps build lint unit validation e2e integration
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
@@ -56,6 +56,23 @@ integration: build
 
 validation: build
 	RUNTIME=$(RUNTIME) tests/validation/run.sh $(VALIDATION_TESTS)
+
+# podman (conmon) and containerd (runc shim) driving nook, beside runc (installs the engines if missing).
+e2e: build
+	bash tests/engines/run.sh
+
+# One regression test per runc CVE class (real attack bundles).
+security: build
+	$(GO) test -count=1 -timeout 15m ./tests/security/
+
+# Lifecycles killed at random points, then delete --force: nothing may remain.
+fault: build
+	$(GO) test -count=1 -timeout 20m ./tests/fault/
+
+# Each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	FUZZTIME=$(FUZZTIME) tests/fault/fuzz.sh
 
 bench: deps build
 	$(GO) run ./tests/bench -n $(BENCH_N) -runtime nook=$(NOOK) -runtime runc=$$(command -v runc) -baseline runc

@@ -112,13 +112,24 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 // Kill sends sig to the container's init, or with all to every process of
 // its pid namespace.
 func Kill(h *state.Handle, r *state.Record, sig unix.Signal, all bool) error {
-	if Status(h, r) == state.Stopped {
+	st := Status(h, r)
+	if st == state.Stopped {
 		return ErrNotRunning
 	}
+	var err error
 	if all {
-		return killAll(r, sig)
+		err = killAll(r, sig)
+	} else {
+		err = signalProcess(r.Pid, r.InitStartTime, sig)
 	}
-	return signalProcess(r.Pid, r.InitStartTime, sig)
+	// A frozen process cannot act on SIGKILL: thaw a paused container so
+	// it dies (runc does the same; containerd's shim waits for the exit).
+	if err == nil && st == state.Paused && sig == unix.SIGKILL {
+		if m, merr := CgroupManager(r); merr == nil && m != nil {
+			err = m.Thaw()
+		}
+	}
+	return err
 }
 
 // killAll signals every process of the container: those in its cgroup, or

@@ -313,3 +313,31 @@ func (b *background) wait(t *testing.T) {
 		t.Errorf("%v did not end", b.cmd.Args)
 	}
 }
+
+// Engines kill a paused container with SIGKILL and wait for its exit
+// (containerd's shim: kill --all KILL): it must die, not stay frozen.
+func TestKillPausedContainer(t *testing.T) {
+	e := newEnv(t)
+	for _, all := range []bool{false, true} {
+		id, _, _ := e.createStarted(args("sleep", "100"))
+		e.ok(e.nook("pause", id))
+		a := []string{"kill", id, "KILL"}
+		if all {
+			a = []string{"kill", "--all", id, "KILL"}
+		}
+		e.ok(e.nook(a...))
+		e.waitStatus(id, "stopped")
+		e.ok(e.nook("delete", id))
+		noCgroupLeft(t, id)
+	}
+}
+
+func TestDeleteForceUnknown(t *testing.T) {
+	e := newEnv(t)
+	// As runc: forcing the removal of what is gone succeeds, quietly.
+	r := e.ok(e.nook("delete", "--force", "never-created"))
+	if r.stderr != "" {
+		t.Errorf("delete --force of an unknown id printed %q", r.stderr)
+	}
+	e.expectFail(e.nook("delete", "never-created"), "container does not exist")
+}
