@@ -56,6 +56,9 @@ TAG=nook-e2e-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 NOOK_SRC=$NOOK
 NOOK=$T/bin/nook
 export T TAG NOOK RUNC
+# conmon writes an "oom" file into its working directory when a container is OOM-killed: keep that
+# (and anything else an engine drops) out of the caller's directory, e.g. a repository checkout.
+cd "$T" || die "cd $T"
 
 for e in $ENGINES; do
 	# shellcheck disable=SC1090
