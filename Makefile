@@ -42,7 +42,7 @@ demo: deps build
 	NOOK=$(NOOK) tests/demo/demo.sh
 
 # Integration tests last: their go test summary is the closing line CI reads.
-test: deps build lint unit validation e2e integration
+test: deps build lint unit fuzz validation security fault e2e integration
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi

@@ -170,6 +170,13 @@ type initProcess struct {
 }
 
 func spawnInit(o CreateOptions, fifo string, handoffs []*os.File) (*initProcess, error) {
+	// Invariant 3 (CVE-2024-21626): an fd nook inherited from its caller
+	// without close-on-exec would reach the init, where a process.cwd of
+	// /proc/self/fd/N could name a host directory. Only the ones asked for
+	// (LISTEN_FDS, --preserve-fds) cross; exec.Cmd passes its own.
+	if err := unix.CloseRange(uint(3+o.ListenFds+o.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("close_range: %w", err)
+	}
 	self, err := protectedSelf()
 	if err != nil {
 		return nil, fmt.Errorf("protect nook binary: %w", err)

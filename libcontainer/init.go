@@ -612,6 +612,11 @@ func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
 	if err := unix.Chdir(proc.Cwd); err != nil {
 		return nil, fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, err)
 	}
+	// A cwd outside our root (reached through an fd) has no path from it:
+	// getcwd fails with ENOENT. Refuse it (CVE-2024-21626).
+	if _, err := unix.Getwd(); err != nil {
+		return nil, fmt.Errorf("process.cwd %s is outside the container's root: %w", proc.Cwd, err)
+	}
 
 	if err := sched.SetScheduler(proc.Scheduler); err != nil {
 		return nil, err

@@ -127,10 +127,22 @@ func bindDevice(root *os.File, d specs.LinuxDevice) error {
 	if _, err := deviceMode(d); err != nil {
 		return err
 	}
-	target, err := fileInRoot(root, d.Path)
+	// The target is made here, never an entry the image left: a symlink
+	// at the device's path would send the bind elsewhere in the rootfs.
+	dir, err := mkdirInRoot(root, filepath.Dir(d.Path))
 	if err != nil {
 		return err
 	}
+	defer dir.Close()
+	name := filepath.Base(d.Path)
+	if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("replace existing %s: %w", d.Path, err)
+	}
+	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", d.Path, err)
+	}
+	target := os.NewFile(uintptr(fd), d.Path)
 	defer target.Close()
 	tree, err := unix.OpenTree(unix.AT_FDCWD, d.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {

@@ -49,6 +49,9 @@ func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOption
 		return err
 	}
 	defer target.Close()
+	if err := refuseProcTarget(target, m); err != nil {
+		return err
+	}
 	source := m.Source
 	if source == "" {
 		source = m.Type
@@ -135,6 +138,9 @@ func bindMount(root *os.File, m specs.Mount, dest string, opts mountOptions, c *
 		return err
 	}
 	defer target.Close()
+	if err := refuseProcTarget(target, m); err != nil {
+		return err
+	}
 
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if opts.recursive {
@@ -209,4 +215,18 @@ func checkProcDestination(m specs.Mount, dest string) error {
 		}
 	}
 	return nil
+}
+
+// refuseProcTarget checks the resolved target, not the destination as
+// written: a symlink in the image (/p -> proc) must not let a mount land on
+// the container's procfs. Only the lxcfs-style file binds may.
+func refuseProcTarget(target *os.File, m specs.Mount) error {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(target.Fd()), &st); err != nil {
+		return fmt.Errorf("statfs target: %w", err)
+	}
+	if st.Type != unix.PROC_SUPER_MAGIC || procFileBinds[filepath.Clean(m.Destination)] {
+		return nil
+	}
+	return fmt.Errorf("the destination resolves into the container's /proc (procfs); mounts there are refused")
 }

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Runs every fuzz target of nook for FUZZTIME each (default 30s; any value
+# `go test -fuzztime` takes: 30s, 2m, 10000x). A target that finds a crash or
+# a broken property writes the input to <package>/testdata/fuzz/<Target>/ and
+# makes this script fail; the others still run. Seed corpora live in the same
+# directories and run as ordinary tests with `go test`.
+#
+#   tests/fault/fuzz.sh            # 4 targets x 30s
+#   FUZZTIME=5m tests/fault/fuzz.sh
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+GO=${GO:-go}
+FUZZTIME=${FUZZTIME:-30s}
+# target package, one per line
+TARGETS='FuzzLoad ./spec/
+FuzzMountOptions ./libcontainer/rootfs/
+FuzzParseSignal ./cli/
+FuzzCompile ./seccomp/'
+
+failed=""
+echo "$TARGETS" | {
+	while read -r target pkg; do
+		echo "fuzz: $target ($pkg) for $FUZZTIME"
+		log=$(mktemp) || exit 1
+		if ! "$GO" test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log" 2>&1; then
+			tail -n 30 "$log"
+			failed="$failed $target"
+		else
+			tail -n 1 "$log"
+		fi
+		rm -f "$log"
+	done
+	if [ -n "$failed" ]; then
+		echo "fuzz: FAILED:$failed (inputs saved under <package>/testdata/fuzz/<target>/)"
+		exit 1
+	fi
+	echo "fuzz: all targets passed"
+}

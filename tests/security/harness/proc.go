@@ -1,0 +1,218 @@
+package harness
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ProcID names a process for good: a pid plus its start time.
+type ProcID struct {
+	Pid   int
+	Start uint64
+}
+
+// Stat is the part of /proc/<pid>/stat the harness needs.
+type Stat struct {
+	State byte
+	Ppid  int
+	Start uint64
+	Comm  string
+}
+
+// ReadStat parses /proc/<pid>/stat.
+func ReadStat(pid int) (Stat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Stat{}, err
+	}
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return Stat{}, fmt.Errorf("bad stat %q", b)
+	}
+	f := strings.Fields(string(b[end+1:]))
+	if len(f) < 20 {
+		return Stat{}, fmt.Errorf("bad stat %q", b)
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	start, _ := strconv.ParseUint(f[19], 10, 64)
+	return Stat{State: f[0][0], Ppid: ppid, Start: start, Comm: string(b[open+1 : end])}, nil
+}
+
+// Alive: the process exists, is not a zombie and is the one recorded.
+func (p ProcID) Alive() bool {
+	st, err := ReadStat(p.Pid)
+	return err == nil && st.Start == p.Start && st.State != 'Z' && st.State != 'X'
+}
+
+// WaitDead waits up to d for p to be gone (or a zombie).
+func (p ProcID) WaitDead(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for p.Alive() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// AllPids lists /proc.
+func AllPids() []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range entries {
+		if pid, err := strconv.Atoi(d.Name()); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+var (
+	// managedMu orders starting a child against the orphan scan: a child
+	// is in managed before the scan can see it.
+	managedMu sync.RWMutex
+	// managed holds the pids of children an exec.Cmd will wait for: the
+	// orphan reaper must leave them to their Wait.
+	managed sync.Map
+)
+
+func startCmd(cmd *exec.Cmd) error {
+	managedMu.Lock()
+	defer managedMu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	managed.Store(cmd.Process.Pid, struct{}{})
+	return nil
+}
+
+func waitCmd(cmd *exec.Cmd) error {
+	err := cmd.Wait()
+	managed.Delete(cmd.Process.Pid)
+	return err
+}
+
+// ReapOrphans reaps our zombie children that no exec.Cmd waits for: as a
+// subreaper this process inherits container inits (and whatever a killed
+// nook orphans); reaping them is the caller's job, as it is a shim's.
+func ReapOrphans() {
+	managedMu.RLock()
+	defer managedMu.RUnlock()
+	self := os.Getpid()
+	for _, pid := range AllPids() {
+		st, err := ReadStat(pid)
+		if err != nil || st.State != 'Z' || st.Ppid != self {
+			continue
+		}
+		if _, ok := managed.Load(pid); ok {
+			continue
+		}
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	}
+}
+
+// procRefs lists how a process refers to paths for which match is true: its
+// command line, exe, root, cwd or open fds.
+func procRefs(pid int, match func(string) bool) []string {
+	base := "/proc/" + strconv.Itoa(pid)
+	var refs []string
+	if b, err := os.ReadFile(base + "/cmdline"); err == nil {
+		if c := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " "); match(c) {
+			refs = append(refs, "cmdline "+c)
+		}
+	}
+	for _, l := range []string{"exe", "root", "cwd"} {
+		if t, err := os.Readlink(base + "/" + l); err == nil && match(t) {
+			refs = append(refs, l+" -> "+t)
+		}
+	}
+	if fds, err := os.ReadDir(base + "/fd"); err == nil {
+		for _, fd := range fds {
+			if t, err := os.Readlink(base + "/fd/" + fd.Name()); err == nil && match(t) {
+				refs = append(refs, "fd "+fd.Name()+" -> "+t)
+			}
+		}
+	}
+	return refs
+}
+
+// inCgroupOf says whether pid sits in the cgroup of one of ids (any
+// hierarchy): nook's default cgroup of a container is /nook/<id>.
+func inCgroupOf(pid int, ids map[string]bool) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		i := strings.Index(l, "/nook/")
+		if i < 0 {
+			continue
+		}
+		id, _, _ := strings.Cut(l[i+len("/nook/"):], "/")
+		if ids[id] {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}
+
+// ProcessesOf lists live processes (other than this one) that refer to a
+// path under dir or sit in the cgroup of one of ids, and zombies whose parent
+// is not this process (ours are reaped by ReapOrphans).
+func ProcessesOf(dir string, ids []string) map[int]string {
+	idSet := map[string]bool{}
+	for _, id := range ids {
+		idSet[id] = true
+	}
+	match := Under(dir)
+	found := map[int]string{}
+	self := os.Getpid()
+	for _, pid := range AllPids() {
+		if pid == self {
+			continue
+		}
+		st, err := ReadStat(pid)
+		if err != nil || st.State == 'Z' && st.Ppid == self {
+			continue
+		}
+		refs := procRefs(pid, match)
+		if cg := inCgroupOf(pid, idSet); cg != "" {
+			refs = append(refs, "cgroup "+cg)
+		}
+		if len(refs) > 0 {
+			found[pid] = fmt.Sprintf("pid %d (%s, state %c, parent %d): %s", pid, st.Comm, st.State, st.Ppid, strings.Join(refs, "; "))
+		}
+	}
+	return found
+}
+
+// MountsUnder lists the mount points of this mount namespace under dir.
+func MountsUnder(dir string) []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return []string{"read mountinfo: " + err.Error()}
+	}
+	match := Under(dir)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && (match(f[4]) || match(f[3])) {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
+
+// Under matches strings that name dir or a path below it.
+func Under(dir string) func(string) bool {
+	return func(s string) bool { return strings.Contains(s, dir+"/") || strings.HasSuffix(s, dir) }
+}
