@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/procfs"
 )
 
 // host names where the kernel's AppArmor interfaces live; tests point it at a fake tree.
@@ -28,7 +30,7 @@ func realHost() host {
 	return host{
 		enabledParam: "/sys/module/apparmor/parameters/enabled",
 		procDir:      "/proc",
-		checkFS:      requireProcfs,
+		checkFS:      procfs.Require,
 	}
 }
 
@@ -99,7 +101,7 @@ func (h host) applyProfile(name string) error {
 
 // writeExecAttr writes value to this thread's AppArmor exec attribute in one write(2).
 func (h host) writeExecAttr(value string) error {
-	procFd, err := openProcDir(h.procDir, h.checkFS)
+	procFd, err := procfs.OpenDir(h.procDir, h.checkFS)
 	if err != nil {
 		return err
 	}
@@ -108,11 +110,11 @@ func (h host) writeExecAttr(value string) error {
 	// Only the calling thread's attribute matters (AppArmor lets a task change only its own),
 	// hence thread-self rather than self.
 	attr := "thread-self/" + moduleExecAttr
-	fd, err := openProcFile(procFd, h.procDir, attr, h.checkFS)
+	fd, err := procfs.OpenForWrite(procFd, h.procDir, attr, true, h.checkFS)
 	hasModuleDir := !errors.Is(err, unix.ENOENT)
 	if !hasModuleDir {
 		attr = "thread-self/" + legacyExecAttr
-		fd, err = openProcFile(procFd, h.procDir, attr, h.checkFS)
+		fd, err = procfs.OpenForWrite(procFd, h.procDir, attr, true, h.checkFS)
 	}
 	if err != nil {
 		return notEnabledHint(err, hasModuleDir)

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/nookrt/nook/libcontainer/procfs"
 )
 
 func noFSCheck(int, string) error { return nil }
@@ -95,7 +97,7 @@ func TestApplyProfileWithoutAttrNamesTheFieldAndCause(t *testing.T) {
 }
 
 func TestApplyEmptyProfileTouchesNothing(t *testing.T) {
-	h := host{enabledParam: "/nonexistent", procDir: "/nonexistent", checkFS: requireProcfs}
+	h := host{enabledParam: "/nonexistent", procDir: "/nonexistent", checkFS: procfs.Require}
 	if err := h.applyProfile(""); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestValidateProfile(t *testing.T) {
 // With the real procfs check, a fake tree is refused before anything is written.
 func TestApplyProfileRefusesNonProcfs(t *testing.T) {
 	h, proc := fakeHost(t, "Y", "thread-self/attr/apparmor/exec")
-	h.checkFS = requireProcfs
+	h.checkFS = procfs.Require
 	err := h.applyProfile("acme")
 	if err == nil || !strings.Contains(err.Error(), "is not on procfs") {
 		t.Fatalf("applyProfile = %v, want a not-procfs refusal", err)

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/procfs"
 )
 
 // Write sets each linux.sysctl entry through the container's /proc, in sorted key order so
@@ -31,7 +33,7 @@ func writeUnder(procDir string, sysctl map[string]string) error {
 		}
 		keys[i] = k
 	}
-	procFd, err := openProcDir(procDir)
+	procFd, err := procfs.OpenDir(procDir, procfs.Require)
 	if err != nil {
 		return fmt.Errorf("linux.sysctl: %w", err)
 	}
@@ -46,7 +48,7 @@ func writeUnder(procDir string, sysctl map[string]string) error {
 
 func writeOne(procFd int, procDir string, k key, value string) error {
 	rel := "sys/" + k.path
-	fd, err := openProcFileForWrite(procFd, procDir, rel)
+	fd, err := procfs.OpenForWrite(procFd, procDir, rel, false, procfs.Require)
 	if err != nil {
 		return err
 	}
@@ -75,12 +77,12 @@ func writeOne(procFd int, procDir string, k key, value string) error {
 // the walk may not follow a symlink or cross a mount, so a decoy mounted over
 // /proc or over the file cannot receive the write (invariant 4).
 func WriteProc(rel, value string) error {
-	procFd, err := openProcDir("/proc")
+	procFd, err := procfs.OpenDir("/proc", procfs.Require)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(procFd)
-	fd, err := openProcFileForWrite(procFd, "/proc", rel)
+	fd, err := procfs.OpenForWrite(procFd, "/proc", rel, false, procfs.Require)
 	if err != nil {
 		return err
 	}

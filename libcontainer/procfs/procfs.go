@@ -1,0 +1,97 @@
+// Package procfs opens files under a procfs mount for writing without
+// letting the container redirect the write (invariant 4, CVE-2025-52881
+// class): the directory and the file must both be on procfs, and the walk
+// between them may not leave the directory or cross a mount. sysctl,
+// apparmor and the init's oom_score_adj all write through it.
+package procfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Check decides whether an fd may be written through; Require is the real
+// one, tests inject others.
+type Check func(fd int, name string) error
+
+// OpenDir opens dir (the container's freshly mounted /proc) as a directory
+// handle and checks it, so that a rootfs which put a tmpfs or a symlink at
+// /proc cannot receive the writes meant for the kernel.
+func OpenDir(dir string, check Check) (int, error) {
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	if err := check(fd, dir); err != nil {
+		_ = unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// OpenForWrite opens rel below the directory procFd for writing. The walk may
+// not leave procFd, follow a magic link or cross onto another mount, so a file
+// or directory bind-mounted over a procfs entry is refused with EXDEV; plain
+// symlinks are refused too unless allowSymlinks (procfs's own "thread-self"
+// link points inside the same mount). The opened file is checked as well.
+func OpenForWrite(procFd int, procDir, rel string, allowSymlinks bool, check Check) (int, error) {
+	full := procDir + "/" + rel
+	resolve := uint64(unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV)
+	if !allowSymlinks {
+		resolve |= unix.RESOLVE_NO_SYMLINKS
+	}
+	how := unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOCTTY, Resolve: resolve}
+	fd, err := openat2Retry(procFd, rel, &how)
+	if err != nil {
+		if errors.Is(err, unix.EXDEV) {
+			return -1, fmt.Errorf("open %s: the path crosses a mount point (something is mounted over procfs): %w", full, err)
+		}
+		if errors.Is(err, unix.ENOSYS) {
+			return -1, fmt.Errorf("open %s: openat2 is not available (Linux 5.6 or later is needed): %w", full, err)
+		}
+		return -1, &os.PathError{Op: "open", Path: full, Err: err}
+	}
+	if err := check(fd, full); err != nil {
+		_ = unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// openat2Retry retries the transient errors openat2 returns when a rename or
+// mount raced the lookup.
+func openat2Retry(dirfd int, path string, how *unix.OpenHow) (int, error) {
+	var err error
+	for range 32 {
+		var fd int
+		fd, err = unix.Openat2(dirfd, path, how)
+		if err == nil {
+			return fd, nil
+		}
+		if err != unix.EAGAIN && err != unix.EINTR {
+			return -1, err
+		}
+	}
+	return -1, err
+}
+
+// Require fails unless fd is on a procfs instance.
+func Require(fd int, name string) error {
+	var st unix.Statfs_t
+	for {
+		err := unix.Fstatfs(fd, &st)
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			return &os.PathError{Op: "fstatfs", Path: name, Err: err}
+		}
+	}
+	if st.Type != unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("%s is not on procfs (filesystem magic %#x); refusing to write to it", name, st.Type)
+	}
+	return nil
+}
