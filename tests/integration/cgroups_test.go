@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -341,3 +342,40 @@ func TestDeleteForceUnknown(t *testing.T) {
 	}
 	e.expectFail(e.nook("delete", "never-created"), "container does not exist")
 }
+
+// TestCgroupMoreResources reads back, from the host, resources of each
+// remaining kind this hybrid machine has: blkio throttling (v1), hugetlb
+// (on cgroup2 here), swap and the OOM killer switch (v1 memory).
+func TestCgroupMoreResources(t *testing.T) {
+	e := newEnv(t)
+	var st unix.Stat_t
+	must(t, unix.Stat("/dev/vda", &st))
+	major, minor := int64(unix.Major(st.Rdev)), int64(unix.Minor(st.Rdev))
+	id, _, _ := e.createStarted(args("sleep", "100"), func(s *specs.Spec) {
+		r := s.Linux.Resources
+		r.Memory = &specs.LinuxMemory{Limit: i64p(64 << 20), Swap: i64p(96 << 20), DisableOOMKiller: boolp(true)}
+		r.BlockIO = &specs.LinuxBlockIO{
+			ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: major, Minor: minor}, Rate: 1 << 20}},
+			ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: major, Minor: minor}, Rate: 100}},
+		}
+		r.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 21}}
+	})
+	dev := strconv.FormatInt(major, 10) + ":" + strconv.FormatInt(minor, 10)
+	for _, c := range []struct{ ctrl, file, want string }{
+		{"blkio", "blkio.throttle.read_bps_device", dev + " 1048576"},
+		{"blkio", "blkio.throttle.write_iops_device", dev + " 100"},
+		{"memory", "memory.memsw.limit_in_bytes", "100663296"},
+		{"unified", "hugetlb.2MB.max", "8388608"},
+	} {
+		if got := readCgroup(t, c.ctrl, id, c.file); got != c.want {
+			t.Errorf("%s/%s = %q, want %q", c.ctrl, c.file, got, c.want)
+		}
+	}
+	if oc := readCgroup(t, "memory", id, "memory.oom_control"); !strings.Contains(oc, "oom_kill_disable 1") {
+		t.Errorf("memory.oom_control = %q, want oom_kill_disable 1", oc)
+	}
+	e.ok(e.nook("delete", "--force", id))
+	noCgroupLeft(t, id)
+}
+
+func boolp(b bool) *bool { return &b }
