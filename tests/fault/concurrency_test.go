@@ -122,6 +122,11 @@ func TestRacingCommandsOnOneID(t *testing.T) {
 		readerDone.Wait()
 
 		for _, r := range results {
+			if r.Args[2] == "exec" && (r.Code == 128+9 || r.Code == 128+15) && r.Stderr == "" {
+				// The racing kill --all reached the exec'd process: exec
+				// reports its death by signal as 128+N, as runc does.
+				continue
+			}
 			checkClean(t, r)
 			switch r.Args[2] {
 			case "state":
