@@ -3,7 +3,6 @@ module github.com/nookrt/nook
 go 1.26.8
 
 require (
-	github.com/cilium/ebpf v0.22.0
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/cyphar/filepath-securejoin v0.7.0
 	github.com/godbus/dbus/v5 v5.2.4

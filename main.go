@@ -1,6 +1,15 @@
 // nook is an OCI runtime-spec low-level container runtime with runc's
 // command line. main builds the CLI app and sets up logging; the commands are
 // in cli/, the container in libcontainer/.
+//
+// The go:debug lines below keep start-up short: every command is a new
+// process, and the Go runtime would otherwise size GOMAXPROCS from the
+// host's cgroup limits, start a goroutine to follow them, and name each of
+// its memory mappings with a prctl.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+//go:debug decoratemappings=0
 package main
 
 import (

@@ -207,9 +207,12 @@ func spawnInit(o CreateOptions, fifo string, handoffs []*os.File) (*initProcess,
 	sockFd := 3 + o.ListenFds + o.PreserveFds
 
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(int(self.Fd())),
-		Args:       []string{"nook", "init"},
-		Env:        []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd)},
+		Path: "/proc/self/fd/" + strconv.Itoa(int(self.Fd())),
+		Args: []string{"nook", "init"},
+		// One P: the init runs on one locked thread, and every extra P
+		// costs it threads and page faults at start-up. The user process
+		// gets process.env, never this environment.
+		Env:        []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd), "GOMAXPROCS=1"},
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,
 		Stderr:     os.Stderr,

@@ -2,18 +2,17 @@ package devices
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"runtime"
 	"unsafe"
 
-	"github.com/cilium/ebpf/asm"
 	"golang.org/x/sys/unix"
 )
 
 // The few bpf(2) calls SetV2 makes, done directly: cilium/ebpf's loader
 // probes the kernel and scans mountinfo for BPF tokens on its first use,
-// which cost more than the load itself in a short-lived `nook create`.
+// which cost more than the load itself in a short-lived `nook create`, and
+// its packages slow every nook command's start (see bpf_insn.go).
 // Each attr below is the member of union bpf_attr for its command, cut
 // after the last field used (the kernel zero-fills a shorter attr).
 // Every fd the kernel returns for a BPF object is already O_CLOEXEC.
@@ -61,12 +60,12 @@ const verifierLogSize = 64 << 10
 
 // loadDeviceProgram loads insns as a BPF_PROG_TYPE_CGROUP_DEVICE program
 // named name and returns its fd.
-func loadDeviceProgram(name string, insns asm.Instructions) (int, error) {
-	var code bytes.Buffer
-	if err := insns.Marshal(&code, nativeByteOrder()); err != nil {
+func loadDeviceProgram(name string, insns []insn) (int, error) {
+	code, err := assemble(insns)
+	if err != nil {
 		return -1, fmt.Errorf("assembling the device filter: %w", err)
 	}
-	if code.Len() == 0 {
+	if len(code) == 0 {
 		return -1, fmt.Errorf("assembling the device filter: no instructions")
 	}
 	var pin runtime.Pinner
@@ -75,8 +74,8 @@ func loadDeviceProgram(name string, insns asm.Instructions) (int, error) {
 	license, _ := unix.BytePtrFromString("Apache-2.0")
 	attr := progLoadAttr{
 		progType:           unix.BPF_PROG_TYPE_CGROUP_DEVICE,
-		insnCount:          uint32(code.Len() / asm.InstructionSize),
-		insns:              pointer(&pin, unsafe.Pointer(&code.Bytes()[0])),
+		insnCount:          uint32(len(code) / 8),
+		insns:              pointer(&pin, unsafe.Pointer(&code[0])),
 		license:            pointer(&pin, unsafe.Pointer(license)),
 		expectedAttachType: unix.BPF_CGROUP_DEVICE,
 	}
@@ -96,15 +95,6 @@ func loadDeviceProgram(name string, insns asm.Instructions) (int, error) {
 		return -1, fmt.Errorf("%w: verifier: %s", err, msg)
 	}
 	return -1, err
-}
-
-// nativeByteOrder is binary.NativeEndian as one of the two values the
-// asm package accepts.
-func nativeByteOrder() binary.ByteOrder {
-	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
-		return binary.LittleEndian
-	}
-	return binary.BigEndian
 }
 
 // lastLines is the end of a NUL-terminated verifier log, on one line.

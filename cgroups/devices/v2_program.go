@@ -3,8 +3,6 @@ package devices
 import (
 	"math"
 	"strconv"
-
-	"github.com/cilium/ebpf/asm"
 )
 
 // Device types as the kernel passes them in bpf_cgroup_dev_ctx.access_type
@@ -16,11 +14,11 @@ const (
 
 // Registers of the program: the request, loaded once from the context.
 const (
-	regType    = asm.R2 // 1 block, 2 char
-	regPending = asm.R3 // access bits not yet decided
-	regMajor   = asm.R4
-	regMinor   = asm.R5
-	regScratch = asm.R1 // the context pointer, free once the request is loaded
+	regType    = r2 // 1 block, 2 char
+	regPending = r3 // access bits not yet decided
+	regMajor   = r4
+	regMinor   = r5
+	regScratch = r1 // the context pointer, free once the request is loaded
 )
 
 const (
@@ -33,21 +31,21 @@ const (
 // each falling through to the previous rule when the device does not match.
 // Blocks before a rule that decides every request unconditionally are
 // never emitted (the verifier rejects unreachable code).
-func buildProgram(rules []rule) asm.Instructions {
-	insns := asm.Instructions{
+func buildProgram(rules []rule) []insn {
+	insns := []insn{
 		// struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
 		// access_type is (access << 16) | type.
-		asm.LoadMem(regType, asm.R1, 0, asm.Word),
-		asm.Mov.Reg(regPending, regType),
-		asm.RSh.Imm(regPending, 16),
-		asm.And.Imm(regPending, int32(accAll)),
-		asm.And.Imm(regType, 0xffff),
-		asm.LoadMem(regMajor, asm.R1, 4, asm.Word),
-		asm.LoadMem(regMinor, asm.R1, 8, asm.Word),
+		ldxW(regType, r1, 0),
+		movReg(regPending, regType),
+		rshImm(regPending, 16),
+		andImm(regPending, int32(accAll)),
+		andImm(regType, 0xffff),
+		ldxW(regMajor, r1, 4),
+		ldxW(regMinor, r1, 8),
 		// An empty request is denied, as allowed does.
-		asm.JEq.Imm(regPending, 0, labelDeny),
+		jumpImm(jmpJEQ, regPending, 0, labelDeny),
 	}
-	blocks := make([]asm.Instructions, 0, len(rules))
+	blocks := make([][]insn, 0, len(rules))
 	for i := len(rules) - 1; i >= 0; i-- {
 		block, final := ruleBlock(rules[i], "next"+strconv.Itoa(len(blocks)))
 		blocks = append(blocks, block)
@@ -60,41 +58,41 @@ func buildProgram(rules []rule) asm.Instructions {
 		// Block n jumps to "next<n>" on mismatch: the start of block n+1, or
 		// the deny exit after the last block.
 		if n > 0 {
-			block[0] = block[0].WithSymbol("next" + strconv.Itoa(n-1))
+			block[0] = block[0].named("next" + strconv.Itoa(n-1))
 		}
 		for _, ins := range block {
-			if ins.Reference() == labelAllow {
+			if ins.target == labelAllow {
 				allowUsed = true
 			}
 		}
 		insns = append(insns, block...)
 	}
-	deny := asm.Mov.Imm(asm.R0, 0).WithSymbol(labelDeny)
-	insns = append(insns, deny, asm.Return())
+	deny := movImm(r0, 0).named(labelDeny)
+	insns = append(insns, deny, exit())
 	if len(blocks) > 0 {
 		// The last block's mismatch target is the deny exit: a second
 		// symbol on one instruction is not possible, so retarget.
 		last := "next" + strconv.Itoa(len(blocks)-1)
 		for i := range insns {
-			if insns[i].Reference() == last {
-				insns[i] = insns[i].WithReference(labelDeny)
+			if insns[i].target == last {
+				insns[i].target = labelDeny
 			}
 		}
 	}
 	if allowUsed {
-		insns = append(insns, asm.Mov.Imm(asm.R0, 1).WithSymbol(labelAllow), asm.Return())
+		insns = append(insns, movImm(r0, 1).named(labelAllow), exit())
 	}
 	return insns
 }
 
 // ruleBlock is one rule's test and action; final reports that it decides
 // every request that reaches it, so earlier rules are dead.
-func ruleBlock(r rule, next string) (block asm.Instructions, final bool) {
+func ruleBlock(r rule, next string) (block []insn, final bool) {
 	switch r.typ {
 	case 'c':
-		block = append(block, asm.JNE.Imm(regType, bpfDevChar, next))
+		block = append(block, jumpImm(jmpJNE, regType, bpfDevChar, next))
 	case 'b':
-		block = append(block, asm.JNE.Imm(regType, bpfDevBlock, next))
+		block = append(block, jumpImm(jmpJNE, regType, bpfDevBlock, next))
 	}
 	if r.major != wildcard {
 		block = append(block, jumpIfNot(regMajor, r.major, next)...)
@@ -107,28 +105,28 @@ func ruleBlock(r rule, next string) (block asm.Instructions, final bool) {
 	// for "allow" when it becomes empty), so a rule naming all bits decides.
 	switch {
 	case r.access&accAll == accAll && r.allow:
-		return append(block, asm.Ja.Label(labelAllow)), unconditional
+		return append(block, ja(labelAllow)), unconditional
 	case r.access&accAll == accAll:
-		return append(block, asm.Ja.Label(labelDeny)), unconditional
+		return append(block, ja(labelDeny)), unconditional
 	case r.allow:
 		return append(block,
-			asm.And.Imm(regPending, int32(accAll&^r.access)),
-			asm.JEq.Imm(regPending, 0, labelAllow),
+			andImm(regPending, int32(accAll&^r.access)),
+			jumpImm(jmpJEQ, regPending, 0, labelAllow),
 		), false
 	default:
-		return append(block, asm.JSet.Imm(regPending, int32(r.access), labelDeny)), false
+		return append(block, jumpImm(jmpJSET, regPending, int32(r.access), labelDeny)), false
 	}
 }
 
 // jumpIfNot jumps to label unless reg holds n. Immediates are sign-extended
 // 32-bit values, so a number above MaxInt32 goes through a register.
-func jumpIfNot(reg asm.Register, n int64, label string) asm.Instructions {
+func jumpIfNot(r reg, n int64, label string) []insn {
 	if n <= math.MaxInt32 {
-		return asm.Instructions{asm.JNE.Imm(reg, int32(n), label)}
+		return []insn{jumpImm(jmpJNE, r, int32(n), label)}
 	}
-	return asm.Instructions{
-		asm.LoadImm(regScratch, n, asm.DWord),
-		asm.JNE.Reg(reg, regScratch, label),
+	return []insn{
+		ldImm64(regScratch, n),
+		jumpReg(jmpJNE, r, regScratch, label),
 	}
 }
 

@@ -6,14 +6,19 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/cilium/ebpf/asm"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// runProgram interprets the instructions buildProgram emits with the
-// context the kernel passes (bpf_cgroup_dev_ctx), so the program logic is
-// checked without a kernel; the real-kernel tests check the kernel agrees.
-func runProgram(insns asm.Instructions, typ byte, major, minor uint32, access uint8) (bool, error) {
+// runProgram assembles the instructions buildProgram emits and interprets
+// the machine code with the context the kernel passes (bpf_cgroup_dev_ctx),
+// so both the program logic and its encoding (opcodes, registers, jump
+// offsets) are checked without a kernel; the real-kernel tests check the
+// kernel agrees.
+func runProgram(insns []insn, typ byte, major, minor uint32, access uint8) (bool, error) {
+	code, err := assemble(insns)
+	if err != nil {
+		return false, err
+	}
 	devType := uint32(bpfDevChar)
 	if typ == 'b' {
 		devType = bpfDevBlock
@@ -23,75 +28,78 @@ func runProgram(insns asm.Instructions, typ byte, major, minor uint32, access ui
 	binary.NativeEndian.PutUint32(ctx[4:], major)
 	binary.NativeEndian.PutUint32(ctx[8:], minor)
 
-	symbols := map[string]int{}
-	for i, ins := range insns {
-		if s := ins.Symbol(); s != "" {
-			symbols[s] = i
+	n := len(code) / 8
+	slotAt := func(pc int) (op uint8, dst, src int, off int16, imm int32) {
+		b := code[pc*8:]
+		dst, src = int(b[1]&0xf), int(b[1]>>4)
+		if !littleEndian() {
+			dst, src = int(b[1]>>4), int(b[1]&0xf)
 		}
+		return b[0], dst, src, int16(binary.NativeEndian.Uint16(b[2:])), int32(binary.NativeEndian.Uint32(b[4:]))
 	}
 	var regs [11]uint64 // R1 is the context, addressed by offset alone
-	for pc, steps := 0, 0; pc < len(insns); steps++ {
-		if steps > 10*len(insns) {
+	for pc, steps := 0, 0; pc < n; steps++ {
+		if steps > 10*n {
 			return false, fmt.Errorf("no exit after %d steps", steps)
 		}
-		ins := insns[pc]
-		op := ins.OpCode
+		op, dst, src, off, imm := slotAt(pc)
 		next := pc + 1
-		switch op.Class() {
-		case asm.LdXClass:
-			if ins.Src != asm.R1 || op.Size() != asm.Word || ins.Offset < 0 || ins.Offset > 8 || ins.Offset%4 != 0 {
-				return false, fmt.Errorf("%d: unexpected load %v", pc, ins)
+		switch op & 0x07 {
+		case classLDX:
+			if op != classLDX|sizeW|modeMM || src != 1 || off < 0 || off > 8 || off%4 != 0 {
+				return false, fmt.Errorf("%d: unexpected load %#x", pc, op)
 			}
-			regs[ins.Dst] = uint64(binary.NativeEndian.Uint32(ctx[ins.Offset:]))
-		case asm.LdClass:
-			if !op.IsDWordLoad() {
-				return false, fmt.Errorf("%d: unexpected %v", pc, ins)
+			regs[dst] = uint64(binary.NativeEndian.Uint32(ctx[off:]))
+		case classLD:
+			if op != opLdImm64 || pc+1 >= n {
+				return false, fmt.Errorf("%d: unexpected %#x", pc, op)
 			}
-			regs[ins.Dst] = uint64(ins.Constant)
-		case asm.ALU64Class:
-			src := uint64(ins.Constant)
-			if op.Source() == asm.RegSource {
-				src = regs[ins.Src]
+			_, _, _, _, hi := slotAt(pc + 1)
+			regs[dst] = uint64(uint32(imm)) | uint64(uint32(hi))<<32
+			next = pc + 2
+		case classALU64:
+			v := uint64(int64(imm)) // sign-extended, as the kernel does
+			if op&srcX != 0 {
+				v = regs[src]
 			}
-			switch op.ALUOp() {
-			case asm.Mov:
-				regs[ins.Dst] = src
-			case asm.And:
-				regs[ins.Dst] &= src
-			case asm.RSh:
-				regs[ins.Dst] >>= src
+			switch op &^ (0x07 | srcX) {
+			case aluMOV:
+				regs[dst] = v
+			case aluAND:
+				regs[dst] &= v
+			case aluRSH:
+				regs[dst] >>= v
 			default:
-				return false, fmt.Errorf("%d: unexpected %v", pc, ins)
+				return false, fmt.Errorf("%d: unexpected %#x", pc, op)
 			}
-		case asm.JumpClass:
-			src := uint64(ins.Constant) // sign-extended, as the kernel does
-			if op.Source() == asm.RegSource {
-				src = regs[ins.Src]
+		case classJMP:
+			v := uint64(int64(imm))
+			if op&srcX != 0 {
+				v = regs[src]
 			}
 			var taken bool
-			switch op.JumpOp() {
-			case asm.Exit:
-				return regs[asm.R0] == 1, nil
-			case asm.Ja:
+			switch op &^ (0x07 | srcX) {
+			case jmpEXIT:
+				return regs[0] == 1, nil
+			case jmpJA:
 				taken = true
-			case asm.JEq:
-				taken = regs[ins.Dst] == src
-			case asm.JNE:
-				taken = regs[ins.Dst] != src
-			case asm.JSet:
-				taken = regs[ins.Dst]&src != 0
+			case jmpJEQ:
+				taken = regs[dst] == v
+			case jmpJNE:
+				taken = regs[dst] != v
+			case jmpJSET:
+				taken = regs[dst]&v != 0
 			default:
-				return false, fmt.Errorf("%d: unexpected %v", pc, ins)
+				return false, fmt.Errorf("%d: unexpected %#x", pc, op)
 			}
 			if taken {
-				target, ok := symbols[ins.Reference()]
-				if !ok || target <= pc {
-					return false, fmt.Errorf("%d: bad jump target %q", pc, ins.Reference())
+				next = pc + 1 + int(off)
+				if off < 0 || next >= n {
+					return false, fmt.Errorf("%d: bad jump offset %d", pc, off)
 				}
-				next = target
 			}
 		default:
-			return false, fmt.Errorf("%d: unexpected %v", pc, ins)
+			return false, fmt.Errorf("%d: unexpected %#x", pc, op)
 		}
 		pc = next
 	}
@@ -144,10 +152,10 @@ func TestProgramStopsAtDecidingRule(t *testing.T) {
 	})
 	insns := buildProgram(rules)
 	for _, ins := range insns {
-		if ins.OpCode.JumpOp() == asm.JNE && ins.OpCode.Class() == asm.JumpClass {
+		if ins.code&^srcX == classJMP|jmpJNE {
 			t.Fatalf("dead rule emitted:\n%v", insns)
 		}
-		if ins.Reference() == labelAllow || ins.Symbol() == labelAllow {
+		if ins.target == labelAllow || ins.label == labelAllow {
 			t.Fatalf("allow exit emitted for a deny-all program:\n%v", insns)
 		}
 	}
@@ -186,5 +194,39 @@ func TestAllowsEverything(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestAssembleEncoding(t *testing.T) {
+	// Hand-checked against the kernel's struct bpf_insn layout: the opcode,
+	// the dst/src nibbles, a jump offset counted in slots after the jump
+	// (a 64-bit load takes two), and the upper half in the second slot.
+	code, err := assemble([]insn{
+		jumpImm(jmpJNE, r2, 2, "out"),
+		ldImm64(r1, 0x1_0000_0002),
+		movImm(r0, 1).named("out"),
+		exit(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !littleEndian() {
+		t.Skip("expected bytes below are little-endian; this machine is big-endian")
+	}
+	want := []byte{
+		0x55, 0x02, 2, 0, 2, 0, 0, 0, // jne r2, 2, +2
+		0x18, 0x01, 0, 0, 2, 0, 0, 0, // lddw r1, low half
+		0x00, 0x00, 0, 0, 1, 0, 0, 0, //      high half
+		0xb7, 0x00, 0, 0, 1, 0, 0, 0, // mov r0, 1
+		0x95, 0x00, 0, 0, 0, 0, 0, 0, // exit
+	}
+	if string(code) != string(want) {
+		t.Errorf("got  % x\nwant % x", code, want)
+	}
+	if _, err := assemble([]insn{ja("nowhere")}); err == nil {
+		t.Error("a jump to an undefined label assembled")
+	}
+	if _, err := assemble([]insn{exit().named("x"), exit().named("x")}); err == nil {
+		t.Error("a label defined twice assembled")
 	}
 }
