@@ -11,17 +11,44 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Apply creates the container's cgroup in every hierarchy and moves pid
-// into it. All directories are made (and prepared) before the pid moves
-// anywhere; on failure the directories Apply made are removed again.
+// Prepare creates the container's cgroup in every hierarchy, ready for a
+// process, without moving one in: create runs it (and Set) while the init
+// is still starting, and Apply then only moves the pid. On failure the
+// directories it made are removed again.
+func (m *fsManager) Prepare() error {
+	_, err := m.prepare()
+	return err
+}
+
+// Apply creates the container's cgroup in every hierarchy (unless Prepare
+// did) and moves pid into it. All directories are made (and prepared)
+// before the pid moves anywhere; on failure the directories Apply made are
+// removed again.
 func (m *fsManager) Apply(pid int) error {
 	if pid <= 0 {
 		return fmt.Errorf("cgroups: cannot place pid %d in a cgroup", pid)
 	}
-	var made []string
-	fail := func(err error) error {
-		removeMade(made)
+	made, err := m.prepare()
+	if err != nil {
 		return err
+	}
+	p := strconv.Itoa(pid)
+	for _, d := range m.allDirs() {
+		if err := writeFile(d, "cgroup.procs", p); err != nil {
+			removeMade(made)
+			return fmt.Errorf("cgroups: placing pid %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// prepare makes what is missing of the cgroup and returns the directories
+// it made, outermost first.
+func (m *fsManager) prepare() ([]string, error) {
+	var made []string
+	fail := func(err error) ([]string, error) {
+		removeMade(made)
+		return nil, err
 	}
 	for _, d := range m.v1Dirs() {
 		mk, err := mkdirAll(d)
@@ -42,13 +69,7 @@ func (m *fsManager) Apply(pid int) error {
 			return fail(err)
 		}
 	}
-	p := strconv.Itoa(pid)
-	for _, d := range m.allDirs() {
-		if err := writeFile(d, "cgroup.procs", p); err != nil {
-			return fail(fmt.Errorf("cgroups: placing pid %d: %w", pid, err))
-		}
-	}
-	return nil
+	return made, nil
 }
 
 // mkdirAll makes dir and its missing parents; it returns those it made,

@@ -59,6 +59,13 @@ type Manager interface {
 	State() State
 }
 
+// Preparer is a Manager that can create its cgroup before any process is
+// known (the cgroupfs managers; systemd creates the unit with its first
+// process). Resources may be Set on a prepared cgroup before Apply.
+type Preparer interface {
+	Prepare() error
+}
+
 // State is a Manager's persistent form, stored in state.json.
 type State struct {
 	// Driver is "cgroupfs" or "systemd".

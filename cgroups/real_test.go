@@ -531,3 +531,60 @@ func TestRealRelativePath(t *testing.T) {
 	}
 	expectGone(t, m)
 }
+
+// TestRealPrepareSetApply is the order create uses: the cgroup made and its
+// resources set while the init starts, the init moved in afterwards.
+func TestRealPrepareSetApply(t *testing.T) {
+	l := realHost(t, ModeHybrid, ModeV1, ModeV2)
+	base := testBase(t, l)
+	res := &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: p64(64 << 20)},
+		Pids:   &specs.LinuxPids{Limit: p64(32)},
+		CPU:    &specs.LinuxCPU{Cpus: "0"},
+	}
+	m, err := New(Config{Name: "x", Path: base + "/prep", Resources: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := m.(Preparer)
+	if !ok {
+		t.Fatal("the cgroupfs manager is not a Preparer")
+	}
+	if err := p.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	st := m.State()
+	for c, d := range st.Paths {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("Prepare did not make the %s cgroup: %v", hierName(c), err)
+		}
+	}
+	if pids, err := m.Pids(); err != nil || len(pids) != 0 {
+		t.Errorf("a prepared cgroup holds %v (%v)", pids, err)
+	}
+	if err := m.Set(res); err != nil {
+		t.Fatalf("Set on a prepared, empty cgroup: %v", err)
+	}
+	cmd := start(t, "sleep", "1000")
+	if err := m.Apply(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	in := procCgroup(t, cmd.Process.Pid)
+	for c := range st.Paths {
+		if got := in[c]; got != base+"/prep" {
+			t.Errorf("%s: pid in %q, want %q", hierName(c), got, base+"/prep")
+		}
+	}
+	if l.mode == ModeV2 {
+		expectFiles(t, st.Paths[""], map[string]string{"memory.max": "67108864", "pids.max": "32", "cpuset.cpus": "0"})
+	} else {
+		expectFiles(t, st.Paths["memory"], map[string]string{"memory.limit_in_bytes": "67108864"})
+		expectFiles(t, st.Paths["pids"], map[string]string{"pids.max": "32"})
+		expectFiles(t, st.Paths["cpuset"], map[string]string{"cpuset.cpus": "0"})
+	}
+	stop(t, cmd)
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	expectGone(t, m)
+}

@@ -39,19 +39,66 @@ func CgroupManager(r *state.Record) (cgroups.Manager, error) {
 	return cgroups.Load(*r.Cgroup)
 }
 
-// placeInCgroup puts the init in its cgroup and applies linux.resources,
-// before the init runs anything of the container's (it is parked in
-// nsenter waiting for InitGo).
-func placeInCgroup(m cgroups.Manager, pid int, s *specs.Spec) error {
+// cgroupPrep creates the cgroup and applies linux.resources while the init
+// is still starting: neither needs its pid, and on a v1 host (a directory
+// and a few files per controller) that work is as long as the init's own
+// start. placeInCgroup waits for it before moving the init in.
+type cgroupPrep struct {
+	done chan error
+}
+
+// startCgroupPrep starts the work in the background; it returns nil for a
+// manager that can only create its cgroup with a process (systemd).
+func startCgroupPrep(m cgroups.Manager, s *specs.Spec) *cgroupPrep {
+	p, ok := m.(cgroups.Preparer)
+	if !ok {
+		return nil
+	}
+	c := &cgroupPrep{done: make(chan error, 1)}
+	go func() {
+		err := p.Prepare()
+		if err == nil {
+			err = m.Set(resources(s))
+		}
+		c.done <- err
+	}()
+	return c
+}
+
+// wait returns the outcome of the preparation; it may be called again.
+func (c *cgroupPrep) wait() error {
+	if c == nil {
+		return nil
+	}
+	err := <-c.done
+	c.done <- err
+	return err
+}
+
+// placeInCgroup puts the init in its cgroup and applies linux.resources
+// (unless prep did), before the init runs anything of the container's (it
+// is parked in nsenter waiting for InitGo).
+func placeInCgroup(m cgroups.Manager, prep *cgroupPrep, pid int, s *specs.Spec) error {
+	if prep != nil {
+		if err := prep.wait(); err != nil {
+			return err
+		}
+		return m.Apply(pid)
+	}
 	if err := m.Apply(pid); err != nil {
 		return err
 	}
 	// Set even without linux.resources: the default device rules apply.
-	var res *specs.LinuxResources
-	if s.Linux != nil {
-		res = s.Linux.Resources
+	return m.Set(resources(s))
+}
+
+// resources is linux.resources, nil when absent (Set then applies the
+// default device rules only).
+func resources(s *specs.Spec) *specs.LinuxResources {
+	if s.Linux == nil {
+		return nil
 	}
-	return m.Set(res)
+	return s.Linux.Resources
 }
 
 // destroyCgroup kills whatever is left in the container's cgroup (processes

@@ -111,53 +111,72 @@ func create(h *state.Handle, o CreateOptions, cg cgroups.Manager) (*Container, e
 		Owner:   ownerName(),
 		Config:  o.Spec,
 	}
+	// Recorded before the cgroup exists: a create killed from here on
+	// leaves a record that delete --force can clean completely.
+	cgState := cg.State()
+	rec.Cgroup = &cgState
 	if err := h.Save(rec); err != nil {
 		return nil, err
 	}
+	prep := startCgroupPrep(cg, o.Spec)
+	c, p, err := launch(h, rec, o, cg, prep)
+	if err == nil {
+		return c, nil
+	}
+	if p != nil {
+		p.kill()
+	}
+	prep.wait() // nothing may still be making the cgroup while it is removed
+	if cerr := destroyCgroup(rec); cerr != nil {
+		err = fmt.Errorf("%w (cleanup: %v)", err, cerr)
+	}
+	if p == nil {
+		return nil, err
+	}
+	// Without a mount namespace the init's mounts are the host's.
+	if uerr := unmountUnder(o.Rootfs, rec); uerr != nil {
+		err = fmt.Errorf("%w (cleanup: %v)", err, uerr)
+	}
+	// runtime.md: a create that fails after the environment existed
+	// continues at destroy (done above) and the poststop hooks.
+	if rec.Pid != 0 {
+		st := rec.State
+		st.Status = state.Stopped
+		if herr := hooks.RunAll(hooks.Poststop, hooks.Of(o.Spec.Hooks, hooks.Poststop), st); herr != nil && o.Warn != nil {
+			o.Warn(herr.Error())
+		}
+	}
+	return nil, fmt.Errorf("unable to start container process: %w", err)
+}
+
+// launch spawns the init and brings it up to the start barrier. The init
+// is returned with the error once it exists, for create to kill.
+func launch(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, prep *cgroupPrep) (*Container, *initProcess, error) {
 	fifo := filepath.Join(h.Dir, state.FifoName)
 	if err := unix.Mkfifo(fifo, 0o622); err != nil {
-		return nil, fmt.Errorf("create start barrier: %w", err)
+		return nil, nil, fmt.Errorf("create start barrier: %w", err)
 	}
 	start := time.Now()
 	handoff, err := dialHandoffs(o, o.seccomp)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer handoff.close()
 	files, err := handoff.files(3 + o.ListenFds + o.PreserveFds + 2)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := spawnInit(o, fifo, files)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.handoff = handoff
 	o.debugf(start, "init spawned")
-	c, err := p.bringUp(h, rec, o, cg, start)
+	c, err := p.bringUp(h, rec, o, cg, prep, start)
 	if err != nil {
-		p.kill()
-		if rec.Cgroup != nil {
-			if cerr := destroyCgroup(rec); cerr != nil {
-				err = fmt.Errorf("%w (cleanup: %v)", err, cerr)
-			}
-		}
-		// Without a mount namespace the init's mounts are the host's.
-		if uerr := unmountUnder(o.Rootfs, rec); uerr != nil {
-			err = fmt.Errorf("%w (cleanup: %v)", err, uerr)
-		}
-		// runtime.md: a create that fails after the environment existed
-		// continues at destroy (done above) and the poststop hooks.
-		if rec.Pid != 0 {
-			st := rec.State
-			st.Status = state.Stopped
-			if herr := hooks.RunAll(hooks.Poststop, hooks.Of(o.Spec.Hooks, hooks.Poststop), st); herr != nil && o.Warn != nil {
-				o.Warn(herr.Error())
-			}
-		}
-		return nil, fmt.Errorf("unable to start container process: %w", err)
+		return nil, p, err
 	}
-	return c, nil
+	return c, p, nil
 }
 
 // initProcess is a spawned init seen from the parent.
@@ -227,7 +246,7 @@ func spawnInit(o CreateOptions, fifo string, handoffs []*os.File) (*initProcess,
 }
 
 // bringUp drives the conversation of initproto up to Ready.
-func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, start time.Time) (*Container, error) {
+func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, prep *cgroupPrep, start time.Time) (*Container, error) {
 	flags, join := namespacePlan(o.Spec.Linux)
 	payload := initproto.BootstrapPayload(flags, join, timeOffsets(o.Spec.Linux))
 	if err := initproto.Send(p.sock, initproto.Bootstrap, payload); err != nil {
@@ -281,14 +300,10 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	rec.Pid = p.pid
 	rec.InitStartTime = p.startTime
 	rec.Namespaces = namespacePaths(p.pid, o.Spec.Linux)
-	cgState := cg.State()
-	rec.Cgroup = &cgState
-	// Saved before the cgroup exists: a create killed from here on leaves
-	// a record that delete --force can clean completely.
 	if err := h.Save(rec); err != nil {
 		return nil, err
 	}
-	if err := placeInCgroup(cg, p.pid, o.Spec); err != nil {
+	if err := placeInCgroup(cg, prep, p.pid, o.Spec); err != nil {
 		return nil, err
 	}
 	o.debugf(start, "init in its cgroup")
