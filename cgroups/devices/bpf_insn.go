@@ -72,10 +72,16 @@ type insn struct {
 func ldxW(dst, src reg, off int16) insn {
 	return insn{code: classLDX | sizeW | modeMM, dst: dst, src: src, off: off}
 }
-func movReg(dst, src reg) insn    { return insn{code: classALU64 | aluMOV | srcX, dst: dst, src: src} }
-func movImm(dst reg, v int32) insn { return insn{code: classALU64 | aluMOV | srcK, dst: dst, imm: int64(v)} }
-func andImm(dst reg, v int32) insn { return insn{code: classALU64 | aluAND | srcK, dst: dst, imm: int64(v)} }
-func rshImm(dst reg, v int32) insn { return insn{code: classALU64 | aluRSH | srcK, dst: dst, imm: int64(v)} }
+func movReg(dst, src reg) insn { return insn{code: classALU64 | aluMOV | srcX, dst: dst, src: src} }
+func movImm(dst reg, v int32) insn {
+	return insn{code: classALU64 | aluMOV | srcK, dst: dst, imm: int64(v)}
+}
+func andImm(dst reg, v int32) insn {
+	return insn{code: classALU64 | aluAND | srcK, dst: dst, imm: int64(v)}
+}
+func rshImm(dst reg, v int32) insn {
+	return insn{code: classALU64 | aluRSH | srcK, dst: dst, imm: int64(v)}
+}
 func ldImm64(dst reg, v int64) insn {
 	return insn{code: opLdImm64, dst: dst, imm: v}
 }
