@@ -135,9 +135,13 @@ func execSpec(ctx *ucli.Context, r *state.Record) (*specs.Process, error) {
 		return &p, nil
 	}
 	var p specs.Process
-	if r.Config != nil && r.Config.Process != nil {
+	cfg, err := r.Spec()
+	if err != nil {
+		return nil, err
+	}
+	if cfg != nil && cfg.Process != nil {
 		// A deep copy: the record's process must not change.
-		b, _ := json.Marshal(r.Config.Process)
+		b, _ := json.Marshal(cfg.Process)
 		json.Unmarshal(b, &p)
 	}
 	if p.Cwd == "" {

@@ -78,9 +78,13 @@ func updatedResources(ctx *ucli.Context, r *state.Record) (*specs.LinuxResources
 		return &res, nil
 	}
 	res := &specs.LinuxResources{}
-	if r.Config != nil && r.Config.Linux != nil && r.Config.Linux.Resources != nil {
+	cfg, err := r.Spec()
+	if err != nil {
+		return nil, err
+	}
+	if cfg != nil && cfg.Linux != nil && cfg.Linux.Resources != nil {
 		// A deep copy through JSON: the record is saved only on success.
-		b, err := json.Marshal(r.Config.Linux.Resources)
+		b, err := json.Marshal(cfg.Linux.Resources)
 		if err == nil {
 			json.Unmarshal(b, res)
 		}

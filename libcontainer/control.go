@@ -82,17 +82,21 @@ func Update(h *state.Handle, r *state.Record, res *specs.LinuxResources) error {
 	// An update that does not mention devices keeps the device rules in
 	// force (engines send only what changed, e.g. `update --resources -`
 	// with memory and cpu).
-	if res.Devices == nil && r.Config != nil && r.Config.Linux != nil && r.Config.Linux.Resources != nil {
-		res.Devices = r.Config.Linux.Resources.Devices
+	cfg, err := r.Spec()
+	if err != nil {
+		return err
+	}
+	if res.Devices == nil && cfg != nil && cfg.Linux != nil && cfg.Linux.Resources != nil {
+		res.Devices = cfg.Linux.Resources.Devices
 	}
 	if err := m.Set(res); err != nil {
 		return err
 	}
-	if r.Config != nil {
-		if r.Config.Linux == nil {
-			r.Config.Linux = &specs.Linux{}
+	if cfg != nil {
+		if cfg.Linux == nil {
+			cfg.Linux = &specs.Linux{}
 		}
-		r.Config.Linux.Resources = res
+		cfg.Linux.Resources = res
 	}
 	return h.Save(r)
 }

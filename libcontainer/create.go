@@ -109,7 +109,7 @@ func create(h *state.Handle, o CreateOptions, cg cgroups.Manager) (*Container, e
 		Rootfs:  o.Rootfs,
 		Created: time.Now().UTC(),
 		Owner:   ownerName(),
-		Config:  o.Spec,
+		Config:  state.NewConfig(o.Spec),
 	}
 	// Recorded before the cgroup exists: a create killed from here on
 	// leaves a record that delete --force can clean completely.
@@ -248,6 +248,18 @@ func spawnInit(o CreateOptions, fifo string, handoffs []*os.File) (*initProcess,
 // bringUp drives the conversation of initproto up to Ready.
 func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, prep *cgroupPrep, start time.Time) (*Container, error) {
 	flags, join := namespacePlan(o.Spec.Linux)
+	// Stage 0 is single-threaded C until it clones the init, which
+	// inherits its affinity: the initial CPUs apply from the first
+	// instruction of the init on.
+	if a := o.Spec.Process; a != nil && a.ExecCPUAffinity != nil && a.ExecCPUAffinity.Initial != "" {
+		set, err := sched.ParseCPUSet(a.ExecCPUAffinity.Initial)
+		if err == nil {
+			err = unix.SchedSetaffinity(p.cmd.Process.Pid, &set)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("process.execCPUAffinity.initial: %w", err)
+		}
+	}
 	payload := initproto.BootstrapPayload(flags, join, timeOffsets(o.Spec.Linux))
 	if err := initproto.Send(p.sock, initproto.Bootstrap, payload); err != nil {
 		return nil, err
@@ -288,32 +300,13 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		return nil, fmt.Errorf("read init start time: %w", err)
 	}
 	p.startTime = st.StartTime
-	if a := o.Spec.Process; a != nil && a.ExecCPUAffinity != nil && a.ExecCPUAffinity.Initial != "" {
-		set, err := sched.ParseCPUSet(a.ExecCPUAffinity.Initial)
-		if err == nil {
-			err = unix.SchedSetaffinity(p.pid, &set)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("process.execCPUAffinity.initial: %w", err)
-		}
-	}
-	rec.Pid = p.pid
-	rec.InitStartTime = p.startTime
-	rec.Namespaces = namespacePaths(p.pid, o.Spec.Linux)
-	if err := h.Save(rec); err != nil {
-		return nil, err
-	}
-	if err := placeInCgroup(cg, prep, p.pid, o.Spec); err != nil {
-		return nil, err
-	}
-	o.debugf(start, "init in its cgroup")
-
-	if err := initproto.Send(p.sock, initproto.InitGo, nil); err != nil {
-		return nil, err
-	}
+	// The config goes now: the init's Go runtime starts and decodes it
+	// while the cgroup is made ready; it waits for InitGo before it does
+	// anything in the container.
 	cfg := InitConfig{
 		ID: o.ID, Spec: o.Spec, Rootfs: o.Rootfs, Bundle: o.Bundle,
 		NewUserns:    flags&unix.CLONE_NEWUSER != 0,
+		NewCgroupns:  flags&unix.CLONE_NEWCGROUP != 0,
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
 		Pid:          p.pid,
@@ -326,7 +319,21 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		Seccomp:      o.seccomp,
 		IdmapFds:     p.handoff.idmapFds,
 	}
-	if err := initproto.SendJSON(p.sock, initproto.Config, cfg); err != nil {
+	if err := p.send(initproto.Config, cfg, warn); err != nil {
+		return nil, err
+	}
+	rec.Pid = p.pid
+	rec.InitStartTime = p.startTime
+	rec.Namespaces = namespacePaths(p.pid, o.Spec.Linux)
+	if err := h.Save(rec); err != nil {
+		return nil, err
+	}
+	if err := placeInCgroup(cg, prep, p.pid, o.Spec); err != nil {
+		return nil, err
+	}
+	o.debugf(start, "init in its cgroup")
+
+	if err := p.send(initproto.InitGo, nil, warn); err != nil {
 		return nil, err
 	}
 	if cfg.ParentHooks {
@@ -358,6 +365,26 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		}
 	}
 	return &Container{ID: o.ID, Pid: p.pid, StartTime: p.startTime}, nil
+}
+
+// send sends one frame to the init (JSON unless v is nil). An init that
+// failed first has closed its end: its own error, already in the socket,
+// says more than the broken pipe.
+func (p *initProcess) send(t initproto.Type, v any, warn func(string)) error {
+	var err error
+	if v == nil {
+		err = initproto.Send(p.sock, t, nil)
+	} else {
+		err = initproto.SendJSON(p.sock, t, v)
+	}
+	if err == nil {
+		return nil
+	}
+	var remote *initproto.RemoteError
+	if _, rerr := initproto.Expect(p.sock, initproto.Ready, warn); errors.As(rerr, &remote) {
+		return fmt.Errorf("error during container init: %w", rerr)
+	}
+	return err
 }
 
 // runParentHooks runs prestart and createRuntime hooks in the runtime

@@ -47,7 +47,11 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 	default:
 		return 0, fmt.Errorf("cannot exec in container %s: it is %s", r.ID, st)
 	}
-	if r.Config == nil {
+	cfg, err := r.Spec()
+	if err != nil {
+		return 0, err
+	}
+	if cfg == nil {
 		return 0, fmt.Errorf("container %s has no recorded config", r.ID)
 	}
 	p := o.Process
@@ -60,7 +64,7 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 	if p.Terminal && o.ConsoleSocket == "" {
 		return 0, errors.New("exec: a terminal (--tty) needs --console-socket, or nook exec in the foreground")
 	}
-	spec := *r.Config
+	spec := *cfg
 	spec.Process = p
 	spec.Hooks = nil
 	spec.Mounts = nil // an exec'd process mounts nothing (and needs no idmap namespaces)
@@ -132,14 +136,6 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 	if err := p.cmd.Wait(); err != nil {
 		return 0, fmt.Errorf("nsenter stage 0: %w", err)
 	}
-	for _, dir := range cgroupDirs {
-		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(p.pid)), 0); err != nil {
-			return 0, fmt.Errorf("join cgroup %s: %w", dir, err)
-		}
-	}
-	if err := initproto.Send(p.sock, initproto.InitGo, nil); err != nil {
-		return 0, err
-	}
 	cfg := InitConfig{
 		ID: r.ID, Spec: o.Spec, Rootfs: r.Rootfs, Bundle: r.Bundle,
 		Exec:        true,
@@ -150,7 +146,15 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 		SeccompFd:   p.handoff.seccompFd,
 		Seccomp:     o.seccomp,
 	}
-	if err := initproto.SendJSON(p.sock, initproto.Config, cfg); err != nil {
+	if err := p.send(initproto.Config, cfg, o.Warn); err != nil {
+		return 0, err
+	}
+	for _, dir := range cgroupDirs {
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(p.pid)), 0); err != nil {
+			return 0, fmt.Errorf("join cgroup %s: %w", dir, err)
+		}
+	}
+	if err := p.send(initproto.InitGo, nil, o.Warn); err != nil {
 		return 0, err
 	}
 	if _, err := initproto.Expect(p.sock, initproto.Ready, o.Warn); err != nil {

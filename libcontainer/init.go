@@ -79,6 +79,18 @@ func (i *initRun) run() error {
 	if s == nil {
 		return errors.New("init config without spec")
 	}
+	// The parent moves us into the container's cgroup while our runtime
+	// starts and the config is decoded: nothing of the container happens
+	// before it says we are there.
+	if _, err := initproto.Expect(i.sock, initproto.InitGo, nil); err != nil {
+		return err
+	}
+	if cfg.NewCgroupns {
+		// Per thread: this one is locked and is the one that execs.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
 	if cfg.Exec {
 		return i.runExec(&cfg)
 	}

@@ -7,7 +7,8 @@ import (
 )
 
 // InitConfig is the Config message: everything the Go init needs, sent by the
-// parent once the init is in its namespaces and cgroup.
+// parent once the init is in its namespaces (InitGo follows once it is in
+// its cgroup).
 type InitConfig struct {
 	ID     string      `json:"id"`
 	Spec   *specs.Spec `json:"spec"`
@@ -16,6 +17,9 @@ type InitConfig struct {
 	// NewUserns: the init is in a user namespace it created, still with the
 	// host uid; it switches to the namespace's root once the rootfs is open.
 	NewUserns bool `json:"newUserns"`
+	// NewCgroupns: the init unshares a cgroup namespace once InitGo says
+	// it is in its cgroup (the namespace is rooted there).
+	NewCgroupns bool `json:"newCgroupns,omitempty"`
 	// Pid is the init's pid in the host's pid namespace (for hook states).
 	Pid int `json:"pid"`
 	// ParentHooks: prestart/createRuntime hooks exist; the init sends

@@ -59,12 +59,16 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 	default:
 		return fmt.Errorf("cannot start a container in the %s state", st)
 	}
-	if r.Config != nil && r.Config.Process == nil {
-		return fmt.Errorf("cannot start container %s: its config has no process (start requires one)", r.ID)
-	}
 	var poststart []specs.Hook
 	if r.Config != nil {
-		poststart = hooks.Of(r.Config.Hooks, hooks.Poststart)
+		v, err := r.Config.View()
+		if err != nil {
+			return err
+		}
+		if !v.HasProcess {
+			return fmt.Errorf("cannot start container %s: its config has no process (start requires one)", r.ID)
+		}
+		poststart = hooks.Of(v.Hooks, hooks.Poststart)
 	}
 	// Poststart hooks must see the user process executed: note what the
 	// init runs now, to wait for the execve after releasing it.
@@ -165,10 +169,14 @@ func killAll(r *state.Record, sig unix.Signal) error {
 
 // ownsNoPidNS: a pid namespace joined by path is not the container's to scan.
 func ownsNoPidNS(r *state.Record) bool {
-	if r.Config == nil || r.Config.Linux == nil {
+	if r.Config == nil {
 		return true
 	}
-	for _, ns := range r.Config.Linux.Namespaces {
+	v, err := r.Config.View()
+	if err != nil {
+		return true
+	}
+	for _, ns := range v.Namespaces {
 		if ns.Type == "pid" {
 			return ns.Path != ""
 		}
@@ -207,7 +215,11 @@ func Delete(h *state.Handle, r *state.Record, force bool, warn func(string)) err
 	if r.Config != nil && r.Status != state.Creating {
 		st := r.State
 		st.Status = state.Stopped
-		if err := hooks.RunAll(hooks.Poststop, hooks.Of(r.Config.Hooks, hooks.Poststop), st); err != nil && warn != nil {
+		v, err := r.Config.View()
+		if err == nil {
+			err = hooks.RunAll(hooks.Poststop, hooks.Of(v.Hooks, hooks.Poststop), st)
+		}
+		if err != nil && warn != nil {
 			warn(err.Error())
 		}
 	}
@@ -217,7 +229,10 @@ func Delete(h *state.Handle, r *state.Record, force bool, warn func(string)) err
 // unmountUnder removes mounts a container without its own mount namespace
 // left in the host's (its rootfs and everything under it).
 func unmountUnder(rootfs string, r *state.Record) error {
-	if rootfs == "" || r.Config == nil || hasNamespace(r.Config.Linux, "mount") {
+	if rootfs == "" || r.Config == nil {
+		return nil
+	}
+	if v, err := r.Config.View(); err != nil || v.HasNamespace(specs.MountNamespace) {
 		return nil
 	}
 	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(rootfs))

@@ -16,9 +16,9 @@
  *     namespaces; clone(CLONE_PARENT) the init so that it is a child of nook (and
  *     PID 1 of a new pid namespace); send INIT_PID; exit.
  *   stage 1 (the container init):
- *     wait for INIT_GO (the parent has put it in its cgroup by then), unshare the
- *     cgroup namespace, and return so that the Go runtime starts and runs the Go
- *     half of the init (libcontainer/init.go).
+ *     return at once, so that the Go runtime starts while the parent moves the
+ *     init into its cgroup; the Go half (libcontainer/init.go) waits for INIT_GO
+ *     before it touches the container, then unshares the cgroup namespace.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -231,7 +231,11 @@ __attribute__((constructor)) static void nsenter(void)
 		expect(sock, NOOK_MSG_USERNS_MAPPED);
 	}
 
-	/* The cgroup namespace waits until the init is in its cgroup (stage 1). */
+	/*
+	 * A new cgroup namespace must be rooted at the container's cgroup, which
+	 * the parent moves the init into while its Go runtime starts: the Go
+	 * init unshares it once told so (InitGo).
+	 */
 	if (unshare((int)(bs.cloneflags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP))) < 0)
 		bail(sock, "unshare namespaces 0x%x", bs.cloneflags);
 
@@ -267,8 +271,8 @@ __attribute__((constructor)) static void nsenter(void)
 		_exit(0);
 	}
 
-	expect(sock, NOOK_MSG_INIT_GO);
-	if ((bs.cloneflags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-		bail(sock, "unshare cgroup namespace");
-	/* Return: the Go runtime starts and main() runs the Go init. */
+	/*
+	 * Return at once: the Go runtime starts and main() runs the Go init,
+	 * which waits for InitGo before it does anything in the container.
+	 */
 }

@@ -18,7 +18,7 @@
 #define NOOK_MSG_USERNS_READY 2
 #define NOOK_MSG_USERNS_MAPPED 3
 #define NOOK_MSG_INIT_PID 4
-#define NOOK_MSG_INIT_GO 5
+#define NOOK_MSG_INIT_GO 5 /* read by the Go init; numbered here with the rest */
 #define NOOK_MSG_ERROR 8
 
 #define NOOK_ATTR_CLONE_FLAGS 1

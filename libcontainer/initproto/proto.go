@@ -13,9 +13,11 @@
 //	parent → nsenter  Bootstrap     attributes: clone flags, namespace paths to join
 //	nsenter → parent  UsernsReady   u32 pid   (only when a user namespace is created)
 //	parent → nsenter  UsernsMapped            (after uid_map/gid_map are written)
-//	nsenter → parent  InitPid       u32 pid   (the container init, in the host pid namespace)
-//	parent → init     InitGo                  (the init is in its cgroup; it may go on)
+//	nsenter → parent  InitPid       u32 pid   (the container init, in the host pid namespace;
+//	                                           its Go runtime starts at once)
 //	parent → init     Config        JSON InitConfig
+//	parent → init     InitGo                  (the init is in its cgroup; it may go on,
+//	                                           first unsharing a new cgroup namespace)
 //	init → parent     Warning       text      (zero or more: logged by the parent)
 //	init → parent     RunHooks                (only if the config has prestart or
 //	                                           createRuntime hooks: mounts are made,

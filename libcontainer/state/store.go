@@ -95,7 +95,7 @@ type Record struct {
 	// Config is the bundle's config as it was at create time; later commands
 	// (delete's hooks, exec's defaults) read it from here, not from a bundle
 	// that may have changed.
-	Config *specs.Spec `json:"config,omitempty"`
+	Config *Config `json:"config,omitempty"`
 	// Cgroup is where the container's cgroup is (saved before the init is
 	// placed in it, so that delete --force finds even a half-made one).
 	Cgroup *cgroups.State `json:"cgroup,omitempty"`

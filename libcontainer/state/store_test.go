@@ -222,12 +222,14 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		Created:       created,
 		Owner:         "root",
 		Namespaces:    map[string]string{"pid": "/proc/12345/ns/pid", "mnt": "/proc/12345/ns/mnt"},
-		Config: &specs.Spec{
+		Config: NewConfig(&specs.Spec{
 			Version:  specs.Version,
 			Hostname: "box",
 			Process:  &specs.Process{Args: []string{"sh", "-c", "echo hi"}, Cwd: "/"},
 			Root:     &specs.Root{Path: "rootfs", Readonly: true},
-		},
+			Hooks:    &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}},
+			Linux:    &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace}}},
+		}),
 	}
 	if err := h.Save(want); err != nil {
 		t.Fatal(err)
@@ -236,9 +238,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Load after Save:\n got %+v\nwant %+v", got, want)
-	}
+	sameRecord(t, "Load after Save", got, want)
 	fi, err := os.Stat(filepath.Join(h.Dir, stateFile))
 	if err != nil {
 		t.Fatal(err)
@@ -258,8 +258,60 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got2, want) {
-		t.Errorf("Load through a new handle = %+v, want %+v", got2, want)
+	sameRecord(t, "Load through a new handle", got2, want)
+
+	// The lifecycle view decodes the same hooks and namespaces as the spec.
+	v, err := got2.Config.View()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSpec, _ := want.Spec()
+	if !v.HasProcess || !reflect.DeepEqual(v.Hooks, wantSpec.Hooks) || !v.HasNamespace(specs.MountNamespace) || v.HasNamespace(specs.PIDNamespace) {
+		t.Errorf("View() = %+v", v)
+	}
+	// Saved again without decoding, the config is kept as it was.
+	if err := h2.Save(got2); err != nil {
+		t.Fatal(err)
+	}
+	got3, err := h2.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, "Load after a Save that did not decode the config", got3, want)
+}
+
+// sameRecord compares records, their configs by decoded content.
+func sameRecord(t *testing.T, what string, got, want *Record) {
+	t.Helper()
+	gs, err := got.Spec()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	ws, _ := want.Spec()
+	if !reflect.DeepEqual(gs, ws) {
+		t.Errorf("%s: config\n got %+v\nwant %+v", what, gs, ws)
+	}
+	g, w := *got, *want
+	g.Config, w.Config = nil, nil
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("%s:\n got %+v\nwant %+v", what, g, w)
+	}
+}
+
+func TestConfigViewWithoutProcess(t *testing.T) {
+	var c Config
+	if err := c.UnmarshalJSON([]byte(`{"ociVersion":"1.3.0","process":null,"linux":{}}`)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.View()
+	if err != nil || v.HasProcess || v.Hooks != nil || len(v.Namespaces) != 0 {
+		t.Errorf("View() = %+v, %v", v, err)
+	}
+	if err := c.UnmarshalJSON([]byte(`{"hooks":`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.View(); err == nil {
+		t.Error("View of a truncated config succeeded")
 	}
 }
 
