@@ -72,17 +72,16 @@ func describeDecodeError(f io.ReadSeeker, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		// Offset counts the offending byte itself; point at that byte.
-		return positioned(f, syn.Offset-1, err)
+		// Point at the offending byte (see jsonpos_*.go for the offsets).
+		return positioned(f, syn.Offset-syntaxOffsetAfter, err)
 	case errors.As(err, &typ):
-		// Offset is just past a wrongly typed scalar, or just past the
-		// opening bracket of an array or object: step back one byte to
-		// land on the value's last byte or its bracket.
+		// Point into the wrongly typed value: its last byte or its opening
+		// bracket (classic encoding/json), its first byte (jsonv2).
 		field := typ.Field
 		if field == "" {
 			field = "(top level)"
 		}
-		return positioned(f, typ.Offset-1,
+		return positioned(f, typ.Offset-typeOffsetAfter,
 			fmt.Errorf("%s: cannot use JSON %s as %s", field, typ.Value, typ.Type))
 	case errors.Is(err, io.EOF):
 		return errors.New("empty file, expected a JSON object")

@@ -56,6 +56,9 @@ func TestLoadDecodeErrors(t *testing.T) {
 		name string
 		data string
 		want string // after "config <path>: "
+		// wantV2, if set, replaces want under GOEXPERIMENT=jsonv2, whose
+		// type errors point at a value's first byte and name array indices.
+		wantV2 string
 	}{
 		{
 			name: "syntax error on line 4",
@@ -66,13 +69,15 @@ func TestLoadDecodeErrors(t *testing.T) {
 		{
 			name: "type error names field path",
 			// The string "0" spans columns 11-13 of line 3; the error points at its end.
-			data: "{\"ociVersion\": \"1.3.0\",\n\"process\": {\"user\":\n  {\"uid\": \"0\"}}}",
-			want: `line 3, column 13: process.user.uid: cannot use JSON string as uint32`,
+			data:   "{\"ociVersion\": \"1.3.0\",\n\"process\": {\"user\":\n  {\"uid\": \"0\"}}}",
+			want:   `line 3, column 13: process.user.uid: cannot use JSON string as uint32`,
+			wantV2: `line 3, column 11: process.user.uid: cannot use JSON string as uint32`,
 		},
 		{
-			name: "nested type error",
-			data: "{\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": 7}]}}",
-			want: "line 1, column 53: linux.namespaces.type: cannot use JSON number as specs.LinuxNamespaceType",
+			name:   "nested type error",
+			data:   "{\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": 7}]}}",
+			want:   "line 1, column 53: linux.namespaces.type: cannot use JSON number as specs.LinuxNamespaceType",
+			wantV2: "line 1, column 53: linux.namespaces.1.type: cannot use JSON number as specs.LinuxNamespaceType",
 		},
 		{
 			name: "top level is not an object",
@@ -105,7 +110,11 @@ func TestLoadDecodeErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBundle(t)
 			writeConfig(t, b, []byte(tc.data))
-			want := "config " + filepath.Join(b, "config.json") + ": " + tc.want
+			w := tc.want
+			if jsonV2 && tc.wantV2 != "" {
+				w = tc.wantV2
+			}
+			want := "config " + filepath.Join(b, "config.json") + ": " + w
 			if got := errString(errOf(Load(b))); got != want {
 				t.Errorf("Load:\n got  %q\n want %q", got, want)
 			}

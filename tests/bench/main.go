@@ -87,6 +87,7 @@ type options struct {
 	stopTimeout  time.Duration
 	// seccompProfile is timed through package seccomp (issue 6: < 2 ms per create).
 	seccompProfile string
+	startupN       int
 }
 
 func main() {
@@ -105,6 +106,7 @@ func run() int {
 	flag.BoolVar(&o.privCgroup2, "crun-private-cgroup2", false, "run everything in a private mount namespace with cgroup2 mounted on /sys/fs/cgroup, so every runtime sees a pure cgroup2 host (crun 1.8 refuses hybrid hosts)")
 	flag.DurationVar(&o.pollInterval, "poll", time.Millisecond, "pause between 'state' polls while waiting for the container to stop")
 	flag.DurationVar(&o.stopTimeout, "timeout", 10*time.Second, "how long to wait for a started container to reach 'stopped'")
+	flag.IntVar(&o.startupN, "startup", 40, "also time this many starts of each runtime's `state` of a missing id, /bin/true and an empty Go program (0: skip)")
 	flag.StringVar(&o.seccompProfile, "seccomp-profile", "tests/testdata/seccomp/docker-default.json", "time compiling this linux.seccomp profile as create does (empty: skip)")
 	flag.Parse()
 	if flag.NArg() != 0 {
@@ -328,6 +330,9 @@ func bench(ctx context.Context, o *options) int {
 		return 130
 	}
 	code := report(o, rootfs, rts)
+	if o.startupN > 0 {
+		startupReport(rts, o.baseline, o.startupN)
+	}
 	if o.seccompProfile != "" && !seccompReport(o.seccompProfile, 20) && code == 0 {
 		code = 1
 	}

@@ -85,6 +85,8 @@ build_suite() {
 		# Throw-away module only: old versions may be refused by the checksum DB, go.sum is filled here.
 		export GOWORK=off GOTOOLCHAIN=local GOSUMDB=off GONOSUMDB='*' GONOSUMCHECK=1 GOFLAGS='-mod=mod -buildvcs=false'
 		export CGO_ENABLED=0
+		# The suite as its authors built it: not with the experiments nook is built with.
+		unset GOEXPERIMENT
 		go mod download "$RT_MOD"
 		go build -trimpath -ldflags='-s -w' -o "$tmp/bin/" "$RT_MOD/validation/..."
 		go build -trimpath -ldflags='-s -w' -o "$tmp/runtimetest" "$RT_MOD/cmd/runtimetest"
