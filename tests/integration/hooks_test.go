@@ -2,8 +2,10 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -170,3 +172,41 @@ func TestSchedulingFields(t *testing.T) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// TestExecCPUAffinityInitial: the init runs on execCPUAffinity.initial from
+// its first instruction (set on nsenter's stage 0, which it is cloned
+// from), so every thread of its Go runtime has it; the process then runs
+// on final.
+func TestExecCPUAffinityInitial(t *testing.T) {
+	e := newEnv(t)
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs 2 CPUs to tell the initial affinity from the default")
+	}
+	id := e.id()
+	pid, _ := e.create(e.bundle(sh("grep Cpus_allowed_list /proc/self/status"), func(s *specs.Spec) {
+		s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "1", Final: "0"}
+	}), id)
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "Cpus_allowed_list:\t1\n") {
+			t.Errorf("init thread %s is not on the initial CPUs:\n%s", task.Name(), grepLine(string(b), "Cpus_allowed_list"))
+		}
+	}
+	e.ok(e.nook("delete", "--force", id))
+}
+
+func grepLine(s, prefix string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
