@@ -588,3 +588,33 @@ func TestRealPrepareSetApply(t *testing.T) {
 	}
 	expectGone(t, m)
 }
+
+// TestRealDestroyRemovesSubCgroups: cgroups a container made under its own
+// (systemd in a container, `exec --cgroup`) go with it, innermost first.
+func TestRealDestroyRemovesSubCgroups(t *testing.T) {
+	l := realHost(t, ModeHybrid, ModeV1, ModeV2)
+	base := testBase(t, l)
+	m, err := New(Config{Name: "x", Path: base + "/withsubs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.(Preparer).Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range m.State().Paths {
+		if err := os.MkdirAll(filepath.Join(d, "a", "b"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(filepath.Join(d, "c"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	expectGone(t, m)
+	// And a cgroup already gone is not an error.
+	if err := m.Destroy(); err != nil {
+		t.Errorf("second Destroy: %v", err)
+	}
+}

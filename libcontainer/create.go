@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -181,7 +181,7 @@ func launch(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Mana
 
 // initProcess is a spawned init seen from the parent.
 type initProcess struct {
-	cmd       *exec.Cmd
+	stage0    int // nsenter's stage 0, until reaped
 	handoff   *handoffs
 	sock      *os.File
 	pid       int
@@ -192,7 +192,7 @@ func spawnInit(o CreateOptions, fifo string, handoffs []*os.File) (*initProcess,
 	// Invariant 3 (CVE-2024-21626): an fd nook inherited from its caller
 	// without close-on-exec would reach the init, where a process.cwd of
 	// /proc/self/fd/N could name a host directory. Only the ones asked for
-	// (LISTEN_FDS, --preserve-fds) cross; exec.Cmd passes its own.
+	// (LISTEN_FDS, --preserve-fds) cross; the fork passes its own.
 	if err := unix.CloseRange(uint(3+o.ListenFds+o.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("close_range: %w", err)
 	}
@@ -225,24 +225,49 @@ func spawnInit(o CreateOptions, fifo string, handoffs []*os.File) (*initProcess,
 	extra = append(extra, handoffs...)
 	sockFd := 3 + o.ListenFds + o.PreserveFds
 
-	cmd := &exec.Cmd{
-		Path: "/proc/self/fd/" + strconv.Itoa(int(self.Fd())),
-		Args: []string{"nook", "init"},
+	// Child fd i is files[i]: stdio, then the extra files from 3 on.
+	files := []uintptr{0, 1, 2}
+	for _, f := range extra {
+		files = append(files, f.Fd())
+	}
+	// syscall.ForkExec rather than os/exec: os.StartProcess first probes
+	// pidfd support with a throw-away clone, and nook reaps stage 0 itself.
+	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(int(self.Fd())), []string{"nook", "init"}, &syscall.ProcAttr{
+		Dir: "/",
 		// One P: the init runs on one locked thread, and every extra P
 		// costs it threads and page faults at start-up. The user process
 		// gets process.env, never this environment.
-		Env:        []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd), "GOMAXPROCS=1"},
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		ExtraFiles: extra,
-		Dir:        "/",
-	}
-	if err := cmd.Start(); err != nil {
+		Env:   []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd), "GOMAXPROCS=1"},
+		Files: files,
+	})
+	if err != nil {
 		parentSock.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	return &initProcess{cmd: cmd, sock: parentSock}, nil
+	return &initProcess{stage0: pid, sock: parentSock}, nil
+}
+
+// reapStage0 waits for nsenter's stage 0, which exits once it has sent
+// InitPid (or an error).
+func (p *initProcess) reapStage0() error {
+	if p.stage0 == 0 {
+		return nil
+	}
+	var ws unix.WaitStatus
+	_, err := unix.Wait4(p.stage0, &ws, 0, nil)
+	for err == unix.EINTR {
+		_, err = unix.Wait4(p.stage0, &ws, 0, nil)
+	}
+	p.stage0 = 0
+	switch {
+	case err != nil:
+		return fmt.Errorf("nsenter stage 0: wait: %w", err)
+	case ws.Signaled():
+		return fmt.Errorf("nsenter stage 0: killed by %v", ws.Signal())
+	case ws.ExitStatus() != 0:
+		return fmt.Errorf("nsenter stage 0: exit status %d", ws.ExitStatus())
+	}
+	return nil
 }
 
 // bringUp drives the conversation of initproto up to Ready.
@@ -254,7 +279,7 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	if a := o.Spec.Process; a != nil && a.ExecCPUAffinity != nil && a.ExecCPUAffinity.Initial != "" {
 		set, err := sched.ParseCPUSet(a.ExecCPUAffinity.Initial)
 		if err == nil {
-			err = unix.SchedSetaffinity(p.cmd.Process.Pid, &set)
+			err = unix.SchedSetaffinity(p.stage0, &set)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("process.execCPUAffinity.initial: %w", err)
@@ -292,8 +317,8 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	p.pid = int(pid)
 	o.debugf(start, "init pid %d in its namespaces", p.pid)
 	// Stage 0 has exited: reap it so it is not left a zombie.
-	if err := p.cmd.Wait(); err != nil {
-		return nil, fmt.Errorf("nsenter stage 0: %w", err)
+	if err := p.reapStage0(); err != nil {
+		return nil, err
 	}
 	st, err := readProcStat(p.pid)
 	if err != nil {
@@ -420,9 +445,9 @@ func (p *initProcess) kill() {
 		var ws unix.WaitStatus
 		unix.Wait4(p.pid, &ws, 0, nil)
 	}
-	if p.cmd.ProcessState == nil {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
+	if p.stage0 != 0 {
+		unix.Kill(p.stage0, unix.SIGKILL)
+		p.reapStage0()
 	}
 }
 

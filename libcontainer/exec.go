@@ -133,8 +133,8 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 		return 0, fmt.Errorf("init-pid: %w", err)
 	}
 	p.pid = int(pid)
-	if err := p.cmd.Wait(); err != nil {
-		return 0, fmt.Errorf("nsenter stage 0: %w", err)
+	if err := p.reapStage0(); err != nil {
+		return 0, err
 	}
 	cfg := InitConfig{
 		ID: r.ID, Spec: o.Spec, Rootfs: r.Rootfs, Bundle: r.Bundle,
