@@ -49,7 +49,8 @@ func runContainer(ctx *ucli.Context) error {
 		defer signal.Stop(sigs)
 	}
 	var term *runTerminal
-	defer term.close()
+	// A closure: term is set below, after the defer statement.
+	defer func() { term.close() }()
 	c, err := createContainer(ctx, func(s *specs.Spec) (string, error) {
 		sock := ctx.String("console-socket")
 		if s.Process == nil || !s.Process.Terminal || sock != "" {

@@ -30,6 +30,8 @@ type env struct {
 	dir  string
 	root string // --root
 	seq  atomic.Int64
+	// env is added to nook's environment (the test's own is inherited).
+	env []string
 
 	mu   sync.Mutex
 	pids []procID // container inits this test saw
@@ -223,6 +225,9 @@ func (e *env) nookGlobal(full []string, extra []*os.File) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, nookBin, full...)
 	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = out, errf, extra
+	if len(e.env) > 0 {
+		cmd.Env = append(os.Environ(), e.env...)
+	}
 	runErr := startCmd(cmd)
 	if runErr == nil {
 		runErr = waitCmd(cmd)

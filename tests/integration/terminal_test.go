@@ -82,10 +82,17 @@ func TestTerminalConsoleSocket(t *testing.T) {
 
 func TestRunForegroundTerminal(t *testing.T) {
 	e := newEnv(t)
+	// run's private console socket lives in a temp dir under $TMPDIR,
+	// which must be gone afterwards.
+	tmp := t.TempDir()
+	e.env = []string{"TMPDIR=" + tmp}
 	out := e.runOK(sh("tty; echo term=$TERM"), func(s *specs.Spec) { s.Process.Terminal = true })
 	lines := nonEmptyLines(strings.ReplaceAll(out, "\r", ""))
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "/dev/pts/") {
 		t.Errorf("run with terminal printed %q, want a /dev/pts tty", lines)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("run left %d entries in $TMPDIR (its console socket directory): %v", len(left), left[0].Name())
 	}
 }
 
