@@ -74,7 +74,8 @@ func execProcess(ctx *ucli.Context) error {
 	}
 	consoleSocket := ctx.String("console-socket")
 	var term *runTerminal
-	defer term.close()
+	// A closure: term is set below, after the defer statement.
+	defer func() { term.close() }()
 	if proc.Terminal && consoleSocket == "" {
 		if ctx.Bool("detach") {
 			h.Close()

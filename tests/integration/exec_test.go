@@ -82,10 +82,17 @@ func TestExecStoppedAndBad(t *testing.T) {
 func TestExecTerminal(t *testing.T) {
 	e := newEnv(t)
 	id, _, _ := e.createStarted(args("sleep", "100"))
+	// exec's private console socket lives in a temp dir under $TMPDIR,
+	// which must be gone afterwards.
+	tmp := t.TempDir()
+	e.env = []string{"TMPDIR=" + tmp}
 	out := e.ok(e.nook("exec", "-t", id, "sh", "-c", "tty; echo done")).stdout
 	lines := nonEmptyLines(strings.ReplaceAll(out, "\r", ""))
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "/dev/pts/") || lines[1] != "done" {
 		t.Errorf("exec -t printed %q", lines)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("exec -t left %d entries in $TMPDIR (its console socket directory): %v", len(left), left[0].Name())
 	}
 	e.ok(e.nook("delete", "--force", id))
 	// The detached exec's sleep dies with the container.
