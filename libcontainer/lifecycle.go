@@ -94,10 +94,10 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 	if err := os.Remove(fifo); err != nil {
 		return fmt.Errorf("remove start barrier: %w", err)
 	}
+	// Not saved: the live status is derived from the kernel and the
+	// barrier's absence (Status), so state.json need not be rewritten.
+	// The hooks' state says running.
 	r.Status = state.Running
-	if err := h.Save(r); err != nil {
-		return err
-	}
 	// runtime.md (v1.3, lifecycle step 9): a failing poststart hook is an
 	// error and the container is stopped; delete then destroys it and runs
 	// the poststop hooks. (runtime-tools' poststart_fail follows an older
