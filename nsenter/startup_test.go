@@ -1,0 +1,56 @@
+package nsenter
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const childEnv = "NOOK_STARTUP_CHILD"
+
+// TestOneProcAndEnvironmentKept runs this test binary (which links
+// startup.c) with known environments: the runtime must have started with
+// the expected number of Ps, and the environment Go code sees must be
+// exactly the one given, including the entry the constructor borrowed.
+func TestOneProcAndEnvironmentKept(t *testing.T) {
+	for _, tc := range []struct {
+		env   []string
+		procs int
+	}{
+		{[]string{"A=1", "LAST=x=y"}, 1},
+		{[]string{"A=1", "GOTRACEBACK=single"}, 1}, // GO* entries are never borrowed
+		{[]string{"GOMAXPROCS=2", "B=2"}, 2},       // the user's choice stands
+	} {
+		env := append([]string{childEnv + "=1", "WANT_PROCS=" + strconv.Itoa(tc.procs)}, tc.env...)
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(env, "WANT_ENV="+strings.Join(env, "\x1f"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("env %q: %v\n%s", tc.env, err, out)
+		}
+	}
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "" {
+		os.Exit(m.Run())
+	}
+	// The child: check and exit.
+	want, _ := strconv.Atoi(os.Getenv("WANT_PROCS"))
+	if p := runtime.GOMAXPROCS(0); p != min(want, runtime.NumCPU()) {
+		println("GOMAXPROCS is", p, "want", want)
+		os.Exit(1)
+	}
+	wantEnv := append(strings.Split(os.Getenv("WANT_ENV"), "\x1f"), "WANT_ENV="+os.Getenv("WANT_ENV"))
+	got := os.Environ()
+	slices.Sort(wantEnv)
+	slices.Sort(got)
+	if !slices.Equal(got, wantEnv) {
+		println("environment\n got", strings.Join(got, " "), "\nwant", strings.Join(wantEnv, " "))
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
