@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -68,6 +69,23 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "set child subreaper:", err)
 		return 1
 	}
+	// And reap what we inherit as they do, at once: a container's init
+	// that is PID 1 of its namespace finishes dying only once every
+	// process of that namespace is reaped, and a detached `exec` process
+	// is re-parented to us, not to the init. Without this, delete --force
+	// of such a container waits for a test's cleanup.
+	stopReaper := make(chan struct{})
+	defer close(stopReaper)
+	go func() {
+		for {
+			select {
+			case <-stopReaper:
+				return
+			case <-time.After(20 * time.Millisecond):
+				reapOrphans()
+			}
+		}
+	}()
 	var err error
 	workDir, err = os.MkdirTemp("", "nook-integration-")
 	if err != nil {
