@@ -331,7 +331,6 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	cfg := InitConfig{
 		ID: o.ID, Spec: o.Spec, Rootfs: o.Rootfs, Bundle: o.Bundle,
 		NewUserns:    flags&unix.CLONE_NEWUSER != 0,
-		NewCgroupns:  flags&unix.CLONE_NEWCGROUP != 0,
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
 		Pid:          p.pid,

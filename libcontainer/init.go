@@ -85,8 +85,10 @@ func (i *initRun) run() error {
 	if _, err := initproto.Expect(i.sock, initproto.InitGo, nil); err != nil {
 		return err
 	}
-	if cfg.NewCgroupns {
-		// Per thread: this one is locked and is the one that execs.
+	// A new cgroup namespace (the spec's, never an exec's: that one joined
+	// the container's) is rooted where we are now. Per thread: this one is
+	// locked and is the one that execs.
+	if flags, _ := namespacePlan(s.Linux); !cfg.Exec && flags&unix.CLONE_NEWCGROUP != 0 {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}

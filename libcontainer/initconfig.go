@@ -17,9 +17,6 @@ type InitConfig struct {
 	// NewUserns: the init is in a user namespace it created, still with the
 	// host uid; it switches to the namespace's root once the rootfs is open.
 	NewUserns bool `json:"newUserns"`
-	// NewCgroupns: the init unshares a cgroup namespace once InitGo says
-	// it is in its cgroup (the namespace is rooted there).
-	NewCgroupns bool `json:"newCgroupns,omitempty"`
 	// Pid is the init's pid in the host's pid namespace (for hook states).
 	Pid int `json:"pid"`
 	// ParentHooks: prestart/createRuntime hooks exist; the init sends
