@@ -555,13 +555,29 @@ func reapOrphans() []string {
 	managedMu.RLock()
 	defer managedMu.RUnlock()
 	self := os.Getpid()
-	var out []string
+	type zombie struct {
+		pid int
+		st  procStat
+	}
+	var zombies []zombie
 	for _, pid := range allPids() {
 		st, err := readStat(pid)
 		if err != nil || st.state != 'Z' || st.ppid != self {
 			continue
 		}
 		if _, ok := managed.Load(pid); ok {
+			continue
+		}
+		zombies = append(zombies, zombie{pid, st})
+	}
+	// A child some exec.Cmd (in this package or a library) will wait for
+	// has a pidfd held by os.Process from the moment it is cloned until it
+	// is reaped. Read them after the zombie scan, so none can be missed.
+	waited := heldPidfds()
+	var out []string
+	for _, z := range zombies {
+		pid, st := z.pid, z.st
+		if waited[pid] {
 			continue
 		}
 		if _, ok := known.Load(procID{pid, st.start}); !ok {
@@ -571,6 +587,32 @@ func reapOrphans() []string {
 		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	}
 	return out
+}
+
+// heldPidfds returns the pids this process holds a pidfd for.
+func heldPidfds() map[int]bool {
+	held := map[int]bool{}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return held
+	}
+	for _, fd := range fds {
+		if link, err := os.Readlink("/proc/self/fd/" + fd.Name()); err != nil || link != "anon_inode:[pidfd]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + fd.Name())
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(info), "\n") {
+			if v, ok := strings.CutPrefix(l, "Pid:"); ok {
+				if pid, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+					held[pid] = true
+				}
+			}
+		}
+	}
+	return held
 }
 
 func mountsReferring(match func(string) bool) []string {
@@ -734,4 +776,27 @@ func hexMask(s string) uint64 {
 		return ^uint64(0)
 	}
 	return v
+}
+
+// The orphan reaper must never take a child an exec.Cmd waits for, even
+// one started without startCmd (CI once lost `go build` to it).
+func TestReaperLeavesWaitedChildren(t *testing.T) {
+	cmd := exec.Command("true")
+	must(t, cmd.Start())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := readStat(cmd.Process.Pid)
+		must(t, err)
+		if st.state == 'Z' {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d never exited", cmd.Process.Pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	reapOrphans()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("wait for a child the reaper saw as a zombie: %v", err)
+	}
 }
