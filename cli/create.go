@@ -10,6 +10,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -44,6 +45,16 @@ func createCommand() *ucli.Command {
 // the console socket once the config is loaded (run's own terminal).
 func createContainer(ctx *ucli.Context, consoleFor func(*specs.Spec) (string, error)) (*libcontainer.Container, error) {
 	id := ctx.Args().First()
+	if err := state.ValidateID(id); err != nil {
+		return nil, err // before anything is started for it
+	}
+	listenFds, preserveFds := socketActivationFds(), int(ctx.Uint("preserve-fds"))
+	// nsenter's stage 0 starts first: its exec overlaps reading the config.
+	stage0, err := libcontainer.StartStage0(listenFds + preserveFds)
+	if err != nil {
+		return nil, err
+	}
+	defer stage0.Discard() // unless Create took it
 	bundle, err := filepath.Abs(ctx.String("bundle"))
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
@@ -71,8 +82,9 @@ func createContainer(ctx *ucli.Context, consoleFor func(*specs.Spec) (string, er
 		ConsoleSocket: consoleSocket,
 		NoPivot:       ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
-		PreserveFds:   int(ctx.Uint("preserve-fds")),
-		ListenFds:     socketActivationFds(),
+		PreserveFds:   preserveFds,
+		ListenFds:     listenFds,
+		Stage0:        stage0,
 		SystemdCgroup: ctx.Bool("systemd-cgroup"),
 		Warn:          warnFunc(ctx),
 		Debug:         logger(ctx).Debugf,

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -42,6 +41,9 @@ type CreateOptions struct {
 	Warn func(string)
 	// Debug, if set, receives the timing of each create phase (--debug).
 	Debug func(format string, args ...any)
+	// Stage0, if set, was started by the caller for ListenFds+PreserveFds
+	// inherited fds; Create takes it (and kills it if it fails first).
+	Stage0 *Stage0
 
 	seccomp *seccomp.Program // linux.seccomp, compiled by Create
 }
@@ -62,6 +64,8 @@ type Container struct {
 // Create sets up a container up to the start barrier. On any failure it
 // removes everything it made (state dir, processes) before returning.
 func Create(store state.Store, o CreateOptions) (*Container, error) {
+	defer o.Stage0.Discard() // if it failed before it was taken
+	start := time.Now()
 	if o.Spec.Process != nil && o.Spec.Process.Terminal && o.ConsoleSocket == "" {
 		return nil, errors.New("process.terminal is true but no --console-socket was given (terminal containers need one)")
 	}
@@ -71,6 +75,31 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	if err := validate(o.Spec); err != nil {
 		return nil, err
 	}
+	// The namespaces first: stage 0 makes them and clones the init, whose
+	// Go runtime then starts while everything below is done.
+	p, err := o.Stage0.take(o.ListenFds + o.PreserveFds)
+	if err != nil {
+		return nil, err
+	}
+	p.debug = o.Debug
+	if err := p.bootstrap(o.Spec); err != nil {
+		p.kill()
+		return nil, err
+	}
+	o.debugf(start, "init spawned")
+	c, err := prepareAndLaunch(store, o, p, start)
+	if err != nil {
+		p.kill()
+		return nil, err
+	}
+	return c, nil
+}
+
+// prepareAndLaunch makes what the container needs on the host (its state
+// directory, cgroup, compiled seccomp filter) and brings the init p up to
+// the start barrier. On failure the caller kills p; everything else made is
+// removed here.
+func prepareAndLaunch(store state.Store, o CreateOptions, p *initProcess, start time.Time) (*Container, error) {
 	if o.Spec.Linux != nil && o.Spec.Linux.Seccomp != nil {
 		// Compiled here, on the host, once: the init only loads it. The
 		// cache lives under --root, which only root can write.
@@ -88,7 +117,7 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := create(h, o, cg)
+	c, err := create(h, o, cg, p, start)
 	if err != nil {
 		h.Destroy()
 		return nil, err
@@ -97,7 +126,7 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	return c, nil
 }
 
-func create(h *state.Handle, o CreateOptions, cg cgroups.Manager) (*Container, error) {
+func create(h *state.Handle, o CreateOptions, cg cgroups.Manager, p *initProcess, start time.Time) (*Container, error) {
 	rec := &state.Record{
 		State: specs.State{
 			Version:     specs.Version,
@@ -119,19 +148,17 @@ func create(h *state.Handle, o CreateOptions, cg cgroups.Manager) (*Container, e
 		return nil, err
 	}
 	prep := startCgroupPrep(cg, o.Spec)
-	c, p, err := launch(h, rec, o, cg, prep)
+	c, err := launch(h, rec, o, cg, prep, p, start)
 	if err == nil {
 		return c, nil
 	}
-	if p != nil {
-		p.kill()
-	}
+	p.kill()
 	prep.wait() // nothing may still be making the cgroup while it is removed
 	if cerr := destroyCgroup(rec); cerr != nil {
 		err = fmt.Errorf("%w (cleanup: %v)", err, cerr)
 	}
-	if p == nil {
-		return nil, err
+	if p.pid == 0 {
+		return nil, err // no init was ever cloned
 	}
 	// Without a mount namespace the init's mounts are the host's.
 	if uerr := unmountUnder(o.Rootfs, rec); uerr != nil {
@@ -149,34 +176,23 @@ func create(h *state.Handle, o CreateOptions, cg cgroups.Manager) (*Container, e
 	return nil, fmt.Errorf("unable to start container process: %w", err)
 }
 
-// launch spawns the init and brings it up to the start barrier. The init
-// is returned with the error once it exists, for create to kill.
-func launch(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, prep *cgroupPrep) (*Container, *initProcess, error) {
+// launch hands the init what it takes over and brings it up to the start
+// barrier.
+func launch(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, prep *cgroupPrep, p *initProcess, start time.Time) (*Container, error) {
 	fifo := filepath.Join(h.Dir, state.FifoName)
 	if err := unix.Mkfifo(fifo, 0o622); err != nil {
-		return nil, nil, fmt.Errorf("create start barrier: %w", err)
+		return nil, fmt.Errorf("create start barrier: %w", err)
 	}
-	start := time.Now()
 	handoff, err := dialHandoffs(o, o.seccomp)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer handoff.close()
-	files, err := handoff.files(3 + o.ListenFds + o.PreserveFds + 2)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := spawnInit(o, fifo, files)
-	if err != nil {
-		return nil, nil, err
+	if err := handoff.openFifo(fifo); err != nil {
+		return nil, err
 	}
 	p.handoff = handoff
-	o.debugf(start, "init spawned")
-	c, err := p.bringUp(h, rec, o, cg, prep, start)
-	if err != nil {
-		return nil, p, err
-	}
-	return c, p, nil
+	return p.bringUp(h, rec, o, cg, prep, start)
 }
 
 // initProcess is a spawned init seen from the parent.
@@ -186,115 +202,40 @@ type initProcess struct {
 	sock      *os.File
 	pid       int
 	startTime uint64
+	// bootstrapped: stage 0 has its Bootstrap and may have cloned the
+	// init; awaitsMapping: it waits for UsernsMapped and has not.
+	bootstrapped, awaitsMapping bool
+	killed                      bool
+	debug                       func(format string, args ...any) // may be nil
 }
 
-func spawnInit(o CreateOptions, fifo string, handoffs []*os.File) (*initProcess, error) {
-	// Invariant 3 (CVE-2024-21626): an fd nook inherited from its caller
-	// without close-on-exec would reach the init, where a process.cwd of
-	// /proc/self/fd/N could name a host directory. Only the ones asked for
-	// (LISTEN_FDS, --preserve-fds) cross; the fork passes its own.
-	if err := unix.CloseRange(uint(3+o.ListenFds+o.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("close_range: %w", err)
-	}
-	self, err := protectedSelf()
-	if err != nil {
-		return nil, fmt.Errorf("protect nook binary: %w", err)
-	}
-	defer self.Close()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("socketpair: %w", err)
-	}
-	parentSock := os.NewFile(uintptr(fds[0]), "init-parent")
-	childSock := os.NewFile(uintptr(fds[1]), "init-child")
-	defer childSock.Close()
-	fifoFd, err := unix.Open(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		parentSock.Close()
-		return nil, fmt.Errorf("open start barrier: %w", err)
-	}
-	fifoFile := os.NewFile(uintptr(fifoFd), "exec.fifo")
-	defer fifoFile.Close()
-
-	// Preserved fds keep their numbers (3..3+N-1); nook's own come after.
-	var extra []*os.File
-	for i := 0; i < o.ListenFds+o.PreserveFds; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
-	}
-	extra = append(extra, childSock, fifoFile)
-	extra = append(extra, handoffs...)
-	sockFd := 3 + o.ListenFds + o.PreserveFds
-
-	// Child fd i is files[i]: stdio, then the extra files from 3 on.
-	files := []uintptr{0, 1, 2}
-	for _, f := range extra {
-		files = append(files, f.Fd())
-	}
-	// syscall.ForkExec rather than os/exec: os.StartProcess first probes
-	// pidfd support with a throw-away clone, and nook reaps stage 0 itself.
-	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(int(self.Fd())), []string{"nook", "init"}, &syscall.ProcAttr{
-		Dir: "/",
-		// One P: the init runs on one locked thread, and every extra P
-		// costs it threads and page faults at start-up. The user process
-		// gets process.env, never this environment.
-		Env:   []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd), "GOMAXPROCS=1"},
-		Files: files,
-	})
-	if err != nil {
-		parentSock.Close()
-		return nil, fmt.Errorf("start init: %w", err)
-	}
-	return &initProcess{stage0: pid, sock: parentSock}, nil
-}
-
-// reapStage0 waits for nsenter's stage 0, which exits once it has sent
-// InitPid (or an error).
-func (p *initProcess) reapStage0() error {
-	if p.stage0 == 0 {
-		return nil
-	}
-	var ws unix.WaitStatus
-	_, err := unix.Wait4(p.stage0, &ws, 0, nil)
-	for err == unix.EINTR {
-		_, err = unix.Wait4(p.stage0, &ws, 0, nil)
-	}
-	p.stage0 = 0
-	switch {
-	case err != nil:
-		return fmt.Errorf("nsenter stage 0: wait: %w", err)
-	case ws.Signaled():
-		return fmt.Errorf("nsenter stage 0: killed by %v", ws.Signal())
-	case ws.ExitStatus() != 0:
-		return fmt.Errorf("nsenter stage 0: exit status %d", ws.ExitStatus())
-	}
-	return nil
-}
-
-// bringUp drives the conversation of initproto up to Ready.
-func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, prep *cgroupPrep, start time.Time) (*Container, error) {
-	flags, join := namespacePlan(o.Spec.Linux)
+// bootstrap sends stage 0 the namespaces to join and make.
+func (p *initProcess) bootstrap(s *specs.Spec) error {
+	flags, join := namespacePlan(s.Linux)
 	// Stage 0 is single-threaded C until it clones the init, which
 	// inherits its affinity: the initial CPUs apply from the first
 	// instruction of the init on.
-	if a := o.Spec.Process; a != nil && a.ExecCPUAffinity != nil && a.ExecCPUAffinity.Initial != "" {
+	if a := s.Process; a != nil && a.ExecCPUAffinity != nil && a.ExecCPUAffinity.Initial != "" {
 		set, err := sched.ParseCPUSet(a.ExecCPUAffinity.Initial)
 		if err == nil {
 			err = unix.SchedSetaffinity(p.stage0, &set)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("process.execCPUAffinity.initial: %w", err)
+			return fmt.Errorf("process.execCPUAffinity.initial: %w", err)
 		}
 	}
-	payload := initproto.BootstrapPayload(flags, join, timeOffsets(o.Spec.Linux))
-	if err := initproto.Send(p.sock, initproto.Bootstrap, payload); err != nil {
-		return nil, err
-	}
+	return p.sendBootstrap(initproto.BootstrapPayload(flags, join, timeOffsets(s.Linux)))
+}
+
+func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, prep *cgroupPrep, start time.Time) (*Container, error) {
+	flags, _ := namespacePlan(o.Spec.Linux)
 	warn := o.Warn
 	if flags&unix.CLONE_NEWUSER != 0 {
 		b, err := initproto.Expect(p.sock, initproto.UsernsReady, warn)
 		if err != nil {
 			return nil, err
 		}
+		p.awaitsMapping = true
 		pid, err := initproto.U32(b)
 		if err != nil {
 			return nil, fmt.Errorf("userns-ready: %w", err)
@@ -305,6 +246,7 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		if err := initproto.Send(p.sock, initproto.UsernsMapped, nil); err != nil {
 			return nil, err
 		}
+		p.awaitsMapping = false
 	}
 	b, err := initproto.Expect(p.sock, initproto.InitPid, warn)
 	if err != nil {
@@ -337,13 +279,9 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		ParentHooks:  len(hooks.Of(o.Spec.Hooks, hooks.Prestart))+len(hooks.Of(o.Spec.Hooks, hooks.CreateRuntime)) > 0,
 		PreserveFds:  o.ListenFds + o.PreserveFds,
 		ListenFds:    o.ListenFds,
-		FifoFd:       3 + o.ListenFds + o.PreserveFds + 1,
-		ConsoleFd:    p.handoff.consoleFd,
-		SeccompFd:    p.handoff.seccompFd,
 		Seccomp:      o.seccomp,
-		IdmapFds:     p.handoff.idmapFds,
 	}
-	if err := p.send(initproto.Config, cfg, warn); err != nil {
+	if err := p.sendConfig(&cfg, warn); err != nil {
 		return nil, err
 	}
 	rec.Pid = p.pid
@@ -391,16 +329,18 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	return &Container{ID: o.ID, Pid: p.pid, StartTime: p.startTime}, nil
 }
 
-// send sends one frame to the init (JSON unless v is nil). An init that
-// failed first has closed its end: its own error, already in the socket,
-// says more than the broken pipe.
+// send sends one frame to the init (JSON unless v is nil).
 func (p *initProcess) send(t initproto.Type, v any, warn func(string)) error {
-	var err error
 	if v == nil {
-		err = initproto.Send(p.sock, t, nil)
-	} else {
-		err = initproto.SendJSON(p.sock, t, v)
+		return p.sent(initproto.Send(p.sock, t, nil), warn)
 	}
+	return p.sent(initproto.SendJSON(p.sock, t, v), warn)
+}
+
+// sent is what a send to the init returns: an init that failed first has
+// closed its end, and its own error, already in the socket, says more than
+// the broken pipe.
+func (p *initProcess) sent(err error, warn func(string)) error {
 	if err == nil {
 		return nil
 	}
@@ -433,21 +373,6 @@ func (p *initProcess) runParentHooks(rec *state.Record, o CreateOptions, warn fu
 		return err
 	}
 	return initproto.Send(p.sock, initproto.HooksDone, nil)
-}
-
-// kill tears a half-made init down: SIGKILL, then reap what is ours to reap.
-func (p *initProcess) kill() {
-	p.sock.Close()
-	if p.pid > 0 {
-		unix.Kill(p.pid, unix.SIGKILL)
-		// The init is our child (CLONE_PARENT): reap it.
-		var ws unix.WaitStatus
-		unix.Wait4(p.pid, &ws, 0, nil)
-	}
-	if p.stage0 != 0 {
-		unix.Kill(p.stage0, unix.SIGKILL)
-		p.reapStage0()
-	}
 }
 
 // writeIDMaps writes the user namespace mappings of the process in it.

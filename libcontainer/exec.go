@@ -88,12 +88,7 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 		return 0, err
 	}
 	defer handoff.close()
-	files, err := handoff.files(3 + o.PreserveFds + 2)
-	if err != nil {
-		return 0, err
-	}
-	// The exec'd process has no start barrier: /dev/null holds its place.
-	ip, err := spawnInit(co, "/dev/null", files)
+	ip, err := spawnStage0(o.PreserveFds)
 	if err != nil {
 		return 0, err
 	}
@@ -121,7 +116,7 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 	if !processAlive(r.Pid, r.InitStartTime) {
 		return 0, ErrNotRunning
 	}
-	if err := initproto.Send(p.sock, initproto.Bootstrap, initproto.BootstrapPayload(0, join, "")); err != nil {
+	if err := p.sendBootstrap(initproto.BootstrapPayload(0, join, "")); err != nil {
 		return 0, err
 	}
 	b, err := initproto.Expect(p.sock, initproto.InitPid, o.Warn)
@@ -141,12 +136,9 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 		Exec:        true,
 		Pid:         p.pid,
 		PreserveFds: o.PreserveFds,
-		FifoFd:      3 + o.PreserveFds + 1,
-		ConsoleFd:   p.handoff.consoleFd,
-		SeccompFd:   p.handoff.seccompFd,
 		Seccomp:     o.seccomp,
 	}
-	if err := p.send(initproto.Config, cfg, o.Warn); err != nil {
+	if err := p.sendConfig(&cfg, o.Warn); err != nil {
 		return 0, err
 	}
 	for _, dir := range cgroupDirs {

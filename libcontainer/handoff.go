@@ -5,25 +5,26 @@ import (
 	"net"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nookrt/nook/libcontainer/console"
 	"github.com/nookrt/nook/seccomp"
 )
 
-// handoffs are connections nook makes on the host and the init takes over:
-// the --console-socket (the pty master goes there) and the seccomp
-// listenerPath (the notify fd goes there). Dialing them before anything
-// else is created makes a socket nobody listens on fail create cleanly, and
-// the init needs no path on the host once it has pivoted.
+// handoffs are what nook opens on the host and the init takes over, sent
+// with the Config message: the start barrier, the --console-socket (the pty
+// master goes there), the seccomp listenerPath (the notify fd goes there)
+// and the user namespaces of idmapped mounts. Dialing the sockets before
+// anything else is created makes a socket nobody listens on fail create
+// cleanly, and the init needs no path on the host once it has pivoted.
 type handoffs struct {
+	fifo             *os.File // O_PATH, of the start barrier (create only)
 	console, seccomp *net.UnixConn
-	// fds the init will find them at (0: not handed off).
-	consoleFd, seccompFd int
-	dups                 []*os.File
+	dups             []*os.File
 	// idmap holds one user namespace per idmapped mount (mounts[i] for i
-	// in idmapMounts); idmapFds is where the init finds each.
+	// in idmapMounts).
 	idmap       []*os.File
 	idmapMounts []int
-	idmapFds    map[int]int
 }
 
 func dialHandoffs(o CreateOptions, prog *seccomp.Program) (*handoffs, error) {
@@ -52,13 +53,32 @@ func dialHandoffs(o CreateOptions, prog *seccomp.Program) (*handoffs, error) {
 	return h, nil
 }
 
-// files returns the files to pass to the init, numbering them from base.
-func (h *handoffs) files(base int) ([]*os.File, error) {
+// openFifo opens the start barrier for the init to take over.
+func (h *handoffs) openFifo(path string) error {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open start barrier: %w", err)
+	}
+	h.fifo = os.NewFile(uintptr(fd), "exec.fifo")
+	return nil
+}
+
+// files returns the files to send with the Config message and records in
+// cfg the slot of each (its 1-based position among them), which the init
+// resolves to the fd it received it as.
+func (h *handoffs) files(cfg *InitConfig) ([]*os.File, error) {
 	var out []*os.File
+	slot := func(f *os.File) int {
+		out = append(out, f)
+		return len(out)
+	}
+	if h.fifo != nil {
+		cfg.FifoFd = slot(h.fifo)
+	}
 	for _, x := range []struct {
 		conn *net.UnixConn
-		fd   *int
-	}{{h.console, &h.consoleFd}, {h.seccomp, &h.seccompFd}} {
+		slot *int
+	}{{h.console, &cfg.ConsoleFd}, {h.seccomp, &cfg.SeccompFd}} {
 		if x.conn == nil {
 			continue
 		}
@@ -67,15 +87,13 @@ func (h *handoffs) files(base int) ([]*os.File, error) {
 			return nil, fmt.Errorf("hand a socket to the init: %w", err)
 		}
 		h.dups = append(h.dups, f)
-		*x.fd = base + len(out)
-		out = append(out, f)
+		*x.slot = slot(f)
 	}
 	for k, f := range h.idmap {
-		if h.idmapFds == nil {
-			h.idmapFds = map[int]int{}
+		if cfg.IdmapFds == nil {
+			cfg.IdmapFds = map[int]int{}
 		}
-		h.idmapFds[h.idmapMounts[k]] = base + len(out)
-		out = append(out, f)
+		cfg.IdmapFds[h.idmapMounts[k]] = slot(f)
 	}
 	return out, nil
 }
@@ -88,6 +106,9 @@ func (h *handoffs) close() {
 	}
 	for _, f := range h.dups {
 		f.Close()
+	}
+	if h.fifo != nil {
+		h.fifo.Close()
 	}
 	closeAll(h.idmap)
 }

@@ -67,13 +67,17 @@ type initRun struct {
 func (i *initRun) warn(msg string) { initproto.Send(i.sock, initproto.Warning, []byte(msg)) }
 
 func (i *initRun) run() error {
-	payload, err := initproto.Expect(i.sock, initproto.Config, nil)
+	payload, fds, err := initproto.ExpectFiles(i.sock, initproto.Config)
 	if err != nil {
 		return err
 	}
 	var cfg InitConfig
 	if err := json.Unmarshal(payload, &cfg); err != nil {
+		closeFds(fds)
 		return fmt.Errorf("decode init config: %w", err)
+	}
+	if err := cfg.resolveFds(fds); err != nil {
+		return err
 	}
 	s := cfg.Spec
 	if s == nil {
@@ -99,6 +103,9 @@ func (i *initRun) run() error {
 	// Open the start barrier now, through the host's /proc and while we are
 	// still root: O_RDWR never blocks on a fifo. After Ready the init blocks
 	// reading it until `nook start` writes.
+	if cfg.FifoFd == 0 {
+		return errors.New("init config: the start barrier was not sent")
+	}
 	barrier, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(cfg.FifoFd), os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("open start barrier: %w", err)
@@ -152,7 +159,6 @@ func (i *initRun) run() error {
 // container's namespaces (setns of the mount namespace also made its root
 // ours) and the parent has put us in its cgroup.
 func (i *initRun) runExec(cfg *InitConfig) error {
-	unix.Close(cfg.FifoFd) // a placeholder: an exec'd process has no barrier
 	if cfg.Spec.Process == nil {
 		return errors.New("exec: no process")
 	}

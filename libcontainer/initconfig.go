@@ -1,7 +1,11 @@
 package libcontainer
 
 import (
+	"fmt"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/seccomp"
 )
@@ -32,15 +36,66 @@ type InitConfig struct {
 	// ListenFds of them (the first) are socket-activation fds: the process
 	// gets LISTEN_FDS and LISTEN_PID.
 	ListenFds int `json:"listenFds,omitempty"`
-	// FifoFd is the inherited O_PATH fd of the start barrier.
-	FifoFd int `json:"fifoFd"`
+	// The files the init takes over come with the Config message
+	// (SCM_RIGHTS). The parent writes each one's slot, its 1-based position
+	// among them (0: not sent); resolveFds turns slots into the init's fds.
+	//
+	// FifoFd is an O_PATH fd of the start barrier (create only).
+	FifoFd int `json:"fifoFd,omitempty"`
 	// ConsoleFd is the connected --console-socket (0: no terminal).
 	ConsoleFd int `json:"consoleFd,omitempty"`
 	// Seccomp is linux.seccomp compiled by the parent; SeccompFd the
 	// connected listenerPath socket when it uses SCMP_ACT_NOTIFY.
 	Seccomp   *seccomp.Program `json:"seccomp,omitempty"`
 	SeccompFd int              `json:"seccompFd,omitempty"`
-	// IdmapFds maps the index of an idmapped mount to the fd of the user
-	// namespace holding its mappings.
+	// IdmapFds maps the index of an idmapped mount to the user namespace
+	// holding its mappings.
 	IdmapFds map[int]int `json:"idmapFds,omitempty"`
+}
+
+// resolveFds turns the slots the parent wrote into the fds the files
+// arrived as (fds, in the order sent). Each slot names a distinct file; a
+// file no slot names is closed.
+func (c *InitConfig) resolveFds(fds []int) error {
+	used := make([]bool, len(fds))
+	resolve := func(slot *int, what string) error {
+		if *slot == 0 {
+			return nil
+		}
+		if *slot < 1 || *slot > len(fds) || used[*slot-1] {
+			return fmt.Errorf("init config: %s names file %d of the %d sent", what, *slot, len(fds))
+		}
+		used[*slot-1] = true
+		*slot = fds[*slot-1]
+		return nil
+	}
+	err := resolve(&c.FifoFd, "the start barrier")
+	if err == nil {
+		err = resolve(&c.ConsoleFd, "the console socket")
+	}
+	if err == nil {
+		err = resolve(&c.SeccompFd, "the seccomp listener socket")
+	}
+	for mount, slot := range c.IdmapFds {
+		if err == nil {
+			err = resolve(&slot, fmt.Sprintf("the user namespace of idmapped mount %d", mount))
+			c.IdmapFds[mount] = slot
+		}
+	}
+	if err != nil {
+		closeFds(fds)
+		return err
+	}
+	for i, fd := range fds {
+		if !used[i] {
+			unix.Close(fd)
+		}
+	}
+	return nil
+}
+
+func closeFds(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
 }

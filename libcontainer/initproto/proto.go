@@ -5,6 +5,8 @@
 //
 // Transport: a SOCK_STREAM unix socketpair. The init's end is passed as an
 // inherited fd whose number is in the environment variable InitPipeEnv.
+// Stage 0 is started before the parent reads the config and waits for
+// Bootstrap; everything else the init needs comes with Config.
 //
 // Frame: u32 type | u32 payload length | payload (host byte order).
 //
@@ -15,7 +17,8 @@
 //	parent → nsenter  UsernsMapped            (after uid_map/gid_map are written)
 //	nsenter → parent  InitPid       u32 pid   (the container init, in the host pid namespace;
 //	                                           its Go runtime starts at once)
-//	parent → init     Config        JSON InitConfig
+//	parent → init     Config        JSON InitConfig, with the files the init
+//	                                takes over as SCM_RIGHTS (SendFiles)
 //	parent → init     InitGo                  (the init is in its cgroup; it may go on,
 //	                                           first unsharing a new cgroup namespace)
 //	init → parent     Warning       text      (zero or more: logged by the parent)
@@ -108,6 +111,11 @@ func Recv(r io.Reader) (Type, []byte, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, nil, err
 	}
+	return recvPayload(r, hdr)
+}
+
+// recvPayload reads the payload of the frame whose header is hdr.
+func recvPayload(r io.Reader, hdr [8]byte) (Type, []byte, error) {
 	t := Type(binary.NativeEndian.Uint32(hdr[0:]))
 	n := binary.NativeEndian.Uint32(hdr[4:])
 	if n > maxFrame {

@@ -1,0 +1,89 @@
+package integration
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Stage 0 starts before the config is read, and the init is cloned before
+// nook makes its state directory, cgroup and handoffs. A create that fails
+// after that must kill and reap the init it already has, before it exits:
+// nothing of it may outlive the failed command, not even for the few
+// milliseconds the init would take to notice its parent is gone.
+func TestFailedCreateLeavesNoInit(t *testing.T) {
+	e := newEnv(t)
+	existing, _, _ := e.createStarted(args("sleep", "100"))
+	dead := filepath.Join(e.dir, "dead.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: dead, Net: "unix"})
+	must(t, err)
+	l.SetUnlinkOnClose(false)
+	l.Close()
+	notify := seccompProfile(t, "deny-mkdir.json")
+	notify.Syscalls[0].Action = "SCMP_ACT_NOTIFY"
+	notify.ListenerPath = dead
+
+	cases := []struct {
+		name string
+		id   string
+		mod  specMod
+		args []string
+		want string
+	}{
+		{name: "existing id", id: existing, want: "exists"},
+		{name: "console socket refused", mod: func(s *specs.Spec) { s.Process.Terminal = true }, args: []string{"--console-socket", dead}, want: "console-socket"},
+		{name: "seccomp listener refused", mod: withSeccomp(notify), want: "listenerPath"},
+	}
+	for _, c := range cases {
+		id := c.id
+		if id == "" {
+			id = e.id()
+		}
+		var b string
+		if c.mod != nil {
+			b = e.bundle(args("true"), c.mod)
+		} else {
+			b = e.bundle(args("true"))
+		}
+		r := e.nook(append(append([]string{"--debug", "create", "--bundle", b}, c.args...), id)...)
+		// At once, before anything can exit on its own.
+		inits := liveWriters(r.outPath)
+		if r.code != 1 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s: want exit 1 and an error about %q, got: %s", c.name, c.want, r)
+		}
+		if len(inits) > 0 {
+			t.Errorf("%s: init processes outlived the failed create: %v", c.name, inits)
+		}
+		// The init had been cloned (stage 0 does not wait for the parent
+		// without a user namespace), so create must have said it killed it.
+		if !regexp.MustCompile(`killed and reaped the init, pid \d+`).MatchString(r.stderr) {
+			t.Errorf("%s: no 'killed and reaped the init' in the --debug output: %s", c.name, r.stderr)
+		}
+	}
+	e.ok(e.nook("kill", existing, "KILL"))
+	e.waitStatus(existing, "stopped")
+	e.ok(e.nook("delete", existing))
+}
+
+// liveWriters lists the live processes whose stdout is path: what a
+// command left running of itself (a container init inherits the stdout of
+// the create that made it; no other test writes to this file).
+func liveWriters(path string) []string {
+	var out []string
+	for _, pid := range allPids() {
+		st, err := readStat(pid)
+		if err != nil || st.state == 'Z' {
+			continue
+		}
+		if link, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/fd/1"); err == nil && link == path {
+			out = append(out, "pid "+strconv.Itoa(pid)+" ("+st.comm+")")
+		}
+	}
+	return out
+}
