@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -29,16 +30,27 @@ func TestFailedCreateLeavesNoInit(t *testing.T) {
 	notify.Syscalls[0].Action = "SCMP_ACT_NOTIFY"
 	notify.ListenerPath = dead
 
+	userns := func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	}
+
 	cases := []struct {
 		name string
 		id   string
 		mod  specMod
 		args []string
 		want string
+		// noClone: stage 0 makes a user namespace and waits for its
+		// mappings, which a create failing first never writes: it never
+		// clones an init, and create must not wait for one.
+		noClone bool
 	}{
 		{name: "existing id", id: existing, want: "exists"},
 		{name: "console socket refused", mod: func(s *specs.Spec) { s.Process.Terminal = true }, args: []string{"--console-socket", dead}, want: "console-socket"},
 		{name: "seccomp listener refused", mod: withSeccomp(notify), want: "listenerPath"},
+		{name: "existing id, user namespace", id: existing, mod: userns, want: "exists", noClone: true},
 	}
 	for _, c := range cases {
 		id := c.id
@@ -51,7 +63,9 @@ func TestFailedCreateLeavesNoInit(t *testing.T) {
 		} else {
 			b = e.bundle(args("true"))
 		}
+		began := time.Now()
 		r := e.nook(append(append([]string{"--debug", "create", "--bundle", b}, c.args...), id)...)
+		took := time.Since(began)
 		// At once, before anything can exit on its own.
 		inits := liveWriters(r.outPath)
 		if r.code != 1 || !strings.Contains(r.stderr, c.want) {
@@ -60,9 +74,15 @@ func TestFailedCreateLeavesNoInit(t *testing.T) {
 		if len(inits) > 0 {
 			t.Errorf("%s: init processes outlived the failed create: %v", c.name, inits)
 		}
-		// The init had been cloned (stage 0 does not wait for the parent
-		// without a user namespace), so create must have said it killed it.
-		if !regexp.MustCompile(`killed and reaped the init, pid \d+`).MatchString(r.stderr) {
+		killed := regexp.MustCompile(`killed and reaped the init, pid \d+`).MatchString(r.stderr)
+		switch {
+		case c.noClone && killed:
+			t.Errorf("%s: an init was cloned before the user namespace was mapped: %s", c.name, r.stderr)
+		case c.noClone && took > 900*time.Millisecond:
+			t.Errorf("%s: the failed create took %v: it waited for an init that never comes", c.name, took)
+		case !c.noClone && !killed:
+			// Without a user namespace stage 0 clones the init without
+			// waiting for the parent: create must have killed it.
 			t.Errorf("%s: no 'killed and reaped the init' in the --debug output: %s", c.name, r.stderr)
 		}
 	}
