@@ -53,6 +53,15 @@ func execCommand() *ucli.Command {
 
 func execProcess(ctx *ucli.Context) error {
 	id := ctx.Args().First()
+	if err := state.ValidateID(id); err != nil {
+		return err
+	}
+	// nsenter's stage 0 starts first: its exec overlaps loading the state.
+	stage0, err := libcontainer.StartStage0(int(ctx.Uint("preserve-fds")))
+	if err != nil {
+		return err
+	}
+	defer stage0.Discard() // unless Exec took it
 	sigs := make(chan os.Signal, 32)
 	if !ctx.Bool("detach") {
 		signal.Notify(sigs)
@@ -97,6 +106,7 @@ func execProcess(ctx *ucli.Context) error {
 		Warn:          warnFunc(ctx),
 		Debug:         logger(ctx).Debugf,
 		StateRoot:     store(ctx).Root,
+		Stage0:        stage0,
 	})
 	// The lock only guards the start: a long exec must not block delete.
 	h.Close()

@@ -32,12 +32,16 @@ type ExecOptions struct {
 	Debug        func(format string, args ...any)
 	// StateRoot is --root (for the seccomp compile cache).
 	StateRoot string
+	// Stage0, if set, was started by the caller for PreserveFds inherited
+	// fds; Exec takes it (and kills it if it fails first).
+	Stage0 *Stage0
 }
 
 // Exec starts a process in every namespace and the cgroup of a running
 // container. It returns once the process is about to execve; the process is
 // a child of the caller, which may wait for it.
 func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
+	defer o.Stage0.Discard() // if it failed before it was taken
 	switch st := Status(h, r); st {
 	case state.Running, state.Created:
 	case state.Paused:
@@ -88,7 +92,7 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 		return 0, err
 	}
 	defer handoff.close()
-	ip, err := spawnStage0(o.PreserveFds)
+	ip, err := o.Stage0.take(o.PreserveFds)
 	if err != nil {
 		return 0, err
 	}

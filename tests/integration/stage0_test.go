@@ -107,3 +107,25 @@ func liveWriters(path string) []string {
 	}
 	return out
 }
+
+// exec starts stage 0 before it loads the container's state too; an exec
+// that fails (no such container, a stopped one) kills it before exiting.
+func TestFailedExecLeavesNoStage0(t *testing.T) {
+	e := newEnv(t)
+	stopped, _, _ := e.createStarted(args("true"))
+	e.waitStatus(stopped, "stopped")
+	for _, c := range []struct{ id, want string }{
+		{e.id(), "does not exist"},
+		{stopped, "stopped"},
+	} {
+		r := e.nook("exec", c.id, "true")
+		left := liveWriters(r.outPath)
+		if r.code != 1 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("exec in %s: want exit 1 and an error about %q, got: %s", c.id, c.want, r)
+		}
+		if len(left) > 0 {
+			t.Errorf("exec in %s: processes outlived it: %v", c.id, left)
+		}
+	}
+	e.ok(e.nook("delete", stopped))
+}
