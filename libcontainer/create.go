@@ -298,6 +298,15 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	if err := p.send(initproto.InitGo, nil, warn); err != nil {
 		return nil, err
 	}
+	// The record that says "created" is written now, while the init sets
+	// up the container, and only renamed into place once it is ready.
+	created := *rec
+	created.Status = state.Created
+	final, err := h.PrepareSave(&created)
+	if err != nil {
+		return nil, err
+	}
+	defer final.Discard() // unless committed
 	if cfg.ParentHooks {
 		if err := p.runParentHooks(rec, o, warn); err != nil {
 			return nil, err
@@ -313,10 +322,10 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	p.sock.Close()
 	o.debugf(start, "init ready at the start barrier")
 
-	rec.Status = state.Created
-	if err := h.Save(rec); err != nil {
+	if err := final.Commit(); err != nil {
 		return nil, err
 	}
+	rec.Status = state.Created
 	if o.PidFile != "" {
 		abs, err := filepath.Abs(o.PidFile)
 		if err != nil {

@@ -270,11 +270,22 @@ func (h *Handle) Load() (*Record, error) {
 // Save replaces the record atomically: temp file, fsync-free rename (the state
 // root is on tmpfs in practice, and a torn write is what rename prevents).
 func (h *Handle) Save(r *Record) error {
+	p, err := h.PrepareSave(r)
+	if err != nil {
+		return err
+	}
+	return p.Commit()
+}
+
+// PrepareSave is Save up to the rename, which Commit does: a caller that
+// knows the next record before it may publish it (create, waiting for its
+// init) encodes and writes it while it waits.
+func (h *Handle) PrepareSave(r *Record) (*PendingFile, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("encode state of %s: %w", h.ID, err)
+		return nil, fmt.Errorf("encode state of %s: %w", h.ID, err)
 	}
-	return WriteFileAtomic(filepath.Join(h.Dir, stateFile), b, 0o600)
+	return PrepareFile(filepath.Join(h.Dir, stateFile), b, 0o600)
 }
 
 // Destroy removes the directory and everything in it; the lock is released.
@@ -319,9 +330,24 @@ func (s Store) List() ([]string, error) {
 // WriteFileAtomic writes data to a temp file beside path and renames it over
 // path, so readers see the old content or the new, never a part.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	p, err := PrepareFile(path, data, mode)
+	if err != nil {
+		return err
+	}
+	return p.Commit()
+}
+
+// PendingFile is a file written beside its path, not yet renamed over it.
+type PendingFile struct {
+	tmp, path string
+}
+
+// PrepareFile writes data to a temp file beside path. Commit puts it in
+// place; Discard removes it.
+func PrepareFile(path string, data []byte, mode os.FileMode) (*PendingFile, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
 	_, werr := tmp.Write(data)
 	cerr := tmp.Close()
@@ -331,12 +357,28 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if werr == nil {
 		werr = os.Chmod(tmp.Name(), mode)
 	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
 	if werr != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, werr)
+		return nil, fmt.Errorf("write %s: %w", path, werr)
 	}
+	return &PendingFile{tmp: tmp.Name(), path: path}, nil
+}
+
+// Commit renames the file over its path.
+func (p *PendingFile) Commit() error {
+	if err := os.Rename(p.tmp, p.path); err != nil {
+		os.Remove(p.tmp)
+		p.tmp = ""
+		return fmt.Errorf("write %s: %w", p.path, err)
+	}
+	p.tmp = ""
 	return nil
+}
+
+// Discard removes a file not committed; a no-op after Commit (or on nil).
+func (p *PendingFile) Discard() {
+	if p != nil && p.tmp != "" {
+		os.Remove(p.tmp)
+		p.tmp = ""
+	}
 }

@@ -815,3 +815,44 @@ func TestPeekReadsWithoutLock(t *testing.T) {
 		t.Errorf("Peek = %+v, want pid 77 created", r)
 	}
 }
+
+// PrepareSave writes the next record where no reader sees it; Commit
+// publishes it, Discard leaves the old one and nothing else.
+func TestPrepareSaveCommitAndDiscard(t *testing.T) {
+	s := newStore(t)
+	h, err := s.Create("pending")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.Save(&Record{State: specs.State{ID: "pending", Status: Creating, Pid: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	next, err := h.PrepareSave(&Record{State: specs.State{ID: "pending", Status: Created, Pid: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := h.Load(); err != nil || r.Status != Creating || r.Pid != 1 {
+		t.Fatalf("before Commit: %+v, %v; want the old record", r, err)
+	}
+	if err := next.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	next.Discard() // after Commit: nothing to do
+	if r, err := h.Load(); err != nil || r.Status != Created || r.Pid != 2 {
+		t.Fatalf("after Commit: %+v, %v; want the new record", r, err)
+	}
+	onlyStateFile(t, h.Dir)
+
+	dropped, err := h.PrepareSave(&Record{State: specs.State{ID: "pending", Status: Stopped, Pid: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped.Discard()
+	if r, err := h.Load(); err != nil || r.Pid != 2 {
+		t.Fatalf("after Discard: %+v, %v; want the committed record", r, err)
+	}
+	onlyStateFile(t, h.Dir)
+	var none *PendingFile
+	none.Discard() // nil-safe, for defers before a failed prepare
+}
