@@ -154,10 +154,14 @@ static void join_namespaces(int sock, struct bootstrap *bs)
 {
 	int i, pass;
 
+	/*
+	 * O_NONBLOCK: a path that is a FIFO must fail setns() below, not block
+	 * the open (and create) forever waiting for a writer.
+	 */
 	for (i = 0; i < bs->npaths; i++) {
-		bs->paths[i].fd = open(bs->paths[i].path, O_RDONLY | O_CLOEXEC);
+		bs->paths[i].fd = open(bs->paths[i].path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (bs->paths[i].fd < 0)
-			bail(sock, "open namespace %s", bs->paths[i].path);
+			bail(sock, "join namespace %s: open", bs->paths[i].path);
 	}
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < bs->npaths; i++) {
@@ -167,7 +171,7 @@ static void join_namespaces(int sock, struct bootstrap *bs)
 			if ((pass == 0) != is_user)
 				continue;
 			if (setns(p->fd, (int)p->type) < 0)
-				bail(sock, "setns %s", p->path);
+				bail(sock, "join namespace %s: setns", p->path);
 			close(p->fd);
 		}
 	}

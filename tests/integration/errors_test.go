@@ -242,3 +242,28 @@ func TestBadRlimitAboveHostHardLimit(t *testing.T) {
 	}
 	e.expectFail(r, "RLIMIT_NOFILE")
 }
+
+// A namespace path that is not a namespace fails create with the path named
+// and leaves nothing behind; a FIFO there must not block create forever
+// waiting for a writer (nsenter opens the paths non-blocking).
+func TestBadNamespacePath(t *testing.T) {
+	e := newEnv(t)
+	fifo := filepath.Join(e.dir, "fifo")
+	must(t, unix.Mkfifo(fifo, 0o600))
+	plain := filepath.Join(e.dir, "plain")
+	must(t, os.WriteFile(plain, nil, 0o600))
+	for _, path := range []string{fifo, plain} {
+		b := e.bundle(func(s *specs.Spec) {
+			for i, ns := range s.Linux.Namespaces {
+				if ns.Type == specs.NetworkNamespace {
+					s.Linux.Namespaces[i].Path = path
+				}
+			}
+		})
+		began := time.Now()
+		e.expectFail(e.nook("create", "--bundle", b, e.id()), "join namespace", path)
+		if took := time.Since(began); took > 10*time.Second {
+			t.Errorf("create with namespace path %s took %v", path, took)
+		}
+	}
+}
