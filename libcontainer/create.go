@@ -227,6 +227,7 @@ func (p *initProcess) bootstrap(s *specs.Spec) error {
 	return p.sendBootstrap(initproto.BootstrapPayload(flags, join, timeOffsets(s.Linux)))
 }
 
+// bringUp drives the conversation of initproto up to Ready.
 func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, prep *cgroupPrep, start time.Time) (*Container, error) {
 	flags, _ := namespacePlan(o.Spec.Linux)
 	warn := o.Warn

@@ -131,8 +131,13 @@ func (p *initProcess) reapStage0() error {
 		_, err = unix.Wait4(p.stage0, &ws, 0, nil)
 	}
 	p.stage0 = 0
-	if err != nil {
-		return fmt.Errorf("reap nsenter stage 0: %w", err)
+	switch {
+	case err != nil:
+		return fmt.Errorf("nsenter stage 0: wait: %w", err)
+	case ws.Signaled():
+		return fmt.Errorf("nsenter stage 0: killed by %v", ws.Signal())
+	case ws.ExitStatus() != 0:
+		return fmt.Errorf("nsenter stage 0: exit status %d", ws.ExitStatus())
 	}
 	return nil
 }
