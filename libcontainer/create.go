@@ -272,7 +272,7 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	// while the cgroup is made ready; it waits for InitGo before it does
 	// anything in the container.
 	cfg := InitConfig{
-		ID: o.ID, Spec: o.Spec, Rootfs: o.Rootfs, Bundle: o.Bundle,
+		ID: o.ID, Spec: initSpec(o.Spec), Rootfs: o.Rootfs, Bundle: o.Bundle,
 		NewUserns:    flags&unix.CLONE_NEWUSER != 0,
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,

@@ -136,7 +136,7 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 		return 0, err
 	}
 	cfg := InitConfig{
-		ID: r.ID, Spec: o.Spec, Rootfs: r.Rootfs, Bundle: r.Bundle,
+		ID: r.ID, Spec: initSpec(o.Spec), Rootfs: r.Rootfs, Bundle: r.Bundle,
 		Exec:        true,
 		Pid:         p.pid,
 		PreserveFds: o.PreserveFds,

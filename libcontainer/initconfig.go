@@ -53,6 +53,22 @@ type InitConfig struct {
 	IdmapFds map[int]int `json:"idmapFds,omitempty"`
 }
 
+// initSpec is the spec as the init gets it: without what only the parent
+// uses. linux.resources is applied to the cgroup by the parent, and
+// linux.seccomp travels compiled (InitConfig.Seccomp); a Docker or
+// Kubernetes profile is hundreds of syscall names the init would otherwise
+// decode for nothing. s itself is not changed.
+func initSpec(s *specs.Spec) *specs.Spec {
+	out := *s
+	if s.Linux != nil {
+		l := *s.Linux
+		l.Resources = nil
+		l.Seccomp = nil
+		out.Linux = &l
+	}
+	return &out
+}
+
 // resolveFds turns the slots the parent wrote into the fds the files
 // arrived as (fds, in the order sent). Each slot names a distinct file; a
 // file no slot names is closed.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -77,5 +78,29 @@ func TestResolveFdsRefusesBadSlots(t *testing.T) {
 				t.Errorf("%+v: fd %d left open after the error", c.cfg, fd)
 			}
 		}
+	}
+}
+
+func TestInitSpecDropsWhatOnlyTheParentUses(t *testing.T) {
+	s := &specs.Spec{
+		Hostname: "h",
+		Linux: &specs.Linux{
+			Resources: &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}},
+			Seccomp:   &specs.LinuxSeccomp{DefaultAction: specs.ActErrno},
+			Sysctl:    map[string]string{"kernel.shmmax": "1"},
+		},
+	}
+	got := initSpec(s)
+	if got.Linux.Resources != nil || got.Linux.Seccomp != nil {
+		t.Errorf("init spec keeps resources %v, seccomp %v", got.Linux.Resources, got.Linux.Seccomp)
+	}
+	if got.Hostname != "h" || got.Linux.Sysctl["kernel.shmmax"] != "1" {
+		t.Errorf("init spec lost what the init uses: %+v", got)
+	}
+	if s.Linux.Resources == nil || s.Linux.Seccomp == nil {
+		t.Error("initSpec changed the caller's spec")
+	}
+	if initSpec(&specs.Spec{}).Linux != nil {
+		t.Error("a spec without linux got one")
 	}
 }
