@@ -18,7 +18,7 @@ import (
 // anything else is created makes a socket nobody listens on fail create
 // cleanly, and the init needs no path on the host once it has pivoted.
 type handoffs struct {
-	fifo             *os.File // O_PATH, of the start barrier (create only)
+	fifo             *os.File // the start barrier, read-write (create only)
 	console, seccomp *net.UnixConn
 	dups             []*os.File
 	// idmap holds one user namespace per idmapped mount (mounts[i] for i
@@ -53,9 +53,11 @@ func dialHandoffs(o CreateOptions, prog *seccomp.Program) (*handoffs, error) {
 	return h, nil
 }
 
-// openFifo opens the start barrier for the init to take over.
+// openFifo opens the start barrier for the init to read. Read-write: that
+// never blocks on a fifo, and the init needs no path or permission of its
+// own to reopen it.
 func (h *handoffs) openFifo(path string) error {
-	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open start barrier: %w", err)
 	}

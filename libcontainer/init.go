@@ -100,17 +100,13 @@ func (i *initRun) run() error {
 	if cfg.Exec {
 		return i.runExec(&cfg)
 	}
-	// Open the start barrier now, through the host's /proc and while we are
-	// still root: O_RDWR never blocks on a fifo. After Ready the init blocks
-	// reading it until `nook start` writes.
+	// The start barrier, opened read-write by the parent (which never
+	// blocks on a fifo): after Ready the init blocks reading it until
+	// `nook start` writes.
 	if cfg.FifoFd == 0 {
 		return errors.New("init config: the start barrier was not sent")
 	}
-	barrier, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(cfg.FifoFd), os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("open start barrier: %w", err)
-	}
-	unix.Close(cfg.FifoFd)
+	barrier := os.NewFile(uintptr(cfg.FifoFd), "exec.fifo")
 
 	if err := i.setupFilesystem(&cfg); err != nil {
 		return err

@@ -40,7 +40,7 @@ type InitConfig struct {
 	// (SCM_RIGHTS). The parent writes each one's slot, its 1-based position
 	// among them (0: not sent); resolveFds turns slots into the init's fds.
 	//
-	// FifoFd is an O_PATH fd of the start barrier (create only).
+	// FifoFd is the start barrier, open read-write (create only).
 	FifoFd int `json:"fifoFd,omitempty"`
 	// ConsoleFd is the connected --console-socket (0: no terminal).
 	ConsoleFd int `json:"consoleFd,omitempty"`
