@@ -73,7 +73,7 @@ func (i *initRun) run() error {
 	}
 	var cfg InitConfig
 	if err := json.Unmarshal(payload, &cfg); err != nil {
-		closeFds(fds)
+		initproto.CloseFds(fds)
 		return fmt.Errorf("decode init config: %w", err)
 	}
 	if err := cfg.resolveFds(fds); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/seccomp"
 )
 
@@ -99,7 +100,7 @@ func (c *InitConfig) resolveFds(fds []int) error {
 		}
 	}
 	if err != nil {
-		closeFds(fds)
+		initproto.CloseFds(fds)
 		return err
 	}
 	for i, fd := range fds {
@@ -108,10 +109,4 @@ func (c *InitConfig) resolveFds(fds []int) error {
 		}
 	}
 	return nil
-}
-
-func closeFds(fds []int) {
-	for _, fd := range fds {
-		unix.Close(fd)
-	}
 }

@@ -85,19 +85,15 @@ func ExpectFiles(sock *os.File, want Type) ([]byte, []int, error) {
 		_, err = io.ReadFull(sock, hdr[n:])
 	}
 	if err != nil {
-		closeFds(fds)
+		CloseFds(fds)
 		return nil, nil, fmt.Errorf("waiting for %s: %w", want, err)
 	}
 	t, payload, err := recvPayload(sock, hdr)
-	if err == nil && t != want {
-		if t == Error {
-			err = &RemoteError{Msg: string(payload)}
-		} else {
-			err = fmt.Errorf("waiting for %s: unexpected %s", want, t)
-		}
+	if err == nil {
+		err = frameError(t, want, payload)
 	}
 	if err != nil {
-		closeFds(fds)
+		CloseFds(fds)
 		return nil, nil, err
 	}
 	return payload, fds, nil
@@ -112,7 +108,7 @@ func parseRights(oob []byte) ([]int, error) {
 	for _, m := range msgs {
 		got, err := unix.ParseUnixRights(&m)
 		if err != nil {
-			closeFds(fds)
+			CloseFds(fds)
 			return nil, fmt.Errorf("parse control message: %w", err)
 		}
 		fds = append(fds, got...)
@@ -120,7 +116,8 @@ func parseRights(oob []byte) ([]int, error) {
 	return fds, nil
 }
 
-func closeFds(fds []int) {
+// CloseFds closes received fds that will not be used.
+func CloseFds(fds []int) {
 	for _, fd := range fds {
 		unix.Close(fd)
 	}

@@ -144,19 +144,27 @@ func Expect(r io.Reader, want Type, warn func(string)) ([]byte, error) {
 			}
 			return nil, fmt.Errorf("waiting for %s: %w", want, err)
 		}
-		switch t {
-		case want:
-			return payload, nil
-		case Error:
-			return nil, &RemoteError{Msg: string(payload)}
-		case Warning:
+		if t == Warning && t != want {
 			if warn != nil {
 				warn(string(payload))
 			}
-		default:
-			return nil, fmt.Errorf("waiting for %s: unexpected %s", want, t)
+			continue
 		}
+		return payload, frameError(t, want, payload)
 	}
+}
+
+// frameError is what a frame of type t means to a reader expecting want:
+// nil for want itself, the peer's own error for Error, else a protocol
+// error.
+func frameError(t, want Type, payload []byte) error {
+	switch t {
+	case want:
+		return nil
+	case Error:
+		return &RemoteError{Msg: string(payload)}
+	}
+	return fmt.Errorf("waiting for %s: unexpected %s", want, t)
 }
 
 // U32 decodes a u32 payload.
