@@ -50,7 +50,7 @@ func createContainer(ctx *ucli.Context, consoleFor func(*specs.Spec) (string, er
 	}
 	listenFds, preserveFds := socketActivationFds(), int(ctx.Uint("preserve-fds"))
 	// nsenter's stage 0 starts first: its exec overlaps reading the config.
-	stage0, err := libcontainer.StartStage0(listenFds + preserveFds)
+	stage0, err := libcontainer.StartStage0(listenFds+preserveFds, logger(ctx).Debugf)
 	if err != nil {
 		return nil, err
 	}

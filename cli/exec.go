@@ -57,7 +57,7 @@ func execProcess(ctx *ucli.Context) error {
 		return err
 	}
 	// nsenter's stage 0 starts first: its exec overlaps loading the state.
-	stage0, err := libcontainer.StartStage0(int(ctx.Uint("preserve-fds")))
+	stage0, err := libcontainer.StartStage0(int(ctx.Uint("preserve-fds")), logger(ctx).Debugf)
 	if err != nil {
 		return err
 	}

@@ -77,11 +77,10 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	}
 	// The namespaces first: stage 0 makes them and clones the init, whose
 	// Go runtime then starts while everything below is done.
-	p, err := o.Stage0.take(o.ListenFds + o.PreserveFds)
+	p, err := o.Stage0.take(o.ListenFds+o.PreserveFds, o.Debug)
 	if err != nil {
 		return nil, err
 	}
-	p.debug = o.Debug
 	if err := p.bootstrap(o.Spec); err != nil {
 		p.kill()
 		return nil, err

@@ -27,9 +27,10 @@ type Stage0 struct {
 }
 
 // StartStage0 starts stage 0. The first `inherited` fds from 3 up
-// (LISTEN_FDS, --preserve-fds) are passed on at their numbers.
-func StartStage0(inherited int) (*Stage0, error) {
-	p, err := spawnStage0(inherited)
+// (LISTEN_FDS, --preserve-fds) are passed on at their numbers; debug, if
+// set, hears of what a failed command kills.
+func StartStage0(inherited int, debug func(format string, args ...any)) (*Stage0, error) {
+	p, err := spawnStage0(inherited, debug)
 	if err != nil {
 		return nil, err
 	}
@@ -46,22 +47,22 @@ func (s *Stage0) Discard() {
 
 // take returns the stage 0 started for the same inherited fds, or starts
 // one now (nil s: the caller started none).
-func (s *Stage0) take(inherited int) (*initProcess, error) {
+func (s *Stage0) take(inherited int, debug func(format string, args ...any)) (*initProcess, error) {
 	if s == nil || s.p == nil {
-		return spawnStage0(inherited)
+		return spawnStage0(inherited, debug)
 	}
 	p := s.p
 	s.p = nil
 	if s.inherited != inherited {
 		p.kill()
-		return spawnStage0(inherited)
+		return spawnStage0(inherited, debug)
 	}
 	return p, nil
 }
 
 // spawnStage0 execs the protected nook binary as nsenter's stage 0, with
 // the init socket at fd 3+inherited.
-func spawnStage0(inherited int) (*initProcess, error) {
+func spawnStage0(inherited int, debug func(format string, args ...any)) (*initProcess, error) {
 	// Invariant 3 (CVE-2024-21626): an fd nook inherited from its caller
 	// without close-on-exec would reach the init, where a process.cwd of
 	// /proc/self/fd/N could name a host directory. Only the ones asked for
@@ -116,7 +117,7 @@ func spawnStage0(inherited int) (*initProcess, error) {
 		parentSock.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	return &initProcess{stage0: pid, sock: parentSock}, nil
+	return &initProcess{stage0: pid, sock: parentSock, debug: debug}, nil
 }
 
 // reapStage0 waits for nsenter's stage 0, which exits once it has sent
@@ -216,11 +217,14 @@ func (p *initProcess) kill() {
 		var ws unix.WaitStatus
 		unix.Wait4(p.pid, &ws, 0, nil)
 		if p.debug != nil {
-			p.debug("create: killed and reaped the init, pid %d", p.pid)
+			p.debug("killed and reaped the init, pid %d", p.pid)
 		}
 	}
-	if p.stage0 != 0 {
-		unix.Kill(p.stage0, unix.SIGKILL)
+	if pid := p.stage0; pid != 0 {
+		unix.Kill(pid, unix.SIGKILL)
 		p.reapStage0()
+		if p.debug != nil {
+			p.debug("killed and reaped nsenter stage 0, pid %d", pid)
+		}
 	}
 }

@@ -51,6 +51,8 @@ func TestFailedCreateLeavesNoInit(t *testing.T) {
 		{name: "console socket refused", mod: func(s *specs.Spec) { s.Process.Terminal = true }, args: []string{"--console-socket", dead}, want: "console-socket"},
 		{name: "seccomp listener refused", mod: withSeccomp(notify), want: "listenerPath"},
 		{name: "existing id, user namespace", id: existing, mod: userns, want: "exists", noClone: true},
+		// Refused before stage 0 hears of any namespace.
+		{name: "invalid config", mod: func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"no.such.sysctl": "1"} }, want: "sysctl", noClone: true},
 	}
 	for _, c := range cases {
 		id := c.id
@@ -73,6 +75,9 @@ func TestFailedCreateLeavesNoInit(t *testing.T) {
 		}
 		if len(inits) > 0 {
 			t.Errorf("%s: init processes outlived the failed create: %v", c.name, inits)
+		}
+		if !strings.Contains(r.stderr, "killed and reaped nsenter stage 0") {
+			t.Errorf("%s: no 'killed and reaped nsenter stage 0' in the --debug output: %s", c.name, r.stderr)
 		}
 		killed := regexp.MustCompile(`killed and reaped the init, pid \d+`).MatchString(r.stderr)
 		switch {
@@ -118,10 +123,15 @@ func TestFailedExecLeavesNoStage0(t *testing.T) {
 		{e.id(), "does not exist"},
 		{stopped, "stopped"},
 	} {
-		r := e.nook("exec", c.id, "true")
+		r := e.nook("--debug", "exec", c.id, "true")
 		left := liveWriters(r.outPath)
 		if r.code != 1 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("exec in %s: want exit 1 and an error about %q, got: %s", c.id, c.want, r)
+		}
+		// Killed and reaped by exec itself, not left to die of EOF when
+		// exec has gone.
+		if !strings.Contains(r.stderr, "killed and reaped nsenter stage 0") {
+			t.Errorf("exec in %s: no 'killed and reaped nsenter stage 0' in the --debug output: %s", c.id, r.stderr)
 		}
 		if len(left) > 0 {
 			t.Errorf("exec in %s: processes outlived it: %v", c.id, left)
