@@ -32,8 +32,8 @@ func TestCgroup2Only(t *testing.T) {
 		nookBin, "--root", e.root, "run", "--bundle", b, id)
 	cmd.Stdout, cmd.Stderr = out, errf
 	done := make(chan error, 1)
-	must(t, startCmd(cmd))
-	go func() { done <- waitCmd(cmd) }()
+	must(t, cmd.Start())
+	go func() { done <- cmd.Wait() }()
 	select {
 	case err = <-done:
 	case <-time.After(30 * time.Second):

@@ -295,9 +295,9 @@ func (e *env) nookBackground(a ...string) *background {
 	must(e.t, err)
 	b.cmd = exec.Command(nookBin, append([]string{"--root", e.root}, a...)...)
 	b.cmd.Stdout, b.cmd.Stderr = f, f
-	must(e.t, startCmd(b.cmd))
+	must(e.t, b.cmd.Start())
 	f.Close()
-	go func() { b.done <- waitCmd(b.cmd) }()
+	go func() { b.done <- b.cmd.Wait() }()
 	e.t.Cleanup(func() { b.cmd.Process.Kill(); <-b.done })
 	return b
 }

@@ -199,10 +199,10 @@ func TestOOMScoreAdjNegative(t *testing.T) {
 	e := newEnv(t)
 	// Does this host refuse negative values? Ask a throwaway shell.
 	probe := exec.Command("/bin/sh", "-c", "echo -1 > /proc/self/oom_score_adj")
-	if err := startCmd(probe); err != nil {
+	if err := probe.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitCmd(probe); err == nil {
+	if err := probe.Wait(); err == nil {
 		t.Skip("this host accepts negative oom_score_adj; the refusal path cannot be tested")
 	}
 	v := -100

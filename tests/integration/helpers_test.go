@@ -228,10 +228,7 @@ func (e *env) nookGlobal(full []string, extra []*os.File) result {
 	if len(e.env) > 0 {
 		cmd.Env = append(os.Environ(), e.env...)
 	}
-	runErr := startCmd(cmd)
-	if runErr == nil {
-		runErr = waitCmd(cmd)
-	}
+	runErr := cmd.Run()
 	out.Close()
 	errf.Close()
 	var ee *exec.ExitError
@@ -521,39 +518,11 @@ func processesReferring(match func(string) bool) map[int]string {
 	return found
 }
 
-var (
-	// managedMu orders starting a child against the orphan scan: a child
-	// is in managed before the scan can see it.
-	managedMu sync.RWMutex
-	// managed holds the pids of children an exec.Cmd will wait for.
-	managed sync.Map
-)
-
-// startCmd starts cmd as a child the orphan reaper leaves alone.
-func startCmd(cmd *exec.Cmd) error {
-	managedMu.Lock()
-	defer managedMu.Unlock()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	managed.Store(cmd.Process.Pid, struct{}{})
-	return nil
-}
-
-// waitCmd waits for a child started by startCmd.
-func waitCmd(cmd *exec.Cmd) error {
-	err := cmd.Wait()
-	managed.Delete(cmd.Process.Pid)
-	return err
-}
-
 // reapOrphans reaps our zombie children that no exec.Cmd waits for. As a
 // subreaper this process inherits the container inits (and anything a
 // killed nook orphans); reaping them is the caller's job, as it is a
 // shim's. It returns what it reaped that no test registered.
 func reapOrphans() []string {
-	managedMu.RLock()
-	defer managedMu.RUnlock()
 	self := os.Getpid()
 	type zombie struct {
 		pid int
@@ -563,9 +532,6 @@ func reapOrphans() []string {
 	for _, pid := range allPids() {
 		st, err := readStat(pid)
 		if err != nil || st.state != 'Z' || st.ppid != self {
-			continue
-		}
-		if _, ok := managed.Load(pid); ok {
 			continue
 		}
 		zombies = append(zombies, zombie{pid, st})
@@ -778,8 +744,8 @@ func hexMask(s string) uint64 {
 	return v
 }
 
-// The orphan reaper must never take a child an exec.Cmd waits for, even
-// one started without startCmd (CI once lost `go build` to it).
+// The orphan reaper must never take a child an exec.Cmd waits for (CI once
+// lost a test's `go build` to it).
 func TestReaperLeavesWaitedChildren(t *testing.T) {
 	cmd := exec.Command("true")
 	must(t, cmd.Start())

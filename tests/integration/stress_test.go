@@ -133,10 +133,10 @@ func TestInterruptedCreate(t *testing.T) {
 		must(t, err)
 		cmd := exec.Command(nookBin, "--root", e.root, "create", "--bundle", b, id)
 		cmd.Stdout, cmd.Stderr = out, out
-		must(t, startCmd(cmd))
+		must(t, cmd.Start())
 		time.Sleep(delay)
 		cmd.Process.Kill()
-		waitCmd(cmd)
+		cmd.Wait()
 		out.Close()
 		if s, ok := e.tryState(id); ok && s.Pid > 0 {
 			e.register(s.Pid)
@@ -160,9 +160,9 @@ func TestRunForwardsSignals(t *testing.T) {
 	defer out.Close()
 	cmd := exec.Command(nookBin, "--root", e.root, "run", "--bundle", b, e.id())
 	cmd.Stdout, cmd.Stderr = out, out
-	must(t, startCmd(cmd))
+	must(t, cmd.Start())
 	done := make(chan error, 1)
-	go func() { done <- waitCmd(cmd) }()
+	go func() { done <- cmd.Wait() }()
 	e.waitFile(outPath, "ready")
 	must(t, cmd.Process.Signal(unix.SIGTERM))
 	select {
