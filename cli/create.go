@@ -59,7 +59,17 @@ func createContainer(ctx *ucli.Context, consoleFor func(*specs.Spec) (string, er
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
-	s, err := spec.Load(bundle)
+	cfg, err := spec.Read(bundle)
+	if err != nil {
+		return nil, err
+	}
+	// The namespaces go to stage 0 before the whole config is decoded (the
+	// first decode of a process costs ~2 ms): the init is cloned and starts
+	// its runtime meanwhile. A config refused below kills it (Discard).
+	if view, ok := cfg.BootstrapView(); ok {
+		stage0.Bootstrap(view)
+	}
+	s, err := cfg.Parse()
 	if err != nil {
 		return nil, err
 	}

@@ -75,15 +75,18 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	if err := validate(o.Spec); err != nil {
 		return nil, err
 	}
-	// The namespaces first: stage 0 makes them and clones the init, whose
-	// Go runtime then starts while everything below is done.
-	p, err := o.Stage0.take(o.ListenFds+o.PreserveFds, o.Debug)
+	// The namespaces first, unless the caller sent them ahead
+	// (Stage0.Bootstrap): stage 0 makes them and clones the init, whose Go
+	// runtime then starts while everything below is done.
+	p, booted, err := o.Stage0.take(o.ListenFds+o.PreserveFds, o.Debug)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.bootstrap(o.Spec); err != nil {
-		p.kill()
-		return nil, err
+	if !booted {
+		if err := p.bootstrap(o.Spec); err != nil {
+			p.kill()
+			return nil, err
+		}
 	}
 	o.debugf(start, "init spawned")
 	c, err := prepareAndLaunch(store, o, p, start)

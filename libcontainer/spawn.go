@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"syscall"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/initproto"
+	"github.com/nookrt/nook/libcontainer/sched"
 )
 
 // Stage0 is nsenter's first stage, started before nook reads the config:
@@ -24,6 +26,9 @@ import (
 type Stage0 struct {
 	p         *initProcess
 	inherited int
+	// booted: Bootstrap has sent p the namespaces, and it is cloning or
+	// has cloned the init.
+	booted bool
 }
 
 // StartStage0 starts stage 0. The first `inherited` fds from 3 up
@@ -45,19 +50,43 @@ func (s *Stage0) Discard() {
 	}
 }
 
-// take returns the stage 0 started for the same inherited fds, or starts
-// one now (nil s: the caller started none).
-func (s *Stage0) take(inherited int, debug func(format string, args ...any)) (*initProcess, error) {
-	if s == nil || s.p == nil {
-		return spawnStage0(inherited, debug)
+// Bootstrap sends stage 0 the namespaces ahead of the rest of the config
+// (view: spec.Config.BootstrapView), so that the init is cloned and its Go
+// runtime starts while nook decodes and checks the whole config; a config
+// that then fails is refused all the same, and Discard kills the init. It
+// is only a head start: if it cannot be sent, stage 0 is dropped and Create
+// starts and bootstraps a new one from the whole config, so any error is
+// reported where it would have been.
+func (s *Stage0) Bootstrap(view *specs.Spec) {
+	if s == nil || s.p == nil || s.booted {
+		return
 	}
-	p := s.p
-	s.p = nil
+	if p := view.Process; p != nil && sched.ValidateCPUAffinity(p.ExecCPUAffinity) != nil {
+		return
+	}
+	if err := s.p.bootstrap(view); err != nil {
+		s.Discard()
+		return
+	}
+	s.booted = true
+}
+
+// take returns the stage 0 started for the same inherited fds, and whether
+// it has had its Bootstrap; or starts one now (nil s: the caller started
+// none).
+func (s *Stage0) take(inherited int, debug func(format string, args ...any)) (p *initProcess, booted bool, err error) {
+	if s == nil || s.p == nil {
+		p, err = spawnStage0(inherited, debug)
+		return p, false, err
+	}
+	p, booted = s.p, s.booted
+	s.p, s.booted = nil, false
 	if s.inherited != inherited {
 		p.kill()
-		return spawnStage0(inherited, debug)
+		p, err = spawnStage0(inherited, debug)
+		return p, false, err
 	}
-	return p, nil
+	return p, booted, nil
 }
 
 // spawnStage0 execs the protected nook binary as nsenter's stage 0, with

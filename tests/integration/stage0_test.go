@@ -36,23 +36,33 @@ func TestFailedCreateLeavesNoInit(t *testing.T) {
 		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
 	}
 
+	badSysctl := func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"no.such.sysctl": "1"} }
+
 	cases := []struct {
 		name string
 		id   string
 		mod  specMod
 		args []string
+		raw  string // config.json's whole text, if set
 		want string
-		// noClone: stage 0 makes a user namespace and waits for its
-		// mappings, which a create failing first never writes: it never
-		// clones an init, and create must not wait for one.
+		// noClone: no init is ever cloned, and create must not wait for
+		// one: stage 0 never heard of the namespaces, or it made a user
+		// namespace and waits for mappings a failing create never writes.
 		noClone bool
 	}{
 		{name: "existing id", id: existing, want: "exists"},
 		{name: "console socket refused", mod: func(s *specs.Spec) { s.Process.Terminal = true }, args: []string{"--console-socket", dead}, want: "console-socket"},
 		{name: "seccomp listener refused", mod: withSeccomp(notify), want: "listenerPath"},
 		{name: "existing id, user namespace", id: existing, mod: userns, want: "exists", noClone: true},
+		// The namespaces went to stage 0 before the whole config was
+		// checked (spec.Config.BootstrapView): the init it cloned dies.
+		{name: "invalid config", mod: badSysctl, want: "sysctl"},
+		{name: "invalid config, user namespace", mod: func(s *specs.Spec) { userns(s); badSysctl(s) }, want: "sysctl", noClone: true},
 		// Refused before stage 0 hears of any namespace.
-		{name: "invalid config", mod: func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"no.such.sysctl": "1"} }, want: "sysctl", noClone: true},
+		{name: "config not JSON", raw: `{"ociVersion": "1.3.0",`, want: "unexpected end of JSON input", noClone: true},
+		{name: "unknown namespace type", mod: func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "nosuch"})
+		}, want: "unknown namespace type", noClone: true},
 	}
 	for _, c := range cases {
 		id := c.id
@@ -64,6 +74,9 @@ func TestFailedCreateLeavesNoInit(t *testing.T) {
 			b = e.bundle(args("true"), c.mod)
 		} else {
 			b = e.bundle(args("true"))
+		}
+		if c.raw != "" {
+			must(t, os.WriteFile(filepath.Join(b, "config.json"), []byte(c.raw), 0o644))
 		}
 		began := time.Now()
 		r := e.nook(append(append([]string{"--debug", "create", "--bundle", b}, c.args...), id)...)
