@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -81,6 +82,16 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	p, booted, err := o.Stage0.take(o.ListenFds+o.PreserveFds, o.Debug)
 	if err != nil {
 		return nil, err
+	}
+	if booted && !p.bootstrappedFor(o.Spec) {
+		// The early view and the whole config are decoded from the same
+		// bytes by the same decoder, so they agree; were they ever not to,
+		// the init would be in the wrong namespaces: start over.
+		p.kill()
+		if p, err = spawnStage0(o.ListenFds+o.PreserveFds, o.Debug); err != nil {
+			return nil, err
+		}
+		booted = false
 	}
 	if !booted {
 		if err := p.bootstrap(o.Spec); err != nil {
@@ -208,17 +219,20 @@ type initProcess struct {
 	// init; awaitsMapping: it waits for UsernsMapped and has not.
 	bootstrapped, awaitsMapping bool
 	killed                      bool
-	debug                       func(format string, args ...any) // may be nil
+	// What Bootstrap told stage 0 (bootstrap).
+	sentPayload  []byte
+	sentAffinity string
+	debug        func(format string, args ...any) // may be nil
 }
 
 // bootstrap sends stage 0 the namespaces to join and make.
 func (p *initProcess) bootstrap(s *specs.Spec) error {
-	flags, join := namespacePlan(s.Linux)
+	payload, affinity := bootstrapOf(s)
 	// Stage 0 is single-threaded C until it clones the init, which
 	// inherits its affinity: the initial CPUs apply from the first
 	// instruction of the init on.
-	if a := s.Process; a != nil && a.ExecCPUAffinity != nil && a.ExecCPUAffinity.Initial != "" {
-		set, err := sched.ParseCPUSet(a.ExecCPUAffinity.Initial)
+	if affinity != "" {
+		set, err := sched.ParseCPUSet(affinity)
 		if err == nil {
 			err = unix.SchedSetaffinity(p.stage0, &set)
 		}
@@ -226,7 +240,28 @@ func (p *initProcess) bootstrap(s *specs.Spec) error {
 			return fmt.Errorf("process.execCPUAffinity.initial: %w", err)
 		}
 	}
-	return p.sendBootstrap(initproto.BootstrapPayload(flags, join, timeOffsets(s.Linux)))
+	if err := p.sendBootstrap(payload); err != nil {
+		return err
+	}
+	p.sentPayload, p.sentAffinity = payload, affinity
+	return nil
+}
+
+// bootstrapOf is what stage 0 is told of s: the Bootstrap payload, and the
+// CPUs it starts the init on.
+func bootstrapOf(s *specs.Spec) (payload []byte, affinity string) {
+	flags, join := namespacePlan(s.Linux)
+	if a := s.Process; a != nil && a.ExecCPUAffinity != nil {
+		affinity = a.ExecCPUAffinity.Initial
+	}
+	return initproto.BootstrapPayload(flags, join, timeOffsets(s.Linux)), affinity
+}
+
+// bootstrappedFor says whether the Bootstrap sent (from the caller's early
+// view of the config) is exactly what s asks for.
+func (p *initProcess) bootstrappedFor(s *specs.Spec) bool {
+	payload, affinity := bootstrapOf(s)
+	return p.bootstrapped && bytes.Equal(payload, p.sentPayload) && affinity == p.sentAffinity
 }
 
 // bringUp drives the conversation of initproto up to Ready.
