@@ -20,6 +20,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/tests/security/harness"
 )
 
 // env is one test's world: its own temp dir holding its --root, bundles and
@@ -539,7 +541,7 @@ func reapOrphans() []string {
 	// A child some exec.Cmd (in this package or a library) will wait for
 	// has a pidfd held by os.Process from the moment it is cloned until it
 	// is reaped. Read them after the zombie scan, so none can be missed.
-	waited := heldPidfds()
+	waited := harness.HeldPidfds()
 	var out []string
 	for _, z := range zombies {
 		pid, st := z.pid, z.st
@@ -553,32 +555,6 @@ func reapOrphans() []string {
 		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	}
 	return out
-}
-
-// heldPidfds returns the pids this process holds a pidfd for.
-func heldPidfds() map[int]bool {
-	held := map[int]bool{}
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return held
-	}
-	for _, fd := range fds {
-		if link, err := os.Readlink("/proc/self/fd/" + fd.Name()); err != nil || link != "anon_inode:[pidfd]" {
-			continue
-		}
-		info, err := os.ReadFile("/proc/self/fdinfo/" + fd.Name())
-		if err != nil {
-			continue
-		}
-		for _, l := range strings.Split(string(info), "\n") {
-			if v, ok := strings.CutPrefix(l, "Pid:"); ok {
-				if pid, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-					held[pid] = true
-				}
-			}
-		}
-	}
-	return held
 }
 
 func mountsReferring(match func(string) bool) []string {

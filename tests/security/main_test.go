@@ -1,7 +1,8 @@
 // Package security holds regression tests for the container-escape CVE
 // classes of OCI runtimes. Each test builds a real attack (a malicious image,
 // config or second container) against a freshly built nook and asserts that
-// it fails, and each would fail if the protection it names were removed.
+// it fails. Each class has tests that fail with its protection removed; the
+// few that do not (nook's design leaves them nothing to attack) say so.
 // They need root and /bin/busybox (busybox-static); without them every test
 // is skipped with a message naming what is missing.
 //

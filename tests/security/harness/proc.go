@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -76,49 +74,54 @@ func AllPids() []int {
 	return pids
 }
 
-var (
-	// managedMu orders starting a child against the orphan scan: a child
-	// is in managed before the scan can see it.
-	managedMu sync.RWMutex
-	// managed holds the pids of children an exec.Cmd will wait for: the
-	// orphan reaper must leave them to their Wait.
-	managed sync.Map
-)
-
-func startCmd(cmd *exec.Cmd) error {
-	managedMu.Lock()
-	defer managedMu.Unlock()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	managed.Store(cmd.Process.Pid, struct{}{})
-	return nil
-}
-
-func waitCmd(cmd *exec.Cmd) error {
-	err := cmd.Wait()
-	managed.Delete(cmd.Process.Pid)
-	return err
-}
-
 // ReapOrphans reaps our zombie children that no exec.Cmd waits for: as a
 // subreaper this process inherits container inits (and whatever a killed
 // nook orphans); reaping them is the caller's job, as it is a shim's.
 func ReapOrphans() {
-	managedMu.RLock()
-	defer managedMu.RUnlock()
 	self := os.Getpid()
+	var zombies []int
 	for _, pid := range AllPids() {
-		st, err := ReadStat(pid)
-		if err != nil || st.State != 'Z' || st.Ppid != self {
-			continue
+		if st, err := ReadStat(pid); err == nil && st.State == 'Z' && st.Ppid == self {
+			zombies = append(zombies, pid)
 		}
-		if _, ok := managed.Load(pid); ok {
-			continue
-		}
-		var ws unix.WaitStatus
-		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	}
+	// A child some exec.Cmd (in the tests or a library: `go build`, `nook
+	// spec`) will wait for has a pidfd held by os.Process from the moment
+	// it is cloned until it is reaped. Read them after the zombie scan, so
+	// none can be missed.
+	waited := HeldPidfds()
+	for _, pid := range zombies {
+		if !waited[pid] {
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		}
+	}
+}
+
+// HeldPidfds returns the pids this process holds a pidfd for.
+func HeldPidfds() map[int]bool {
+	held := map[int]bool{}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return held
+	}
+	for _, fd := range fds {
+		if link, err := os.Readlink("/proc/self/fd/" + fd.Name()); err != nil || link != "anon_inode:[pidfd]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + fd.Name())
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(info), "\n") {
+			if v, ok := strings.CutPrefix(l, "Pid:"); ok {
+				if pid, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+					held[pid] = true
+				}
+			}
+		}
+	}
+	return held
 }
 
 // procRefs lists how a process refers to paths for which match is true: its

@@ -54,7 +54,7 @@ func (r *Running) Kill() { r.cmd.Process.Signal(unix.SIGKILL) }
 
 // Wait waits for the command and returns its result.
 func (r *Running) Wait() Result {
-	runErr := waitCmd(r.cmd)
+	runErr := r.cmd.Wait()
 	r.cancel()
 	r.out.Close()
 	r.err.Close()
@@ -107,7 +107,7 @@ func (e *Env) Start(o Opts, args ...string) (*Running, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
 	cmd := exec.CommandContext(ctx, e.Bin, full...)
 	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = out, errf, o.Extra
-	if err := startCmd(cmd); err != nil {
+	if err := cmd.Start(); err != nil {
 		cancel()
 		out.Close()
 		errf.Close()
