@@ -73,7 +73,9 @@ func TestBootstrappedForNoticesEveryDifference(t *testing.T) {
 		t.Fatal("bootstrappedFor refused the spec it was sent")
 	}
 	for name, mod := range map[string]func(*specs.Spec){
-		"namespace added":   func(s *specs.Spec) { s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace}) },
+		"namespace added": func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		},
 		"namespace dropped": func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[1:] },
 		"path changed":      func(s *specs.Spec) { s.Linux.Namespaces[4].Path = "/proc/2/ns/net" },
 		"joined, not made":  func(s *specs.Spec) { s.Linux.Namespaces[0].Path = "/proc/1/ns/pid" },
