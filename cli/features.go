@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"os"
 
+	"github.com/opencontainers/runtime-spec/specs-go/features"
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/nookrt/nook/libcontainer/sched"
 	"github.com/nookrt/nook/seccomp"
 	"github.com/nookrt/nook/spec"
 )
@@ -20,6 +22,7 @@ func featuresCommand() *ucli.Command {
 			}
 			f := spec.Features(ctx.App.Version)
 			f.Linux.Seccomp = seccomp.Features()
+			f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: sched.MemoryPolicyModes(), Flags: sched.MemoryPolicyFlags()}
 			b, err := json.MarshalIndent(f, "", "    ")
 			if err != nil {
 				return err

@@ -644,6 +644,10 @@ func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
 		if err := sched.SetPersonality(s.Linux.Personality); err != nil {
 			return nil, err
 		}
+		// Per thread, kept across execve: this is the thread that execs.
+		if err := sched.SetMemoryPolicy(s.Linux.MemoryPolicy); err != nil {
+			return nil, err
+		}
 	}
 
 	return &preparedProcess{proc: proc, path: path, limits: limits, final: final}, nil

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -49,6 +50,18 @@ func validate(s *specs.Spec) error {
 	if l := s.Linux; l != nil {
 		if err := sched.ValidatePersonality(l.Personality); err != nil {
 			return err
+		}
+		if err := sched.ValidateMemoryPolicy(l.MemoryPolicy); err != nil {
+			return err
+		}
+		// Not implemented: refused rather than ignored, since the spec
+		// says the devices MUST be made available and a container that
+		// asked for cache or memory-bandwidth limits must not run without.
+		if len(l.NetDevices) > 0 {
+			return errors.New("linux.netDevices: moving network devices into the container is not supported by nook (see `nook features`)")
+		}
+		if l.IntelRdt != nil {
+			return errors.New("linux.intelRdt: Intel RDT is not supported by nook (see `nook features`)")
 		}
 		if err := sysctl.Validate(l.Sysctl, sysctlNamespaces(l)); err != nil {
 			return err

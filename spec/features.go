@@ -21,6 +21,7 @@ const (
 	implApparmor          = true
 	implSelinux           = true
 	implIntelRdt          = false
+	implNetDevices        = false
 	implIDMapMounts       = true
 )
 
@@ -43,10 +44,11 @@ func Features(version string) *features.Features {
 				SystemdUser: boolPtr(implCgroupSystemdUser),
 				Rdma:        boolPtr(implCgroupRdma),
 			},
-			Seccomp:  &features.Seccomp{Enabled: boolPtr(implSeccomp)},
-			Apparmor: &features.Apparmor{Enabled: boolPtr(implApparmor)},
-			Selinux:  &features.Selinux{Enabled: boolPtr(implSelinux)},
-			IntelRdt: &features.IntelRdt{Enabled: boolPtr(implIntelRdt)},
+			Seccomp:    &features.Seccomp{Enabled: boolPtr(implSeccomp)},
+			Apparmor:   &features.Apparmor{Enabled: boolPtr(implApparmor)},
+			Selinux:    &features.Selinux{Enabled: boolPtr(implSelinux)},
+			IntelRdt:   &features.IntelRdt{Enabled: boolPtr(implIntelRdt)},
+			NetDevices: &features.NetDevices{Enabled: boolPtr(implNetDevices)},
 			MountExtensions: &features.MountExtensions{
 				IDMap: &features.IDMap{Enabled: boolPtr(implIDMapMounts)},
 			},

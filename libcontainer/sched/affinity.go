@@ -17,41 +17,45 @@ const maxCPUs = len(unix.CPUSet{}) * 64
 // ParseCPUSet parses a cpu list such as "0-3,7" (comma-separated CPU numbers and inclusive
 // ranges, as in cpuset.cpus). Whitespace around items is tolerated; an empty list, an empty
 // item, a reversed range or a CPU beyond what a unix.CPUSet holds is an error.
-func ParseCPUSet(s string) (unix.CPUSet, error) {
+func ParseCPUSet(s string) (unix.CPUSet, error) { return parseList("cpu", "CPU", s) }
+
+// parseList parses a list of ids in cpuset syntax ("0-3,7") into a bit set; kind and unit
+// name them in errors ("cpu list", "is not a CPU number").
+func parseList(kind, unit, s string) (unix.CPUSet, error) {
 	var set unix.CPUSet
 	if strings.TrimSpace(s) == "" {
-		return set, fmt.Errorf("empty cpu list")
+		return set, fmt.Errorf("empty %s list", kind)
 	}
 	for item := range strings.SplitSeq(s, ",") {
 		item = strings.TrimSpace(item)
 		lo, hi, isRange := strings.Cut(item, "-")
-		first, err := parseCPU(lo)
+		first, err := parseID(unit, lo)
 		if err != nil {
-			return set, fmt.Errorf("cpu list %q: item %q: %w", s, item, err)
+			return set, fmt.Errorf("%s list %q: item %q: %w", kind, s, item, err)
 		}
 		last := first
 		if isRange {
-			if last, err = parseCPU(hi); err != nil {
-				return set, fmt.Errorf("cpu list %q: item %q: %w", s, item, err)
+			if last, err = parseID(unit, hi); err != nil {
+				return set, fmt.Errorf("%s list %q: item %q: %w", kind, s, item, err)
 			}
 			if last < first {
-				return set, fmt.Errorf("cpu list %q: item %q: range ends before it starts", s, item)
+				return set, fmt.Errorf("%s list %q: item %q: range ends before it starts", kind, s, item)
 			}
 		}
-		for cpu := first; cpu <= last; cpu++ {
-			set.Set(cpu)
+		for id := first; id <= last; id++ {
+			set.Set(id)
 		}
 	}
 	return set, nil
 }
 
-func parseCPU(s string) (int, error) {
+func parseID(unit, s string) (int, error) {
 	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
-		return 0, fmt.Errorf("%q is not a CPU number", s)
+		return 0, fmt.Errorf("%q is not a %s number", s, unit)
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n >= maxCPUs {
-		return 0, fmt.Errorf("CPU %s is beyond the %d CPUs this runtime can address", s, maxCPUs)
+		return 0, fmt.Errorf("%s %s is beyond the %d %ss this runtime can address", unit, s, maxCPUs, unit)
 	}
 	return n, nil
 }

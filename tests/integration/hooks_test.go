@@ -171,6 +171,57 @@ func TestSchedulingFields(t *testing.T) {
 	e.expectFail(e.nook("create", "--bundle", bad, e.id()), "process.ioPriority")
 }
 
+// TestMemoryPolicy: linux.memoryPolicy as the kernel reports it for the
+// container process's mappings (numa_maps), for the process and for one
+// exec'd into the container; a node the host lacks fails create cleanly.
+func TestMemoryPolicy(t *testing.T) {
+	e := newEnv(t)
+	policy := func(mode specs.MemoryPolicyModeType, nodes string, flags ...specs.MemoryPolicyFlagType) specMod {
+		return func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: mode, Nodes: nodes, Flags: flags}
+		}
+	}
+	const show = "head -1 /proc/self/numa_maps | cut -d' ' -f2"
+	for _, c := range []struct {
+		mod  specMod
+		want string
+	}{
+		{policy(specs.MpolBind, "0"), "bind:0"},
+		{policy(specs.MpolInterleave, "0", specs.MpolFStaticNodes), "interleave=static:0"},
+		{policy(specs.MpolPreferred, "0"), "prefer:0"},
+		{nil, "default"},
+	} {
+		mods := []specMod{sh(show)}
+		if c.mod != nil {
+			mods = append(mods, c.mod)
+		}
+		if got := strings.TrimSpace(e.runOK(mods...)); got != c.want {
+			t.Errorf("numa_maps policy %q, want %q", got, c.want)
+		}
+	}
+	id, _, _ := e.createStarted(args("sleep", "100"), policy(specs.MpolBind, "0"))
+	if got := strings.TrimSpace(e.ok(e.nook("exec", id, "sh", "-c", show)).stdout); got != "bind:0" {
+		t.Errorf("exec: numa_maps policy %q, want bind:0", got)
+	}
+	e.ok(e.nook("delete", "--force", id))
+	e.expectFail(e.nook("create", "--bundle", e.bundle(policy(specs.MpolBind, "1000")), e.id()),
+		"linux.memoryPolicy", "set_mempolicy: invalid argument")
+	e.expectFail(e.nook("create", "--bundle", e.bundle(policy("MPOL_NOSUCH", "")), e.id()),
+		"linux.memoryPolicy.mode", "MPOL_NOSUCH")
+}
+
+// TestUnsupportedLinuxFields: what nook does not implement is refused by
+// name, never silently ignored.
+func TestUnsupportedLinuxFields(t *testing.T) {
+	e := newEnv(t)
+	e.expectFail(e.nook("create", "--bundle", e.bundle(func(s *specs.Spec) {
+		s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"dummy0": {Name: "eth1"}}
+	}), e.id()), "linux.netDevices", "not supported")
+	e.expectFail(e.nook("create", "--bundle", e.bundle(func(s *specs.Spec) {
+		s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c1"}
+	}), e.id()), "linux.intelRdt", "not supported")
+}
+
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // TestExecCPUAffinityInitial: the init runs on execCPUAffinity.initial from
