@@ -17,6 +17,7 @@ import (
 	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/initproto"
+	"github.com/nookrt/nook/libcontainer/netdev"
 	"github.com/nookrt/nook/libcontainer/sched"
 	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/seccomp"
@@ -332,6 +333,14 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		return nil, err
 	}
 	o.debugf(start, "init in its cgroup")
+	// Host devices join the container's network namespace before the init
+	// runs anything of the container's (linux.netDevices).
+	if l := o.Spec.Linux; l != nil && len(l.NetDevices) > 0 {
+		if err := netdev.Move(l.NetDevices, fmt.Sprintf("/proc/%d/ns/net", p.pid)); err != nil {
+			return nil, err
+		}
+		o.debugf(start, "network devices moved in")
+	}
 
 	if err := p.send(initproto.InitGo, nil, warn); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nookrt/nook/libcontainer/apparmor"
 	"github.com/nookrt/nook/libcontainer/hooks"
+	"github.com/nookrt/nook/libcontainer/netdev"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/sched"
 	"github.com/nookrt/nook/libcontainer/sysctl"
@@ -54,12 +55,17 @@ func validate(s *specs.Spec) error {
 		if err := sched.ValidateMemoryPolicy(l.MemoryPolicy); err != nil {
 			return err
 		}
-		// Not implemented: refused rather than ignored, since the spec
-		// says the devices MUST be made available and a container that
-		// asked for cache or memory-bandwidth limits must not run without.
 		if len(l.NetDevices) > 0 {
-			return errors.New("linux.netDevices: moving network devices into the container is not supported by nook (see `nook features`)")
+			if !hasNamespace(l, specs.NetworkNamespace) {
+				return errors.New("linux.netDevices: needs a network namespace in linux.namespaces (without one the devices would stay on the host)")
+			}
+			if err := netdev.Validate(l.NetDevices); err != nil {
+				return err
+			}
 		}
+		// Not implemented: refused rather than ignored, since a container
+		// that asked for cache or memory-bandwidth limits must not run
+		// without them.
 		if l.IntelRdt != nil {
 			return errors.New("linux.intelRdt: Intel RDT is not supported by nook (see `nook features`)")
 		}

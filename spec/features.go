@@ -21,7 +21,7 @@ const (
 	implApparmor          = true
 	implSelinux           = true
 	implIntelRdt          = false
-	implNetDevices        = false
+	implNetDevices        = true
 	implIDMapMounts       = true
 )
 
