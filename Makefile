@@ -18,7 +18,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode
 GOTAGS    := urfave_cli_no_docs,netgo,osusergo
 export GOEXPERIMENT := nogreenteagc,jsonv2
 NOOK      := $(CURDIR)/nook
-APT_PKGS  := libseccomp-dev busybox-static jq runc crun
+APT_PKGS  := libseccomp-dev busybox-static jq runc crun iproute2
 # The runtime-tools tests this stage of nook is held to (see README, Conformance).
 VALIDATION_TESTS ?= default create start state kill kill_no_effect delete delete_only_create_resources \
 	delete_resources hostname mounts process process_user process_capabilities process_rlimits \

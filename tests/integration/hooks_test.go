@@ -231,6 +231,9 @@ func TestUnsupportedLinuxFields(t *testing.T) {
 // create cleanly.
 func TestNetDevices(t *testing.T) {
 	e := newEnv(t)
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs ip (iproute2, installed by make deps) to make a veth pair")
+	}
 	dev := fmt.Sprintf("nkd%d", os.Getpid()%100000)
 	ipCmd := func(args ...string) {
 		t.Helper()
