@@ -289,10 +289,10 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 	if cfg.NewUserns {
 		// The rootfs is open: now become the namespace's root (until now the
 		// host uid let us reach a bundle the container's root cannot).
-		if err := syscall.Setresgid(0, 0, 0); err != nil {
+		if err := setresgidThread(0); err != nil {
 			return fmt.Errorf("become root group of the user namespace (is gid 0 mapped?): %w", err)
 		}
-		if err := syscall.Setresuid(0, 0, 0); err != nil {
+		if err := setresuidThread(0); err != nil {
 			return fmt.Errorf("become root of the user namespace (is uid 0 mapped?): %w", err)
 		}
 	}
@@ -367,13 +367,13 @@ func (i *initRun) switchUser(proc *specs.Process, keepAdmin bool) (caps.Sets, er
 	for _, g := range u.AdditionalGids {
 		gids = append(gids, int(g))
 	}
-	if err := syscall.Setgroups(gids); err != nil && !(len(gids) == 0 && errors.Is(err, unix.EPERM)) {
+	if err := setgroupsThread(u.AdditionalGids); err != nil && !(len(gids) == 0 && errors.Is(err, unix.EPERM)) {
 		return sets, fmt.Errorf("setgroups %v (process.user.additionalGids): %w", gids, err)
 	}
-	if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+	if err := setresgidThread(u.GID); err != nil {
 		return sets, fmt.Errorf("setgid %d (process.user.gid): %w", u.GID, err)
 	}
-	if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+	if err := setresuidThread(u.UID); err != nil {
 		return sets, fmt.Errorf("setuid %d (process.user.uid): %w", u.UID, err)
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
