@@ -311,7 +311,7 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	// anything in the container.
 	cfg := InitConfig{
 		ID: o.ID, Spec: initSpec(o.Spec), Rootfs: o.Rootfs, Bundle: o.Bundle,
-		NewUserns:    flags&unix.CLONE_NEWUSER != 0,
+		Userns:       hasNamespace(o.Spec.Linux, specs.UserNamespace),
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
 		Pid:          p.pid,

@@ -286,7 +286,7 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 		return err
 	}
 	defer root.Close()
-	if cfg.NewUserns {
+	if cfg.Userns {
 		// The rootfs is open: now become the namespace's root (until now the
 		// host uid let us reach a bundle the container's root cannot).
 		if err := setresgidThread(0); err != nil {
@@ -301,7 +301,7 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 		Bundle:   cfg.Bundle,
 		NoPivot:  cfg.NoPivot || !newMntNS,
 		Chroot:   !newMntNS,
-		InUserns: cfg.NewUserns,
+		InUserns: cfg.Userns,
 		CgroupNS: hasNamespace(s.Linux, specs.CgroupNamespace),
 		// Only with a mount namespace of its own: otherwise it is the host's.
 		Propagation: map[bool]string{true: l.RootfsPropagation}[newMntNS],
@@ -399,9 +399,9 @@ func (i *initRun) switchUser(proc *specs.Process, keepAdmin bool) (caps.Sets, er
 }
 
 // canRaiseHardLimits: the kernel checks CAP_SYS_RESOURCE in the initial user
-// namespace, so only an init outside a new user namespace that holds it can.
-func canRaiseHardLimits(newUserns bool) bool {
-	if newUserns {
+// namespace, so only an init outside any user namespace that holds it can.
+func canRaiseHardLimits(inUserns bool) bool {
+	if inUserns {
 		return false
 	}
 	p, err := caps.CurrentPermitted()
@@ -603,7 +603,7 @@ func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
 		return nil, err
 	}
 	// Rlimits are applied after the barrier; refuse now what will fail then.
-	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(cfg.NewUserns)); err != nil {
+	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(cfg.Userns)); err != nil {
 		return nil, err
 	}
 	path, err := lookPath(proc.Args[0], proc.Env)

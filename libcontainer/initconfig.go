@@ -19,9 +19,11 @@ type InitConfig struct {
 	Spec   *specs.Spec `json:"spec"`
 	Rootfs string      `json:"rootfs"` // absolute host path
 	Bundle string      `json:"bundle"`
-	// NewUserns: the init is in a user namespace it created, still with the
-	// host uid; it switches to the namespace's root once the rootfs is open.
-	NewUserns bool `json:"newUserns"`
+	// Userns: the init is in a user namespace (made or joined by path),
+	// still with the host uid; it switches to the namespace's root once the
+	// rootfs is open (a joined one's too: the host uid is not mapped there,
+	// and files it made would fail with EOVERFLOW).
+	Userns bool `json:"userns"`
 	// Pid is the init's pid in the host's pid namespace (for hook states).
 	Pid int `json:"pid"`
 	// ParentHooks: prestart/createRuntime hooks exist; the init sends

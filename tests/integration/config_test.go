@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,6 +108,37 @@ func TestBadMountOptions(t *testing.T) {
 		b := e.bundle(func(s *specs.Spec) { s.Mounts = append(s.Mounts, tc.m) })
 		e.expectFail(e.nook("create", "--bundle", b, e.id()), tc.want...)
 	}
+}
+
+// TestUserNamespace: a container whose root is host uid 100000 sets up its
+// rootfs (devices bind-mounted, sysfs mounted) and runs as that uid on the
+// host; an exec'd process sees the mapping; a second container joins its
+// user namespace by path.
+func TestUserNamespace(t *testing.T) {
+	e := newEnv(t)
+	m := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	id, pid, _ := e.createStarted(args("sleep", "100"), func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings, s.Linux.GIDMappings = m, m
+	})
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	must(t, err)
+	if !strings.Contains(string(status), "Uid:\t100000\t100000\t100000\t100000\n") {
+		t.Errorf("the container process does not run as host uid 100000:\n%s", status)
+	}
+	out := e.ok(e.nook("exec", id, "sh", "-c", "cat /proc/self/uid_map; id -u; stat -c %F /dev/null; ls /sys/kernel >/dev/null && echo sysfs; touch /dev/shm/x && stat -c %u /dev/shm/x")).stdout
+	got := strings.Join(strings.Fields(out), " ")
+	if want := "0 100000 65536 0 character special file sysfs 0"; got != want {
+		t.Errorf("inside: %q, want %q", got, want)
+	}
+	joined := e.runOK(sh("cat /proc/self/uid_map"), func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces,
+			specs.LinuxNamespace{Type: specs.UserNamespace, Path: fmt.Sprintf("/proc/%d/ns/user", pid)})
+	})
+	if got := strings.Join(strings.Fields(joined), " "); got != "0 100000 65536" {
+		t.Errorf("a container joining the user namespace by path sees %q", got)
+	}
+	e.ok(e.nook("delete", "--force", id))
 }
 
 func TestBadIDMappings(t *testing.T) {
