@@ -80,11 +80,11 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	// The namespaces first, unless the caller sent them ahead
 	// (Stage0.Bootstrap): stage 0 makes them and clones the init, whose Go
 	// runtime then starts while everything below is done.
-	p, booted, err := o.Stage0.take(o.ListenFds+o.PreserveFds, o.Debug)
+	p, err := o.Stage0.take(o.ListenFds+o.PreserveFds, o.Debug)
 	if err != nil {
 		return nil, err
 	}
-	if booted && !p.bootstrappedFor(o.Spec) {
+	if p.bootstrapped && !p.bootstrappedFor(o.Spec) {
 		// The early view and the whole config are decoded from the same
 		// bytes by the same decoder, so they agree; were they ever not to,
 		// the init would be in the wrong namespaces: start over.
@@ -92,9 +92,8 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 		if p, err = spawnStage0(o.ListenFds+o.PreserveFds, o.Debug); err != nil {
 			return nil, err
 		}
-		booted = false
 	}
-	if !booted {
+	if !p.bootstrapped {
 		if err := p.bootstrap(o.Spec); err != nil {
 			p.kill()
 			return nil, err
@@ -262,7 +261,7 @@ func bootstrapOf(s *specs.Spec) (payload []byte, affinity string) {
 // view of the config) is exactly what s asks for.
 func (p *initProcess) bootstrappedFor(s *specs.Spec) bool {
 	payload, affinity := bootstrapOf(s)
-	return p.bootstrapped && bytes.Equal(payload, p.sentPayload) && affinity == p.sentAffinity
+	return bytes.Equal(payload, p.sentPayload) && affinity == p.sentAffinity
 }
 
 // bringUp drives the conversation of initproto up to Ready.

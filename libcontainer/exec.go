@@ -92,7 +92,7 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 		return 0, err
 	}
 	defer handoff.close()
-	ip, _, err := o.Stage0.take(o.PreserveFds, o.Debug) // exec never bootstraps early
+	ip, err := o.Stage0.take(o.PreserveFds, o.Debug)
 	if err != nil {
 		return 0, err
 	}

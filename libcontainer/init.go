@@ -363,12 +363,8 @@ func (i *initRun) switchUser(proc *specs.Process, keepAdmin bool) (caps.Sets, er
 		return sets, fmt.Errorf("set keep-caps: %w", err)
 	}
 	u := proc.User
-	gids := make([]int, 0, len(u.AdditionalGids))
-	for _, g := range u.AdditionalGids {
-		gids = append(gids, int(g))
-	}
-	if err := setgroupsThread(u.AdditionalGids); err != nil && !(len(gids) == 0 && errors.Is(err, unix.EPERM)) {
-		return sets, fmt.Errorf("setgroups %v (process.user.additionalGids): %w", gids, err)
+	if err := setgroupsThread(u.AdditionalGids); err != nil && !(len(u.AdditionalGids) == 0 && errors.Is(err, unix.EPERM)) {
+		return sets, fmt.Errorf("setgroups %v (process.user.additionalGids): %w", u.AdditionalGids, err)
 	}
 	if err := setresgidThread(u.GID); err != nil {
 		return sets, fmt.Errorf("setgid %d (process.user.gid): %w", u.GID, err)

@@ -57,8 +57,9 @@ type InitConfig struct {
 }
 
 // initSpec is the spec as the init gets it: without what only the parent
-// uses. linux.resources is applied to the cgroup by the parent, and
-// linux.seccomp travels compiled (InitConfig.Seccomp); a Docker or
+// uses. linux.resources is applied to the cgroup by the parent, which also
+// moves linux.netDevices in, and linux.seccomp travels compiled
+// (InitConfig.Seccomp); a Docker or
 // Kubernetes profile is hundreds of syscall names the init would otherwise
 // decode for nothing. s itself is not changed.
 func initSpec(s *specs.Spec) *specs.Spec {
@@ -67,6 +68,7 @@ func initSpec(s *specs.Spec) *specs.Spec {
 		l := *s.Linux
 		l.Resources = nil
 		l.Seccomp = nil
+		l.NetDevices = nil
 		out.Linux = &l
 	}
 	return &out

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/initproto"
-	"github.com/nookrt/nook/libcontainer/sched"
 )
 
 // Stage0 is nsenter's first stage, started before nook reads the config:
@@ -26,9 +25,6 @@ import (
 type Stage0 struct {
 	p         *initProcess
 	inherited int
-	// booted: Bootstrap has sent p the namespaces, and it is cloning or
-	// has cloned the init.
-	booted bool
 }
 
 // StartStage0 starts stage 0. The first `inherited` fds from 3 up
@@ -58,35 +54,28 @@ func (s *Stage0) Discard() {
 // starts and bootstraps a new one from the whole config, so any error is
 // reported where it would have been.
 func (s *Stage0) Bootstrap(view *specs.Spec) {
-	if s == nil || s.p == nil || s.booted {
-		return
-	}
-	if p := view.Process; p != nil && sched.ValidateCPUAffinity(p.ExecCPUAffinity) != nil {
+	if s == nil || s.p == nil || s.p.bootstrapped {
 		return
 	}
 	if err := s.p.bootstrap(view); err != nil {
 		s.Discard()
-		return
 	}
-	s.booted = true
 }
 
-// take returns the stage 0 started for the same inherited fds, and whether
-// it has had its Bootstrap; or starts one now (nil s: the caller started
-// none).
-func (s *Stage0) take(inherited int, debug func(format string, args ...any)) (p *initProcess, booted bool, err error) {
+// take returns the stage 0 started for the same inherited fds (it may have
+// had its Bootstrap: p.bootstrapped), or starts one now (nil s: the caller
+// started none).
+func (s *Stage0) take(inherited int, debug func(format string, args ...any)) (*initProcess, error) {
 	if s == nil || s.p == nil {
-		p, err = spawnStage0(inherited, debug)
-		return p, false, err
+		return spawnStage0(inherited, debug)
 	}
-	p, booted = s.p, s.booted
-	s.p, s.booted = nil, false
+	p := s.p
+	s.p = nil
 	if s.inherited != inherited {
 		p.kill()
-		p, err = spawnStage0(inherited, debug)
-		return p, false, err
+		return spawnStage0(inherited, debug)
 	}
-	return p, booted, nil
+	return p, nil
 }
 
 // spawnStage0 execs the protected nook binary as nsenter's stage 0, with

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"os"
 	"runtime"
 	"slices"
@@ -94,7 +93,7 @@ func move(host, inside *rtnl, nsFile *os.File, name, newName string) error {
 	if newName == "" {
 		newName = name
 	}
-	ifc, err := net.InterfaceByName(name)
+	hostIndex, err := linkIndex(host, name)
 	if err != nil {
 		return fmt.Errorf("no such device on the host: %w", err)
 	}
@@ -105,17 +104,17 @@ func move(host, inside *rtnl, nsFile *os.File, name, newName string) error {
 			return fmt.Errorf("a device named %q already exists in the container's network namespace", newName)
 		}
 	}
-	addrs, err := permanentAddrs(host, int32(ifc.Index))
+	addrs, err := permanentAddrs(host, hostIndex)
 	if err != nil {
 		return fmt.Errorf("read addresses: %w", err)
 	}
-	if _, err := host.send(unix.RTM_NEWLINK, unix.NLM_F_ACK, ifinfo(int32(ifc.Index), 0, 0),
+	if _, err := host.send(unix.RTM_NEWLINK, unix.NLM_F_ACK, ifinfo(hostIndex, 0, 0),
 		attr(unix.IFLA_NET_NS_FD, u32(uint32(nsFile.Fd()))), attr(unix.IFLA_IFNAME, cstring(newName))); err != nil {
 		return fmt.Errorf("move into the container's network namespace as %q: %w", newName, err)
 	}
 	// The kernel keeps the index unless the namespace already uses it;
 	// look the device up by name where the name is known.
-	index := int32(ifc.Index)
+	index := hostIndex
 	if !strings.Contains(newName, "%d") {
 		if index, err = linkIndex(inside, newName); err != nil {
 			return fmt.Errorf("find %q in the container's network namespace: %w", newName, err)

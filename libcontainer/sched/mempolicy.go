@@ -49,9 +49,8 @@ func sortedKeys[K ~string](m map[K]int) []string {
 
 // memoryPolicy is linux.memoryPolicy as set_mempolicy(2)'s arguments.
 type memoryPolicy struct {
-	mode  int // the mode with its flags
-	nodes unix.CPUSet
-	empty bool // no nodes (a nil nodemask)
+	mode  int         // the mode with its flags
+	nodes unix.CPUSet // none: a nil nodemask
 }
 
 // parseMemoryPolicy checks linux.memoryPolicy the way set_mempolicy(2)
@@ -77,8 +76,8 @@ func parseMemoryPolicy(p *specs.LinuxMemoryPolicy) (memoryPolicy, error) {
 		return mp, fmt.Errorf("linux.memoryPolicy.flags: %s and %s exclude each other",
 			specs.MpolFStaticNodes, specs.MpolFRelativeNodes)
 	}
-	mp.empty = strings.TrimSpace(p.Nodes) == ""
-	if !mp.empty {
+	noNodes := strings.TrimSpace(p.Nodes) == ""
+	if !noNodes {
 		nodes, err := parseList("node", "node", p.Nodes)
 		if err != nil {
 			return mp, fmt.Errorf("linux.memoryPolicy.nodes: %w", err)
@@ -87,14 +86,14 @@ func parseMemoryPolicy(p *specs.LinuxMemoryPolicy) (memoryPolicy, error) {
 	}
 	switch p.Mode {
 	case specs.MpolDefault, specs.MpolLocal:
-		if !mp.empty {
+		if !noNodes {
 			return mp, fmt.Errorf("linux.memoryPolicy.nodes: %s takes no nodes", p.Mode)
 		}
 		if len(p.Flags) > 0 {
 			return mp, fmt.Errorf("linux.memoryPolicy.flags: %s takes no flags", p.Mode)
 		}
 	case specs.MpolBind, specs.MpolInterleave, specs.MpolWeightedInterleave, specs.MpolPreferredMany:
-		if mp.empty {
+		if noNodes {
 			return mp, fmt.Errorf("linux.memoryPolicy.nodes: %s needs at least one node", p.Mode)
 		}
 	}
@@ -125,7 +124,7 @@ func SetMemoryPolicy(p *specs.LinuxMemoryPolicy) error {
 	}
 	var mask unsafe.Pointer
 	var maxnode uintptr
-	if !mp.empty {
+	if mp.nodes.Count() > 0 {
 		mask = unsafe.Pointer(&mp.nodes[0])
 		// The kernel reads maxnode-1 bits (mm/mempolicy.c get_nodes).
 		maxnode = uintptr(len(mp.nodes)*64 + 1)
