@@ -21,13 +21,19 @@
 /* The entry replaced, for startup.go; NULL when nothing was borrowed. */
 char *nook_borrowed_env;
 
-__attribute__((constructor)) static void nook_one_proc(int argc, char **argv, char **envp)
+extern char **environ;
+
+/*
+ * The environment comes from environ, not a third constructor argument: glibc
+ * passes (argc, argv, envp) to constructors, musl passes nothing. Both point
+ * environ at the block on the stack before constructors run.
+ */
+__attribute__((constructor)) static void nook_one_proc(void)
 {
 	static char one[] = "GOMAXPROCS=1";
+	char **envp = environ;
 	int i, last = -1;
 
-	(void)argc;
-	(void)argv;
 	if (envp == NULL || getenv("GOMAXPROCS") != NULL || getenv("_NOOK_USERNS_HOLDER") != NULL)
 		return;
 	for (i = 0; envp[i] != NULL; i++) {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nookrt/nook/tests/security/harness"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -116,10 +117,8 @@ func setup() error {
 		return err
 	}
 	nookBin = filepath.Join(workDir, "nook")
-	build := exec.Command("go", "build", "-o", nookBin, ".")
-	build.Dir = repo
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	if err := harness.BuildNook(repo, nookBin); err != nil {
+		return err
 	}
 	masterRootfs = filepath.Join(workDir, "rootfs")
 	if err := makeBusyboxRootfs(masterRootfs); err != nil {

@@ -10,6 +10,7 @@ package harness
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -100,11 +101,8 @@ func (s *Suite) build() error {
 		return err
 	}
 	s.Nook = filepath.Join(s.Dir, "nook")
-	// The same build tags as `make build`.
-	cmd := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", s.Nook, ".")
-	cmd.Dir = repo
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	if err := BuildNook(repo, s.Nook); err != nil {
+		return err
 	}
 	s.Rootfs = filepath.Join(s.Dir, "rootfs")
 	if err := MakeBusyboxRootfs(s.Rootfs); err != nil {
@@ -217,4 +215,41 @@ func (s *Suite) NewSpec() *specs.Spec {
 		panic("harness: base spec does not round-trip: " + err.Error())
 	}
 	return &sp
+}
+
+// BuildNook puts a nook binary at dst: a copy of $NOOK_BINARY when it is set
+// (`make test` sets it, so the suites test the binary `make build` ships,
+// linked as it is), else a `go build` of the repository at repo with the
+// same build tags. A copy, not the file itself: some tests try to overwrite
+// the runtime binary (CVE-2019-5736).
+func BuildNook(repo, dst string) error {
+	if src := os.Getenv("NOOK_BINARY"); src != "" {
+		if err := copyExecutable(src, dst); err != nil {
+			return fmt.Errorf("NOOK_BINARY: %w", err)
+		}
+		return nil
+	}
+	cmd := exec.Command("go", "build", "-tags", "urfave_cli_no_docs,netgo,osusergo", "-o", dst, ".")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return nil
+}
+
+func copyExecutable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	}
+	return out.Close()
 }
