@@ -12,6 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/nsenter"
 )
 
 func psCommand() *ucli.Command {
@@ -60,7 +61,12 @@ func psCommand() *ucli.Command {
 			if len(psArgs) == 0 {
 				psArgs = []string{"-ef"}
 			}
-			out, err := exec.Command("ps", psArgs...).Output()
+			var out []byte
+			// ps gets the timer slack of nook's caller (nsenter/timerslack.c).
+			err = nsenter.WithCallerTimerSlack(func() (err error) {
+				out, err = exec.Command("ps", psArgs...).Output()
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("ps %s: %w", strings.Join(psArgs, " "), err)
 			}

@@ -27,6 +27,7 @@ import (
 	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/libcontainer/sysctl"
 	"github.com/nookrt/nook/libcontainer/user"
+	"github.com/nookrt/nook/nsenter"
 	"github.com/nookrt/nook/seccomp"
 	"github.com/nookrt/nook/selinux"
 )
@@ -236,7 +237,9 @@ func (i *initRun) finishAndExec(cfg *InitConfig, pp *preparedProcess) error {
 	if cfg.ListenFds > 0 {
 		env = append(env[:len(env):len(env)], "LISTEN_FDS="+strconv.Itoa(cfg.ListenFds), "LISTEN_PID="+strconv.Itoa(os.Getpid()))
 	}
-	if err := syscall.Exec(path, proc.Args, env); err != nil {
+	// The process gets the timer slack of create's (or exec's) caller
+	// back, not nook's own (nsenter/timerslack.c).
+	if err := nsenter.WithCallerTimerSlack(func() error { return syscall.Exec(path, proc.Args, env) }); err != nil {
 		return fmt.Errorf("exec %s: %w", proc.Args[0], err)
 	}
 	return nil

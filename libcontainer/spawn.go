@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/initproto"
+	"github.com/nookrt/nook/nsenter"
 )
 
 // Stage0 is nsenter's first stage, started before nook reads the config:
@@ -124,11 +125,8 @@ func spawnStage0(inherited int, debug func(format string, args ...any)) (*initPr
 	// syscall.ForkExec rather than os/exec: os.StartProcess first probes
 	// pidfd support with a throw-away clone, and nook reaps stage 0 itself.
 	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(selfFd), []string{"nook", "init"}, &syscall.ProcAttr{
-		Dir: "/",
-		// One P: the init runs on one locked thread, and every extra P
-		// costs it threads and page faults at start-up. The user process
-		// gets process.env, never this environment.
-		Env:   []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd), "GOMAXPROCS=1"},
+		Dir:   "/",
+		Env:   stage0Env(sockFd),
 		Files: files,
 	})
 	if err != nil {
@@ -136,6 +134,19 @@ func spawnStage0(inherited int, debug func(format string, args ...any)) (*initPr
 		return nil, fmt.Errorf("start init: %w", err)
 	}
 	return &initProcess{stage0: pid, sock: parentSock, debug: debug}, nil
+}
+
+// stage0Env is the whole environment of stage 0 and the init: one P (the
+// init runs on one locked thread, and every extra P costs it threads and
+// page faults at start-up), and the timer slack of create's caller, which
+// the container's process gets back (see nsenter/timerslack.c). The user
+// process gets process.env, never this environment.
+func stage0Env(sockFd int) []string {
+	env := []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd), "GOMAXPROCS=1"}
+	if slack := nsenter.CallerTimerSlack(); slack > 0 {
+		env = append(env, nsenter.CallerTimerSlackEnv+"="+strconv.FormatUint(slack, 10))
+	}
+	return env
 }
 
 // reapStage0 waits for nsenter's stage 0, which exits once it has sent

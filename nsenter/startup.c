@@ -8,7 +8,9 @@
  * block (the array on the stack) before any Go code runs; only an ELF
  * constructor runs earlier. The block cannot grow, so this borrows a slot:
  * the last "KEY=VALUE" entry that the runtime does not read itself (not GO*)
- * becomes "GOMAXPROCS=1", and startup.go puts it back before main() runs.
+ * and that no other constructor of nook's reads (not _NOOK_*: constructors
+ * run in no fixed order) becomes "GOMAXPROCS=1", and startup.go puts it back
+ * before main() runs.
  *
  * Nothing happens when GOMAXPROCS is already set (the user's choice, and the
  * container init, which gets GOMAXPROCS=1 from its parent), in a user-
@@ -37,7 +39,8 @@ __attribute__((constructor)) static void nook_one_proc(void)
 	if (envp == NULL || getenv("GOMAXPROCS") != NULL || getenv("_NOOK_USERNS_HOLDER") != NULL)
 		return;
 	for (i = 0; envp[i] != NULL; i++) {
-		if (strncmp(envp[i], "GO", 2) == 0 || strchr(envp[i], '=') == NULL)
+		if (strncmp(envp[i], "GO", 2) == 0 || strncmp(envp[i], "_NOOK_", 6) == 0 ||
+		    strchr(envp[i], '=') == NULL)
 			continue;
 		last = i;
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/nsenter"
 )
 
 // keepOutput bounds what is kept of each of a hook's stdout and stderr: the
@@ -65,10 +67,16 @@ func start(h specs.Hook, input []byte) (*child, error) {
 	stdio := []*os.File{ends[0], ends[3], ends[5]}
 
 	restore := sealInheritedFds()
-	proc, err := os.StartProcess(h.Path, argv, &os.ProcAttr{
-		Env:   env,
-		Files: stdio,
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	var proc *os.Process
+	// The hook gets the timer slack of nook's caller, not nook's own
+	// (nsenter/timerslack.c).
+	err := nsenter.WithCallerTimerSlack(func() (err error) {
+		proc, err = os.StartProcess(h.Path, argv, &os.ProcAttr{
+			Env:   env,
+			Files: stdio,
+			Sys:   &syscall.SysProcAttr{Setpgid: true},
+		})
+		return err
 	})
 	restore()
 	closeFiles(stdio) // the hook has its copies now (or never will)

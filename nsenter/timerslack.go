@@ -1,0 +1,46 @@
+package nsenter
+
+/*
+extern unsigned long nook_caller_timerslack;
+*/
+import "C"
+
+import (
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// CallerTimerSlackEnv carries CallerTimerSlack to the container's init,
+// whose own caller (create) already runs with the raised slack.
+const CallerTimerSlackEnv = "_NOOK_CALLER_TIMERSLACK"
+
+// CallerTimerSlack is the timer slack, in ns, of the program that started
+// nook (for a container's init: the one that started create). timerslack.c
+// raised nook's own above it; 0 if it is unknown (prctl failed).
+func CallerTimerSlack() uint64 {
+	return uint64(C.nook_caller_timerslack)
+}
+
+// WithCallerTimerSlack calls start, which starts a program (a hook, ps, or
+// the container's process by execve), on a thread whose timer slack is the
+// caller's again: a child inherits the slack of the thread that forks it,
+// and nook's raised slack is nook's business alone. The thread gets nook's
+// slack back afterwards.
+func WithCallerTimerSlack(start func() error) error {
+	caller := CallerTimerSlack()
+	if caller == 0 {
+		return start()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	own, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil || uint64(own) == caller {
+		return start()
+	}
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(caller), 0, 0, 0); err != nil {
+		return start()
+	}
+	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(own), 0, 0, 0)
+	return start()
+}
