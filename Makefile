@@ -124,8 +124,13 @@ FUZZTIME ?= 30s
 fuzz:
 	FUZZTIME=$(FUZZTIME) tests/fault/fuzz.sh
 
+# nook against runc on this host; then the three of them on a pure cgroup2 host (a private
+# mount namespace), which is the only kind crun 1.8 runs on.
 bench: deps build
 	$(GO) run ./tests/bench -n $(BENCH_N) -runtime nook=$(NOOK) -runtime runc=$$(command -v runc) -baseline runc
+	@echo
+	$(GO) run ./tests/bench -n $(BENCH_N) -startup 0 -seccomp-profile "" -crun-private-cgroup2 \
+		-runtime nook=$(NOOK) -runtime runc=$$(command -v runc) -runtime crun=$$(command -v crun) -baseline runc
 
 clean:
 	rm -rf $(NOOK) .build

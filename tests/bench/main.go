@@ -837,6 +837,13 @@ func report(o *options, rootfs string, rts []*runtime) int {
 			}
 		}
 	}
+	// crun is the speed nook aims at: say how far off it is.
+	if nook, crun := byName["nook"], byName["crun"]; o.baseline != "crun" && nook != nil && crun != nil && nook.OK > 0 && crun.OK > 0 {
+		fmt.Printf("ratio nook/crun lifecycle median: %.2f; steps (create start wait-stopped delete): %.2f %.2f %.2f %.2f\n",
+			div(nook.LifecycleMs.Median, crun.LifecycleMs.Median), div(nook.CreateMs.Median, crun.CreateMs.Median),
+			div(nook.StartMs.Median, crun.StartMs.Median), div(nook.WaitMs.Median, crun.WaitMs.Median),
+			div(nook.DeleteMs.Median, crun.DeleteMs.Median))
+	}
 	if o.jsonOut {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
