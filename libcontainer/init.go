@@ -144,6 +144,10 @@ func (i *initRun) run() error {
 	if err := waitBarrier(barrier); err != nil {
 		return err
 	}
+	// The barrier stays open, close-on-exec, until the execve: `nook start`
+	// learns from its closing that the process has been executed (or the
+	// init has died), for the poststart hooks (see lifecycle.go, waitExec).
+	defer runtime.KeepAlive(barrier)
 	// startContainer hooks: after start, in the container, before the
 	// user process; their paths resolve in the container's root.
 	if err := hooks.Run(hooks.StartContainer, hooks.Of(s.Hooks, hooks.StartContainer), hookState(&cfg, state.Created)); err != nil {
@@ -253,11 +257,11 @@ func (i *initRun) sendReady() error {
 	return i.sock.Close()
 }
 
-// waitBarrier blocks until `nook start` writes its byte into the fifo.
+// waitBarrier blocks until `nook start` writes its byte into the fifo. It
+// leaves the fifo open.
 func waitBarrier(barrier *os.File) error {
 	var b [1]byte
 	_, err := barrier.Read(b[:])
-	barrier.Close()
 	if err != nil {
 		return fmt.Errorf("start barrier: %w", err)
 	}
@@ -269,6 +273,7 @@ func (i *initRun) parkForever(barrier *os.File) error {
 		return err
 	}
 	waitBarrier(barrier)
+	barrier.Close()
 	return errors.New("container has no process to run")
 }
 

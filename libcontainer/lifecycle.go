@@ -70,12 +70,6 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 		}
 		poststart = hooks.Of(v.Hooks, hooks.Poststart)
 	}
-	// Poststart hooks must see the user process executed: note what the
-	// init runs now, to wait for the execve after releasing it.
-	var before os.FileInfo
-	if len(poststart) > 0 {
-		before, _ = os.Stat(fmt.Sprintf("/proc/%d/exe", r.Pid))
-	}
 	fifo := filepath.Join(h.Dir, state.FifoName)
 	// The init holds the fifo open for reading; with no reader left (the
 	// init died) a non-blocking open for writing fails with ENXIO.
@@ -86,9 +80,8 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 	if err != nil {
 		return fmt.Errorf("open start barrier: %w", err)
 	}
-	_, err = unix.Write(fd, []byte{'0'})
-	unix.Close(fd)
-	if err != nil {
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte{'0'}); err != nil {
 		return fmt.Errorf("release start barrier: %w", err)
 	}
 	if err := os.Remove(fifo); err != nil {
@@ -103,7 +96,8 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 	// the poststop hooks. (runtime-tools' poststart_fail follows an older
 	// spec that made it a warning.)
 	if len(poststart) > 0 {
-		waitExec(r, before)
+		// Poststart hooks must see the user process executed.
+		waitExec(fd)
 		if err := hooks.Run(hooks.Poststart, poststart, r.State); err != nil {
 			thawForKill(r)
 			signalProcess(r.Pid, r.InitStartTime, unix.SIGKILL)
@@ -252,20 +246,26 @@ func unmountUnder(rootfs string, r *state.Record) error {
 	return nil
 }
 
-// waitExec waits (up to 5 s) until the init's executable is no longer the
-// one it ran before the barrier: the user process has been executed, or the
-// init died trying.
-func waitExec(r *state.Record, before os.FileInfo) {
-	if before == nil {
-		return
-	}
-	exe := fmt.Sprintf("/proc/%d/exe", r.Pid)
+// waitExec waits (up to 5 s) until the user process has been executed, or
+// the init has died trying. The init keeps its end of the start barrier
+// open, close-on-exec, until its execve; fifoFd is start's end, and the
+// kernel reports POLLERR on a fifo's writing end once no reader is left.
+// No polling loop: its sleeps could end up to nook's timer slack late.
+func waitExec(fifoFd int) {
 	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		now, err := os.Stat(exe)
-		if err != nil || !os.SameFile(before, now) || !processAlive(r.Pid, r.InitStartTime) {
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
 			return
 		}
-		time.Sleep(200 * time.Microsecond)
+		// Events 0: only POLLERR (or POLLHUP) can end the wait.
+		fds := []unix.PollFd{{Fd: int32(fifoFd)}}
+		n, err := unix.Poll(fds, int(left/time.Millisecond)+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n > 0 {
+			return
+		}
 	}
 }

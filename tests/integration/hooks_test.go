@@ -319,3 +319,31 @@ func TestExecCPUAffinityInitial(t *testing.T) {
 	}
 	e.ok(e.nook("delete", "--force", id))
 }
+
+// TestPoststartSeesTheProcessExecuted: start runs poststart hooks only once
+// the init has executed the user process, even when a slow startContainer
+// hook keeps the init from doing so for a while after the barrier opens.
+func TestPoststartSeesTheProcessExecuted(t *testing.T) {
+	e := newEnv(t)
+	seen := filepath.Join(e.dir, "exe")
+	b := e.bundle(args("sleep", "100"), func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{
+			StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 0.3"}}},
+			Poststart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c",
+				`pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'); readlink /proc/$pid/exe > ` + seen}}},
+		}
+	})
+	id := e.id()
+	e.create(b, id)
+	begin := time.Now()
+	e.ok(e.nook("start", id))
+	took := time.Since(begin)
+	exe := strings.TrimSpace(readString(seen))
+	if !strings.HasSuffix(exe, "/bin/busybox") {
+		t.Errorf("poststart saw the container's process run %q, want the rootfs's /bin/busybox (sleep)", exe)
+	}
+	if took < 300*time.Millisecond {
+		t.Errorf("start returned after %v, before the 0.3 s startContainer hook could have finished", took)
+	}
+	e.ok(e.nook("delete", "--force", id))
+}
