@@ -182,6 +182,12 @@ func (i *initRun) runExec(cfg *InitConfig) error {
 // and execs the user process.
 func (i *initRun) finishAndExec(cfg *InitConfig, pp *preparedProcess) error {
 	proc, path, limits, final := pp.proc, pp.path, pp.limits, pp.final
+	// The process gets the timer slack of create's (or exec's) caller back,
+	// not nook's own (nsenter/timerslack.c); this thread execs it. Now, as
+	// nothing of nook's may run once the seccomp filter is loaded.
+	if err := nsenter.UseCallerTimerSlack(); err != nil {
+		return err
+	}
 	if a := proc.ExecCPUAffinity; a != nil && a.Final != "" {
 		set, err := sched.ParseCPUSet(a.Final)
 		if err != nil {
@@ -241,9 +247,7 @@ func (i *initRun) finishAndExec(cfg *InitConfig, pp *preparedProcess) error {
 	if cfg.ListenFds > 0 {
 		env = append(env[:len(env):len(env)], "LISTEN_FDS="+strconv.Itoa(cfg.ListenFds), "LISTEN_PID="+strconv.Itoa(os.Getpid()))
 	}
-	// The process gets the timer slack of create's (or exec's) caller
-	// back, not nook's own (nsenter/timerslack.c).
-	if err := nsenter.WithCallerTimerSlack(func() error { return syscall.Exec(path, proc.Args, env) }); err != nil {
+	if err := syscall.Exec(path, proc.Args, env); err != nil {
 		return fmt.Errorf("exec %s: %w", proc.Args[0], err)
 	}
 	return nil

@@ -6,6 +6,7 @@ extern unsigned long nook_caller_timerslack;
 import "C"
 
 import (
+	"fmt"
 	"runtime"
 
 	"golang.org/x/sys/unix"
@@ -43,4 +44,20 @@ func WithCallerTimerSlack(start func() error) error {
 	}
 	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(own), 0, 0, 0)
 	return start()
+}
+
+// UseCallerTimerSlack gives the calling thread the caller's timer slack for
+// good. It is for the init's thread that will execve the container's
+// process, well before the execve: once the seccomp filter is loaded, that
+// thread must make no system call of its own. The caller has locked the
+// thread.
+func UseCallerTimerSlack() error {
+	caller := CallerTimerSlack()
+	if caller == 0 {
+		return nil
+	}
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(caller), 0, 0, 0); err != nil {
+		return fmt.Errorf("give back the caller's timer slack %d ns: %w", caller, err)
+	}
+	return nil
 }

@@ -74,5 +74,16 @@ func TestTimerSlack(t *testing.T) {
 			t.Errorf("an exec'd process has timer slack %s, want the caller's %s", got, callerSlack)
 		}
 		e.ok(e.nook("delete", "--force", id))
+
+		// The init gives its thread the caller's slack back before it loads
+		// the seccomp filter: after that it makes no system call but execve,
+		// so a profile that refuses prctl changes nothing.
+		noPrctl := withSeccomp(&specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls:      []specs.LinuxSyscall{{Names: []string{"prctl"}, Action: specs.ActErrno}},
+		})
+		if got := strings.TrimSpace(e.runOK(args("cat", "/proc/self/timerslack_ns"), noPrctl)); got != callerSlack {
+			t.Errorf("a process whose seccomp profile refuses prctl has timer slack %s, want the caller's %s", got, callerSlack)
+		}
 	})
 }
