@@ -29,6 +29,7 @@ NOOK      := $(CURDIR)/nook
 export NOOK_BINARY := $(NOOK)
 LIBC      ?= musl
 MUSL_DIR  := $(CURDIR)/.build/musl
+MULTIARCH  = $(shell gcc -dumpmachine)
 APT_PKGS  := libseccomp-dev musl-tools busybox-static jq runc crun iproute2
 ifeq ($(LIBC),musl)
 BUILD_ENV := CC=musl-gcc PKG_CONFIG_LIBDIR=$(MUSL_DIR)/pkgconfig
@@ -75,11 +76,11 @@ build: $(BUILD_DEP)
 # built against glibc).
 $(MUSL_DIR)/pkgconfig/libseccomp.pc:
 	@command -v musl-gcc >/dev/null || { echo "build: musl-gcc missing: run 'make deps' (Debian package musl-tools) or build with LIBC=glibc"; exit 1; }
-	@test -f /usr/lib/x86_64-linux-gnu/libseccomp.a || { echo "build: libseccomp.a missing: run 'make deps' (Debian package libseccomp-dev)"; exit 1; }
+	@test -f /usr/lib/$(MULTIARCH)/libseccomp.a || { echo "build: /usr/lib/$(MULTIARCH)/libseccomp.a missing: run 'make deps' (Debian package libseccomp-dev)"; exit 1; }
 	@rm -rf $(MUSL_DIR) && mkdir -p $(MUSL_DIR)/include $(MUSL_DIR)/lib $(MUSL_DIR)/pkgconfig
 	@ln -s /usr/include/linux /usr/include/asm-generic /usr/include/seccomp.h /usr/include/seccomp-syscalls.h $(MUSL_DIR)/include/
-	@ln -s /usr/include/$$(gcc -dumpmachine)/asm $(MUSL_DIR)/include/asm
-	@ln -s /usr/lib/$$(gcc -dumpmachine)/libseccomp.a $(MUSL_DIR)/lib/
+	@ln -s /usr/include/$(MULTIARCH)/asm $(MUSL_DIR)/include/asm
+	@ln -s /usr/lib/$(MULTIARCH)/libseccomp.a $(MUSL_DIR)/lib/
 	@printf 'Name: libseccomp\nDescription: Debian libseccomp.a for a static musl link\nVersion: %s\nCflags: -isystem %s\nLibs: -L%s -lseccomp\n' \
 		"$$(pkg-config --modversion libseccomp)" $(MUSL_DIR)/include $(MUSL_DIR)/lib > $@.tmp && mv $@.tmp $@
 
