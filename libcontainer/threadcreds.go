@@ -10,8 +10,9 @@ import (
 // execve, as it does its capabilities: execve gives the new program the
 // calling thread's credentials and ends every other thread. Go's
 // syscall.Setresuid and friends instead change every thread of the process
-// (with cgo, glibc signals each thread and waits for it: three such rounds
-// cost the init ~1 ms on the CI VM, on create's critical path). The other
+// (with cgo, the C library, glibc or musl, signals each thread and waits
+// for it: three such rounds cost the init ~1 ms on the CI VM, on create's
+// critical path). The other
 // threads are the Go runtime's own; no container process exists yet.
 
 // setresuidThread sets the calling thread's real, effective and saved uid.

@@ -23,23 +23,19 @@ func CallerTimerSlack() uint64 {
 	return uint64(C.nook_caller_timerslack)
 }
 
-// WithCallerTimerSlack calls start, which starts a program (a hook, ps, or
-// the container's process by execve), on a thread whose timer slack is the
-// caller's again: a child inherits the slack of the thread that forks it,
-// and nook's raised slack is nook's business alone. The thread gets nook's
-// slack back afterwards.
+// WithCallerTimerSlack calls start, which starts a program (a hook, ps),
+// on a thread whose timer slack is the caller's again: a child inherits the
+// slack of the thread that forks it, and nook's raised slack is nook's
+// business alone. The thread gets its own slack back afterwards. Were the
+// slack not to be given back, the program would still start.
 func WithCallerTimerSlack(start func() error) error {
-	caller := CallerTimerSlack()
-	if caller == 0 {
+	if CallerTimerSlack() == 0 {
 		return start()
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	own, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
-	if err != nil || uint64(own) == caller {
-		return start()
-	}
-	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(caller), 0, 0, 0); err != nil {
+	if err != nil || UseCallerTimerSlack() != nil {
 		return start()
 	}
 	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(own), 0, 0, 0)

@@ -252,13 +252,7 @@ func TestNetDevices(t *testing.T) {
 	id, _, created := e.createStarted(sh("ip -o addr show dev eth7; ip -o link show eth7; sleep 100"),
 		netDevs(map[string]specs.LinuxNetDevice{dev: {Name: "eth7"}}))
 	// The container writes to the stdout it inherited from create.
-	var out string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		b, _ := os.ReadFile(created.outPath)
-		if out = string(b); strings.Contains(out, "link/ether") {
-			break
-		}
-	}
+	out := e.waitFile(created.outPath, "link/ether")
 	for _, want := range []string{"inet 10.213.7.5/24", "inet6 2001:db8:7::5/64", "eth7@"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inside the container: no %q in:\n%s", want, out)

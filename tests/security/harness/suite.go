@@ -10,7 +10,6 @@ package harness
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -224,8 +223,8 @@ func (s *Suite) NewSpec() *specs.Spec {
 // the runtime binary (CVE-2019-5736).
 func BuildNook(repo, dst string) error {
 	if src := os.Getenv("NOOK_BINARY"); src != "" {
-		if err := copyExecutable(src, dst); err != nil {
-			return fmt.Errorf("NOOK_BINARY: %w", err)
+		if err := copyFile(src, dst, 0o755); err != nil {
+			return fmt.Errorf("NOOK_BINARY: copy %s: %w", src, err)
 		}
 		return nil
 	}
@@ -235,21 +234,4 @@ func BuildNook(repo, dst string) error {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return nil
-}
-
-func copyExecutable(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
-	}
-	return out.Close()
 }
