@@ -251,10 +251,14 @@ func (p *initProcess) bootstrap(s *specs.Spec) error {
 // CPUs it starts the init on.
 func bootstrapOf(s *specs.Spec) (payload []byte, affinity string) {
 	flags, join := namespacePlan(s.Linux)
-	if a := s.Process; a != nil && a.ExecCPUAffinity != nil {
-		affinity = a.ExecCPUAffinity.Initial
+	var oom *int
+	if a := s.Process; a != nil {
+		if a.ExecCPUAffinity != nil {
+			affinity = a.ExecCPUAffinity.Initial
+		}
+		oom = a.OOMScoreAdj
 	}
-	return initproto.BootstrapPayload(flags, join, timeOffsets(s.Linux)), affinity
+	return initproto.BootstrapPayload(flags, join, timeOffsets(s.Linux), oom), affinity
 }
 
 // bootstrappedFor says whether the Bootstrap sent (from the caller's early

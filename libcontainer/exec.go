@@ -120,7 +120,7 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 	if !processAlive(r.Pid, r.InitStartTime) {
 		return 0, ErrNotRunning
 	}
-	if err := p.sendBootstrap(initproto.BootstrapPayload(0, join, "")); err != nil {
+	if err := p.sendBootstrap(initproto.BootstrapPayload(0, join, "", o.Spec.Process.OOMScoreAdj)); err != nil {
 		return 0, err
 	}
 	b, err := initproto.Expect(p.sock, initproto.InitPid, o.Warn)

@@ -8,17 +8,20 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/console"
+	"github.com/nookrt/nook/libcontainer/procfs"
 	"github.com/nookrt/nook/seccomp"
 )
 
 // handoffs are what nook opens on the host and the init takes over, sent
 // with the Config message: the start barrier, the --console-socket (the pty
-// master goes there), the seccomp listenerPath (the notify fd goes there)
-// and the user namespaces of idmapped mounts. Dialing the sockets before
+// master goes there), the seccomp listenerPath (the notify fd goes there),
+// the procfs every write of the init goes through (procfs.OpenHost) and the
+// user namespaces of idmapped mounts. Dialing the sockets before
 // anything else is created makes a socket nobody listens on fail create
 // cleanly, and the init needs no path on the host once it has pivoted.
 type handoffs struct {
 	fifo             *os.File // the start barrier, read-write (create only)
+	proc             *os.File // a clone of the host's /proc
 	console, seccomp *net.UnixConn
 	dups             []*os.File
 	// idmap holds one user namespace per idmapped mount (mounts[i] for i
@@ -28,7 +31,11 @@ type handoffs struct {
 }
 
 func dialHandoffs(o CreateOptions, prog *seccomp.Program) (*handoffs, error) {
-	h := &handoffs{}
+	proc, err := procfs.OpenHost()
+	if err != nil {
+		return nil, err
+	}
+	h := &handoffs{proc: proc}
 	if o.Spec.Process != nil && o.Spec.Process.Terminal {
 		c, err := console.DialSocket(o.ConsoleSocket)
 		if err != nil {
@@ -77,6 +84,7 @@ func (h *handoffs) files(cfg *InitConfig) ([]*os.File, error) {
 	if h.fifo != nil {
 		cfg.FifoFd = slot(h.fifo)
 	}
+	cfg.ProcFd = slot(h.proc)
 	for _, x := range []struct {
 		conn *net.UnixConn
 		slot *int
@@ -109,8 +117,10 @@ func (h *handoffs) close() {
 	for _, f := range h.dups {
 		f.Close()
 	}
-	if h.fifo != nil {
-		h.fifo.Close()
+	for _, f := range []*os.File{h.fifo, h.proc} {
+		if f != nil {
+			f.Close()
+		}
 	}
 	closeAll(h.idmap)
 }

@@ -206,7 +206,7 @@ func (i *initRun) finishAndExec(cfg *InitConfig, pp *preparedProcess) error {
 	}
 	// LSM labels take effect at the execve below.
 	if proc.ApparmorProfile != "" {
-		if err := apparmor.ApplyProfile(proc.ApparmorProfile); err != nil {
+		if err := apparmor.ApplyProfile(cfg.ProcFd, proc.ApparmorProfile); err != nil {
 			return err
 		}
 	}
@@ -331,9 +331,9 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 		MountLabel: func(data string) string { return selinux.FormatMountLabel(data, l.MountLabel) },
 		IdmapFds:   cfg.IdmapFds,
 		AfterPivot: func() error {
-			// Through the container's own /proc, before /proc/sys turns
-			// read-only (linux.readonlyPaths).
-			if err := sysctl.Write(l.Sysctl); err != nil {
+			// Through the host's procfs the parent handed over: the
+			// container's /proc may be anything by now.
+			if err := sysctl.Write(cfg.ProcFd, l.Sysctl); err != nil {
 				return err
 			}
 			if cfg.ConsoleFd != 0 {
@@ -414,20 +414,6 @@ func canRaiseHardLimits(inUserns bool) bool {
 	}
 	p, err := caps.CurrentPermitted()
 	return err == nil && p.Has(unix.CAP_SYS_RESOURCE)
-}
-
-func setOOMScoreAdj(v int) error {
-	// Through a verified procfs handle, never a path a mount could redirect.
-	err := sysctl.WriteProc(strconv.Itoa(os.Getpid())+"/oom_score_adj", strconv.Itoa(v))
-	if err == nil {
-		return nil
-	}
-	// Lowering below the current value needs CAP_SYS_RESOURCE; hosts that
-	// withhold it answer EACCES, and some kernels EIO.
-	if v < 0 && (errors.Is(err, unix.EIO) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
-		return fmt.Errorf("process.oomScoreAdj %d: this host refuses negative oom_score_adj values even for root (%v); use a value >= 0", v, err)
-	}
-	return fmt.Errorf("process.oomScoreAdj %d: %w", v, err)
 }
 
 // lookPath finds args[0] in the container (after pivot_root) using the PATH
@@ -573,7 +559,7 @@ func setupConsole(cfg *InitConfig, devConsole bool) error {
 	}
 	defer slave.Close()
 	if devConsole {
-		if err := rootfs.BindConsole(slave); err != nil {
+		if err := rootfs.BindConsole(slave, !rootfs.DevFromConfig(cfg.Spec.Mounts)); err != nil {
 			return err
 		}
 	}
@@ -601,11 +587,8 @@ type preparedProcess struct {
 func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
 	s := cfg.Spec
 	proc := s.Process
-	if proc.OOMScoreAdj != nil {
-		if err := setOOMScoreAdj(*proc.OOMScoreAdj); err != nil {
-			return nil, err
-		}
-	}
+	// process.oomScoreAdj was set by stage 0 (nsenter), through the host's
+	// /proc before any namespace was joined.
 	limits, err := rlimits.FromSpec(proc.Rlimits)
 	if err != nil {
 		return nil, err

@@ -45,6 +45,10 @@ type InitConfig struct {
 	//
 	// FifoFd is the start barrier, open read-write (create only).
 	FifoFd int `json:"fifoFd,omitempty"`
+	// ProcFd is a clone of the host's /proc (procfs.OpenHost): every
+	// procfs write of the init goes through it, never through the
+	// container's /proc.
+	ProcFd int `json:"procFd,omitempty"`
 	// ConsoleFd is the connected --console-socket (0: no terminal).
 	ConsoleFd int `json:"consoleFd,omitempty"`
 	// Seccomp is linux.seccomp compiled by the parent; SeccompFd the
@@ -91,6 +95,9 @@ func (c *InitConfig) resolveFds(fds []int) error {
 		return nil
 	}
 	err := resolve(&c.FifoFd, "the start barrier")
+	if err == nil {
+		err = resolve(&c.ProcFd, "the host's procfs")
+	}
 	if err == nil {
 		err = resolve(&c.ConsoleFd, "the console socket")
 	}

@@ -10,7 +10,8 @@
  *
  * Sequence (the frames are described in libcontainer/initproto/proto.go):
  *   stage 0 (the process nook spawned):
- *     read BOOTSTRAP; open every namespace path, then setns() the user namespace
+ *     read BOOTSTRAP; open the host's /proc and write process.oomScoreAdj through
+ *     it; open every namespace path, then setns() the user namespace
  *     first and the others after it; unshare(CLONE_NEWUSER) and ask the parent to
  *     write uid_map/gid_map (USERNS_READY / USERNS_MAPPED); unshare the other new
  *     namespaces; clone(CLONE_PARENT) the init so that it is a child of nook (and
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,6 +43,9 @@
 #endif
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
+#endif
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
 #endif
 
 #define MAX_NS_PATHS 16
@@ -55,6 +60,8 @@ struct bootstrap {
 	uint32_t cloneflags;
 	/* linux.timeOffsets as /proc/self/timens_offsets wants them ("" = none). */
 	char timeoffsets[256];
+	/* process.oomScoreAdj as decimal text ("" = leave it alone). */
+	char oomscoreadj[16];
 	int npaths;
 	struct ns_path paths[MAX_NS_PATHS];
 };
@@ -135,6 +142,14 @@ static void read_bootstrap(int sock, struct bootstrap *bs)
 			memcpy(bs->timeoffsets, buf + off, alen);
 			bs->timeoffsets[alen] = '\0';
 			break;
+		case NOOK_ATTR_OOM_SCORE_ADJ:
+			if (alen == 0 || alen >= sizeof(bs->oomscoreadj)) {
+				errno = 0;
+				bail(sock, "nsenter: bad oom_score_adj length %u", alen);
+			}
+			memcpy(bs->oomscoreadj, buf + off, alen);
+			bs->oomscoreadj[alen] = '\0';
+			break;
 		default:
 			errno = 0;
 			bail(sock, "nsenter: unknown bootstrap attribute %u", attr);
@@ -177,6 +192,77 @@ static void join_namespaces(int sock, struct bootstrap *bs)
 	}
 }
 
+/*
+ * Opens the procfs that every write of stage 0 goes through: the host's /proc,
+ * looked up before any namespace is joined or made, so nothing the container
+ * (or a namespace given by path) mounts can stand in for it (CVE-2025-52881
+ * class).
+ */
+static int open_host_proc(int sock)
+{
+	struct statfs st;
+	int fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		bail(sock, "open /proc");
+	if (fstatfs(fd, &st) < 0)
+		bail(sock, "statfs /proc");
+	if (st.f_type != PROC_SUPER_MAGIC) {
+		errno = 0;
+		bail(sock, "/proc is not a procfs (filesystem magic %#lx)", (unsigned long)st.f_type);
+	}
+	return fd;
+}
+
+/*
+ * Writes value to /proc/self/<name> of the procfs proc_fd (open_host_proc).
+ * Returns -1 with errno set on failure; what is "self" is our own process in
+ * any pid namespace, the host's procfs seeing every pid.
+ */
+static int write_proc_self(int proc_fd, const char *name, const char *value)
+{
+	char path[64];
+	size_t n = strlen(value);
+	ssize_t w;
+	int fd;
+
+	snprintf(path, sizeof(path), "self/%s", name);
+	fd = openat(proc_fd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	do
+		w = write(fd, value, n);
+	while (w < 0 && errno == EINTR);
+	if (w >= 0 && (size_t)w != n) {
+		w = -1;
+		errno = EIO;
+	}
+	close(fd);
+	return w < 0 ? -1 : 0;
+}
+
+/*
+ * process.oomScoreAdj, from the host's side as runc does: before any user
+ * namespace (lowering the score needs CAP_SYS_RESOURCE of the host) and before
+ * we turn non-dumpable (which makes /proc/self root's). The init and the
+ * processes it forks inherit it.
+ */
+static void set_oom_score_adj(int sock, int proc_fd, const char *value)
+{
+	int saved;
+
+	if (value[0] == '\0' || write_proc_self(proc_fd, "oom_score_adj", value) == 0)
+		return;
+	saved = errno;
+	if (value[0] == '-' && (saved == EIO || saved == EACCES || saved == EPERM)) {
+		errno = 0;
+		bail(sock, "process.oomScoreAdj %s: this host refuses negative oom_score_adj values even for root (%s); use a value >= 0",
+		     value, strerror(saved));
+	}
+	errno = saved;
+	bail(sock, "process.oomScoreAdj %s: write /proc/self/oom_score_adj", value);
+}
+
 static void expect(int sock, uint32_t want)
 {
 	uint32_t type, len;
@@ -197,7 +283,7 @@ __attribute__((constructor)) static void nsenter(void)
 	const char *env = getenv("_NOOK_INITPIPE");
 	struct bootstrap bs;
 	uint32_t pid32;
-	int sock;
+	int sock, proc_fd;
 	pid_t pid;
 
 	/*
@@ -215,14 +301,18 @@ __attribute__((constructor)) static void nsenter(void)
 	if (sock < 3)
 		bail(-1, "bad _NOOK_INITPIPE");
 
+	read_bootstrap(sock, &bs);
+	proc_fd = open_host_proc(sock);
+	set_oom_score_adj(sock, proc_fd, bs.oomscoreadj);
+
 	/*
 	 * Nothing in the container may ptrace us or open our /proc files while we
-	 * hold host resources (CVE-2016-9962). execve of the user process resets it.
+	 * hold host resources (CVE-2016-9962); we join no namespace before this.
+	 * execve of the user process resets it.
 	 */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		bail(sock, "prctl(PR_SET_DUMPABLE)");
 
-	read_bootstrap(sock, &bs);
 	join_namespaces(sock, &bs);
 
 	if (bs.cloneflags & CLONE_NEWUSER) {
@@ -248,16 +338,9 @@ __attribute__((constructor)) static void nsenter(void)
 	 * it: unshare put it in our time_for_children, and the clone below is
 	 * its first member.
 	 */
-	if (bs.timeoffsets[0] != '\0') {
-		int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-		size_t n = strlen(bs.timeoffsets);
-
-		if (fd < 0)
-			bail(sock, "open /proc/self/timens_offsets");
-		if (write(fd, bs.timeoffsets, n) != (ssize_t)n)
-			bail(sock, "write linux.timeOffsets");
-		close(fd);
-	}
+	if (bs.timeoffsets[0] != '\0' && write_proc_self(proc_fd, "timens_offsets", bs.timeoffsets) < 0)
+		bail(sock, "write linux.timeOffsets to /proc/self/timens_offsets");
+	close(proc_fd);
 
 	/*
 	 * CLONE_PARENT makes the init a child of nook itself rather than of this

@@ -22,4 +22,5 @@ const (
 	AttrCloneFlags  = C.NOOK_ATTR_CLONE_FLAGS
 	AttrNsPath      = C.NOOK_ATTR_NS_PATH
 	AttrTimeOffsets = C.NOOK_ATTR_TIME_OFFSETS
+	AttrOOMScoreAdj = C.NOOK_ATTR_OOM_SCORE_ADJ
 )

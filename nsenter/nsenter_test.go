@@ -22,6 +22,7 @@ func TestProtocolNumbersMatch(t *testing.T) {
 		{"attr clone flags", AttrCloneFlags, initproto.AttrCloneFlags},
 		{"attr ns path", AttrNsPath, initproto.AttrNsPath},
 		{"attr time offsets", AttrTimeOffsets, initproto.AttrTimeOffsets},
+		{"attr oom score adj", AttrOOMScoreAdj, initproto.AttrOOMScoreAdj},
 	}
 	for _, p := range pairs {
 		if uint32(p.c) != p.g {

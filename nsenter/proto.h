@@ -24,6 +24,7 @@
 #define NOOK_ATTR_CLONE_FLAGS 1
 #define NOOK_ATTR_NS_PATH 2
 #define NOOK_ATTR_TIME_OFFSETS 3
+#define NOOK_ATTR_OOM_SCORE_ADJ 4
 
 /* Bootstrap frames are small; anything bigger is a protocol error. */
 #define NOOK_MAX_C_FRAME (1 << 20)

@@ -28,6 +28,8 @@ func TestBootstrapViewHasOnlyStage0Fields(t *testing.T) {
 	s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 7}}
 	s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
 	s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0"}
+	oom := 250
+	s.Process.OOMScoreAdj = &oom
 	writeSpec(t, b, s)
 	c, err := Read(b)
 	if err != nil {
@@ -38,7 +40,7 @@ func TestBootstrapViewHasOnlyStage0Fields(t *testing.T) {
 		t.Fatal("BootstrapView refused a valid config")
 	}
 	want := &specs.Spec{
-		Process: &specs.Process{ExecCPUAffinity: s.Process.ExecCPUAffinity},
+		Process: &specs.Process{ExecCPUAffinity: s.Process.ExecCPUAffinity, OOMScoreAdj: &oom},
 		Linux:   &specs.Linux{Namespaces: s.Linux.Namespaces, TimeOffsets: s.Linux.TimeOffsets},
 	}
 	if !reflect.DeepEqual(view, want) {
@@ -74,6 +76,8 @@ func TestBootstrapViewRefusals(t *testing.T) {
 		"relative path":        `{"linux": {"namespaces": [{"type": "net", "path": "netns"}]}}`,
 		"offsets without time": `{"linux": {"namespaces": [{"type": "pid"}], "timeOffsets": {"monotonic": {"secs": 1}}}}`,
 		"affinity wrong type":  `{"process": {"execCPUAffinity": 0}}`,
+		"oom score too low":    `{"process": {"oomScoreAdj": -1001}}`,
+		"oom score not int":    `{"process": {"oomScoreAdj": "5"}}`,
 	} {
 		if view, ok := readConfig(t, data).BootstrapView(); ok {
 			t.Errorf("%s: BootstrapView accepted %s: %+v", name, data, view.Linux)

@@ -65,11 +65,12 @@ func (c *Config) Parse() (*specs.Spec, error) {
 }
 
 // bootstrapFields are the only fields nsenter's stage 0 needs: the
-// namespaces to make or join, the time namespace's offsets, and the CPUs
-// the init starts on.
+// namespaces to make or join, the time namespace's offsets, the CPUs the
+// init starts on and its OOM score.
 type bootstrapFields struct {
 	Process *struct {
 		ExecCPUAffinity *specs.CPUAffinity `json:"execCPUAffinity,omitempty"`
+		OOMScoreAdj     *int               `json:"oomScoreAdj,omitempty"`
 	} `json:"process,omitempty"`
 	Linux *struct {
 		Namespaces  []specs.LinuxNamespace           `json:"namespaces,omitempty"`
@@ -90,7 +91,10 @@ func (c *Config) BootstrapView() (view *specs.Spec, ok bool) {
 	}
 	view = &specs.Spec{Linux: &specs.Linux{}}
 	if f.Process != nil {
-		view.Process = &specs.Process{ExecCPUAffinity: f.Process.ExecCPUAffinity}
+		view.Process = &specs.Process{ExecCPUAffinity: f.Process.ExecCPUAffinity, OOMScoreAdj: f.Process.OOMScoreAdj}
+		if checkOOMScoreAdj(view.Process) != nil {
+			return nil, false
+		}
 	}
 	if f.Linux != nil {
 		view.Linux.Namespaces = f.Linux.Namespaces

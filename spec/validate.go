@@ -52,10 +52,8 @@ func checkProcess(p *specs.Process) error {
 	if err := checkRlimits(p.Rlimits); err != nil {
 		return err
 	}
-	// The kernel refuses values outside this range with EINVAL, far from the
-	// config; say so up front.
-	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
-		return fmt.Errorf("process.oomScoreAdj %d: must be between -1000 and 1000", *p.OOMScoreAdj)
+	if err := checkOOMScoreAdj(p); err != nil {
+		return err
 	}
 	return nil
 }
@@ -102,4 +100,13 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// checkOOMScoreAdj: the kernel refuses values outside this range with
+// EINVAL, far from the config; say so up front.
+func checkOOMScoreAdj(p *specs.Process) error {
+	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
+		return fmt.Errorf("process.oomScoreAdj %d: must be between -1000 and 1000", *p.OOMScoreAdj)
+	}
+	return nil
 }

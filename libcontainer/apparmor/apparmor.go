@@ -21,6 +21,9 @@ import (
 type host struct {
 	enabledParam string // "Y" when the AppArmor module is enabled
 	procDir      string // a procfs mount
+	// procFd, when > 0, is the procfs handle writes go through instead of
+	// procDir (the init's: the parent opened it on the host).
+	procFd int
 	// checkFS rejects an fd that is not on procfs; tests of the attribute logic on a fake
 	// tree replace it, the decoy tests keep the real one.
 	checkFS func(fd int, name string) error
@@ -80,10 +83,13 @@ func (h host) validateProfile(name string) error {
 }
 
 // ApplyProfile makes the calling thread switch to profile name at its next execve; "" does
-// nothing. It runs in the init after the container's /proc is mounted, on the locked thread
-// that will execve.
-func ApplyProfile(name string) error {
-	return realHost().applyProfile(name)
+// nothing. It runs in the init (or an exec'd process) on the locked thread that will execve,
+// and writes through procFd, the procfs handle the parent opened on the host: the container's
+// own /proc may be anything by then (CVE-2025-52881 class).
+func ApplyProfile(procFd int, name string) error {
+	h := realHost()
+	h.procFd = procFd
+	return h.applyProfile(name)
 }
 
 func (h host) applyProfile(name string) error {
@@ -101,11 +107,17 @@ func (h host) applyProfile(name string) error {
 
 // writeExecAttr writes value to this thread's AppArmor exec attribute in one write(2).
 func (h host) writeExecAttr(value string) error {
-	procFd, err := procfs.OpenDir(h.procDir, h.checkFS)
-	if err != nil {
+	procFd := h.procFd
+	if procFd <= 0 {
+		fd, err := procfs.OpenDir(h.procDir, h.checkFS)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		procFd = fd
+	} else if err := h.checkFS(procFd, h.procDir); err != nil {
 		return err
 	}
-	defer unix.Close(procFd)
 
 	// Only the calling thread's attribute matters (AppArmor lets a task change only its own),
 	// hence thread-self rather than self.

@@ -156,7 +156,13 @@ func TestRealHostWithoutAppArmor(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread is destroyed afterwards
-		errc <- ApplyProfile("acme_secure_profile")
+		proc, err := procfs.OpenHost()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer proc.Close()
+		errc <- ApplyProfile(int(proc.Fd()), "acme_secure_profile")
 	}()
 	err := <-errc
 	t.Logf("ApplyProfile: %v", err)

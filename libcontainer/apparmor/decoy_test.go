@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/procfs"
 )
 
 // The decoy test re-execs this test binary in a new mount namespace so that its bind mount
@@ -71,10 +73,24 @@ func childBindMountDecoy() error {
 	if err := unix.Mount(decoy, target, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind decoy over %s: %w", target, err)
 	}
-	err := ApplyProfile("acme")
-	fmt.Printf("decoy: %v\n", err)
+	// Through the mounted /proc: the walk refuses to cross onto the decoy.
+	err := realHost().applyProfile("acme")
+	fmt.Printf("decoy through /proc: %v\n", err)
 	if err == nil || !strings.Contains(err.Error(), "the path crosses a mount point") {
-		return fmt.Errorf("ApplyProfile = %v, want a refusal of the bind-mounted attribute", err)
+		return fmt.Errorf("applyProfile through /proc = %v, want a refusal of the bind-mounted attribute", err)
+	}
+	// Through the handle the init gets (a non-recursive clone of /proc, made
+	// here after the decoy): the decoy is not in it at all, so the write goes
+	// to the thread's real attribute (refused here only if AppArmor is off).
+	proc, err := procfs.OpenHost()
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
+	err = ApplyProfile(int(proc.Fd()), "acme")
+	fmt.Printf("decoy through the host handle: %v\n", err)
+	if err != nil && strings.Contains(err.Error(), "crosses a mount point") {
+		return fmt.Errorf("ApplyProfile through the handle = %v: the decoy was reachable", err)
 	}
 	if b, _ := os.ReadFile(decoy); len(b) != 0 {
 		return fmt.Errorf("decoy was written: %q", b)

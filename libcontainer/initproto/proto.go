@@ -38,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // Type identifies a frame.
@@ -65,6 +66,9 @@ const (
 	// AttrTimeOffsets: the text written to /proc/self/timens_offsets
 	// between unshare(CLONE_NEWTIME) and the clone of the init.
 	AttrTimeOffsets uint32 = 3
+	// AttrOOMScoreAdj: process.oomScoreAdj as decimal text, written by
+	// stage 0 through the host's /proc before it joins any namespace.
+	AttrOOMScoreAdj uint32 = 4
 )
 
 // InitPipeEnv names the environment variable carrying the init's socket fd.
@@ -176,7 +180,7 @@ func U32(payload []byte) (uint32, error) {
 }
 
 // BootstrapPayload encodes the bootstrap attributes for nsenter.
-func BootstrapPayload(cloneFlags uint32, nsPaths []NsPath, timeOffsets string) []byte {
+func BootstrapPayload(cloneFlags uint32, nsPaths []NsPath, timeOffsets string, oomScoreAdj *int) []byte {
 	var b []byte
 	attr := func(a uint32, v []byte) {
 		b = binary.NativeEndian.AppendUint32(b, a)
@@ -190,6 +194,9 @@ func BootstrapPayload(cloneFlags uint32, nsPaths []NsPath, timeOffsets string) [
 	}
 	if timeOffsets != "" {
 		attr(AttrTimeOffsets, []byte(timeOffsets))
+	}
+	if oomScoreAdj != nil {
+		attr(AttrOOMScoreAdj, strconv.AppendInt(nil, int64(*oomScoreAdj), 10))
 	}
 	return b
 }

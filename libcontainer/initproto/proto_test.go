@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -443,7 +444,7 @@ func TestBootstrapPayload(t *testing.T) {
 		{Flag: unix.CLONE_NEWIPC, Path: "/proc/1/ns/ipc"},
 		{Flag: unix.CLONE_NEWUSER, Path: "/p"},
 	}
-	attrs := parseAttrs(t, BootstrapPayload(flags, paths, ""))
+	attrs := parseAttrs(t, BootstrapPayload(flags, paths, "", nil))
 	if len(attrs) != 1+len(paths) {
 		t.Fatalf("got %d attributes, want %d", len(attrs), 1+len(paths))
 	}
@@ -473,7 +474,7 @@ func TestBootstrapPayload(t *testing.T) {
 }
 
 func TestBootstrapPayloadNoPaths(t *testing.T) {
-	b := BootstrapPayload(0, nil, "")
+	b := BootstrapPayload(0, nil, "", nil)
 	want := binary.NativeEndian.AppendUint32(nil, AttrCloneFlags)
 	want = binary.NativeEndian.AppendUint32(want, 4)
 	want = binary.NativeEndian.AppendUint32(want, 0)
@@ -487,7 +488,7 @@ func TestBootstrapOverStream(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	payload := BootstrapPayload(unix.CLONE_NEWUSER, []NsPath{{Flag: unix.CLONE_NEWNET, Path: "/run/netns/x"}}, "")
+	payload := BootstrapPayload(unix.CLONE_NEWUSER, []NsPath{{Flag: unix.CLONE_NEWNET, Path: "/run/netns/x"}}, "", nil)
 	go Send(a, Bootstrap, payload)
 	typ, got, err := Recv(b)
 	if err != nil {
@@ -500,8 +501,21 @@ func TestBootstrapOverStream(t *testing.T) {
 
 func TestBootstrapPayloadTimeOffsets(t *testing.T) {
 	const offsets = "monotonic 5 0\nboottime 86400 0\n"
-	attrs := parseAttrs(t, BootstrapPayload(unix.CLONE_NEWTIME, nil, offsets))
+	attrs := parseAttrs(t, BootstrapPayload(unix.CLONE_NEWTIME, nil, offsets, nil))
 	if len(attrs) != 2 || attrs[1].kind != AttrTimeOffsets || string(attrs[1].value) != offsets {
 		t.Fatalf("attributes = %+v, want clone flags then time offsets %q", attrs, offsets)
+	}
+}
+
+func TestBootstrapPayloadOOMScoreAdj(t *testing.T) {
+	for _, v := range []int{-999, 0, 1000} {
+		attrs := parseAttrs(t, BootstrapPayload(0, nil, "", &v))
+		want := strconv.Itoa(v)
+		if len(attrs) != 2 || attrs[1].kind != AttrOOMScoreAdj || string(attrs[1].value) != want {
+			t.Errorf("oomScoreAdj %d: attributes = %+v, want clone flags then %q", v, attrs, want)
+		}
+	}
+	if attrs := parseAttrs(t, BootstrapPayload(0, nil, "", nil)); len(attrs) != 1 {
+		t.Errorf("no oomScoreAdj: attributes = %+v, want the clone flags alone", attrs)
 	}
 }

@@ -95,3 +95,51 @@ func Require(fd int, name string) error {
 	}
 	return nil
 }
+
+// OpenHost returns the procfs handle the parent hands to the init (and to an
+// exec'd process) for all of their procfs writes: a detached, non-recursive
+// clone of the runtime's own /proc, made on the host before the container's
+// mounts exist. Nothing mounted later over /proc or over a file in it, in the
+// container or on the host, is reachable through it, and no process but ours
+// can reach the clone at all. "self" and "thread-self" in it name the writer
+// in any pid namespace, as the host's pid namespace sees every process. Where
+// open_tree is not permitted (no CAP_SYS_ADMIN) the runtime's /proc itself
+// is opened: still the host's, looked up before any container exists.
+func OpenHost() (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		fd, err = unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: "/proc", Err: err}
+	}
+	if err := Require(fd, "/proc"); err != nil {
+		_ = unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "/proc"), nil
+}
+
+// WriteFile writes value to rel below the procfs handle procFd in one
+// write(2), opened as OpenForWrite does. procDir only names it in errors.
+func WriteFile(procFd int, procDir, rel, value string, allowSymlinks bool) error {
+	fd, err := OpenForWrite(procFd, procDir, rel, allowSymlinks, Require)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var n int
+	for {
+		n, err = unix.Write(fd, []byte(value))
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return &os.PathError{Op: "write", Path: procDir + "/" + rel, Err: err}
+	}
+	if n != len(value) {
+		return fmt.Errorf("write %s/%s: short write (%d of %d bytes)", procDir, rel, n, len(value))
+	}
+	return nil
+}

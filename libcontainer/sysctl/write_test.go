@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/procfs"
 )
 
 func TestWriteNothingTouchesNothing(t *testing.T) {
@@ -79,7 +81,15 @@ func childWrite() error {
 		"kernel.hostname":         "nook-sysctl-test",
 		"kernel.domainname":       "nook.test",
 	}
-	if err := Write(want); err != nil {
+	// Through a clone of the procfs as the parent hands it to the init: the
+	// namespaced sysctls must be the writer's (the host's stay as they were,
+	// which TestWriteInNewNamespaces checks).
+	proc, err := procfs.OpenHost()
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
+	if err := Write(int(proc.Fd()), want); err != nil {
 		return err
 	}
 	for name, v := range want {
@@ -100,11 +110,11 @@ func childWrite() error {
 		return fmt.Errorf("uname nodename = %q, want nook-sysctl-test", h)
 	}
 	// The kernel's own refusal is reported with the key and the path.
-	err := Write(map[string]string{"net.ipv4.ip_default_ttl": "not-a-number"})
+	err = writeUnder("/proc", map[string]string{"net.ipv4.ip_default_ttl": "not-a-number"})
 	if err == nil || !strings.Contains(err.Error(), `linux.sysctl: "net.ipv4.ip_default_ttl": write /proc/sys/net/ipv4/ip_default_ttl: invalid argument`) {
 		return fmt.Errorf("bad value: Write = %v, want the kernel's EINVAL naming the key", err)
 	}
-	err = Write(map[string]string{"net.ipv4.no_such_sysctl": "1"})
+	err = writeUnder("/proc", map[string]string{"net.ipv4.no_such_sysctl": "1"})
 	if err == nil || !strings.Contains(err.Error(), `linux.sysctl: "net.ipv4.no_such_sysctl": open /proc/sys/net/ipv4/no_such_sysctl: no such file or directory`) {
 		return fmt.Errorf("unknown key: Write = %v, want ENOENT naming the key", err)
 	}
@@ -149,7 +159,7 @@ func childBindMountDecoy() error {
 	if err := unix.Mount(decoyFile, target, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind decoy file: %w", err)
 	}
-	err := Write(map[string]string{"net.ipv4.ip_forward": "1"})
+	err := writeUnder("/proc", map[string]string{"net.ipv4.ip_forward": "1"})
 	fmt.Printf("file decoy: %v\n", err)
 	if err == nil || !strings.Contains(err.Error(), `linux.sysctl: "net.ipv4.ip_forward": open /proc/sys/net/ipv4/ip_forward: the path crosses a mount point`) {
 		return fmt.Errorf("file decoy: Write = %v, want a refusal naming the key", err)
@@ -164,7 +174,7 @@ func childBindMountDecoy() error {
 	if err := unix.Mount(decoyDir, "/proc/sys/net/ipv4", "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind decoy dir: %w", err)
 	}
-	err = Write(map[string]string{"net.ipv4.ip_forward": "1"})
+	err = writeUnder("/proc", map[string]string{"net.ipv4.ip_forward": "1"})
 	fmt.Printf("directory decoy: %v\n", err)
 	if err == nil || !strings.Contains(err.Error(), "the path crosses a mount point") {
 		return fmt.Errorf("directory decoy: Write = %v, want a refusal", err)
@@ -197,7 +207,7 @@ func childProcDecoy() error {
 	if err := os.WriteFile("/proc/sys/kernel/shmmax", []byte("0"), 0o644); err != nil {
 		return err
 	}
-	err := Write(map[string]string{"kernel.shmmax": "1"})
+	err := writeUnder("/proc", map[string]string{"kernel.shmmax": "1"})
 	fmt.Printf("fake /proc: %v\n", err)
 	if err == nil || !strings.Contains(err.Error(), "linux.sysctl: /proc is not on procfs") {
 		return fmt.Errorf("Write = %v, want /proc refused as not procfs", err)

@@ -3,9 +3,11 @@ package security
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -191,5 +193,66 @@ func TestProcMountCheckSeesThroughSymlinks(t *testing.T) {
 			t.Errorf("%s on %s: want exit 1 naming /proc: %s", m.Type, m.Destination, r)
 		}
 		stillFake(t, decoy, m.Destination)
+	}
+}
+
+// CVE-2025-52881 class, the swapped procfs: whoever can mount in the
+// container's mount namespace during create (here a createRuntime hook, run
+// as the advisory's racing co-tenant would act) puts the procfs of another
+// pid namespace on the container's /proc. A runtime that then writes
+// process.oomScoreAdj as "/proc/<its pid>/oom_score_adj" through the
+// container's /proc sets the score of that namespace's pid 1 (the victim),
+// and the container goes without. nook writes it from stage 0 through the
+// host's /proc before any namespace exists (nsenter/nsenter.c
+// set_oom_score_adj), so the victim keeps its score. Fails on e192b04
+// (victim 777, container 0).
+func TestProcfsSwappedForAnotherPidNamespaceOOMScoreAdj(t *testing.T) {
+	e := newEnv(t)
+	for _, tool := range []string{"nsenter", "mount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s on the host (util-linux): %v", tool, err)
+		}
+	}
+	// The victim: pid 1 of a pid namespace of its own.
+	victim := exec.Command("sleep", "1000")
+	victim.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	must(t, victim.Start())
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	victimAdj := "/proc/" + strconv.Itoa(victim.Process.Pid) + "/oom_score_adj"
+	before := strings.TrimSpace(harness.ReadString(victimAdj))
+
+	b := e.Bundle()
+	rootfsProc := filepath.Join(b, "rootfs", "proc")
+	// In the init's mount namespace (before pivot_root the rootfs sits at
+	// its host path there), a procfs of the victim's pid namespace over the
+	// container's /proc. nsenter forks into the pid namespace, so mount(8)
+	// runs with the victim's as its active one.
+	swap := fmt.Sprintf(`pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'); exec nsenter --target "$pid" --mount --pid=/proc/%d/ns/pid -- mount -t proc proc %s`,
+		victim.Process.Pid, rootfsProc)
+	s := e.Suite.NewSpec()
+	s.Process.Args = []string{"sleep", "100"}
+	adj := 777
+	s.Process.OOMScoreAdj = &adj
+	s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", swap}}}}
+	e.WriteConfig(b, s)
+
+	id := e.ID()
+	pid, r := e.TryCreate(harness.Opts{}, b, id)
+	if r.Code != 0 {
+		t.Fatalf("create: %s", r)
+	}
+	defer e.ForceDelete(id)
+	if got := strings.TrimSpace(harness.ReadString(victimAdj)); got != before {
+		t.Errorf("the victim (pid 1 of another pid namespace) had oom_score_adj %s, now %s: the write went through the swapped procfs", before, got)
+	}
+	if got := strings.TrimSpace(harness.ReadString("/proc/" + strconv.Itoa(pid) + "/oom_score_adj")); got != "777" {
+		t.Errorf("the container's init has oom_score_adj %s, want 777", got)
+	}
+	// The hook really swapped it: the container's /proc is the victim's.
+	e.OK(e.Nook("start", id))
+	e.WaitStatus(id, "running")
+	out := e.Nook("exec", id, "cat", "/proc/1/cmdline")
+	if !strings.Contains(out.Stdout, "sleep\x001000") {
+		t.Errorf("the container's /proc/1/cmdline is %q, want the victim's (sleep 1000): the hook did not swap /proc, so the test proves nothing: %s", out.Stdout, out)
 	}
 }
