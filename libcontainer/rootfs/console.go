@@ -13,14 +13,19 @@ import (
 // up by path, and /dev/console is opened without following symlinks and must
 // be an empty regular file or a character device: a rootfs that plants a
 // symlink or another file there cannot make nook bind anything else
-// (CVE-2025-52565 class).
-func BindConsole(slave *os.File) error {
+// (CVE-2025-52565 class). create is false when /dev is the config's bind of
+// a host directory (DevFromConfig): nothing is made in it, so /dev/console
+// must exist there already.
+func BindConsole(slave *os.File, create bool) error {
 	dev, err := os.OpenFile("/dev", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("/dev/console: open /dev: %w", err)
 	}
 	defer dev.Close()
-	fd, err := unix.Openat(int(dev.Fd()), "console", unix.O_RDONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0o600)
+	fd, err := -1, unix.ENOENT
+	if create {
+		fd, err = unix.Openat(int(dev.Fd()), "console", unix.O_RDONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0o600)
+	}
 	if err != nil {
 		// O_PATH avoids opening a device node the image put there.
 		fd, err = unix.Openat(int(dev.Fd()), "console", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)

@@ -33,7 +33,7 @@ var defaultLinks = [][2]string{
 
 // createDevices makes the default devices and linux.devices. A device the
 // config lists replaces the default of the same path.
-func createDevices(root *os.File, configured []specs.LinuxDevice, inUserns bool) error {
+func createDevices(root *os.File, configured []specs.LinuxDevice, inUserns bool, guard *writeGuard) error {
 	devs := map[string]specs.LinuxDevice{}
 	var order []string
 	for _, d := range append(append([]specs.LinuxDevice{}, defaultDevices...), configured...) {
@@ -48,21 +48,21 @@ func createDevices(root *os.File, configured []specs.LinuxDevice, inUserns bool)
 		var err error
 		if inUserns {
 			// mknod is refused in a user namespace: bind the host's node.
-			err = bindDevice(root, d)
+			err = bindDevice(root, d, guard)
 		} else {
-			err = makeDevice(root, d)
+			err = makeDevice(root, d, guard)
 		}
 		if err != nil {
 			return fmt.Errorf("device %s: %w", d.Path, err)
 		}
 	}
 	for _, l := range defaultLinks {
-		if err := symlinkInRoot(root, l[0], l[1]); err != nil {
+		if err := symlinkInRoot(root, l[0], l[1], guard); err != nil {
 			return err
 		}
 	}
 	if _, err := os.Stat("/proc/kcore"); err == nil {
-		return symlinkInRoot(root, "/proc/kcore", "/dev/core")
+		return symlinkInRoot(root, "/proc/kcore", "/dev/core", guard)
 	}
 	return nil
 }
@@ -83,7 +83,7 @@ func deviceMode(d specs.LinuxDevice) (uint32, error) {
 	return 0, fmt.Errorf("type %q: must be c, b, u or p", d.Type)
 }
 
-func makeDevice(root *os.File, d specs.LinuxDevice) error {
+func makeDevice(root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
 	mode, err := deviceMode(d)
 	if err != nil {
 		return err
@@ -93,6 +93,9 @@ func makeDevice(root *os.File, d specs.LinuxDevice) error {
 		return err
 	}
 	defer dir.Close()
+	if err := guard.check(dir, "mknod"); err != nil {
+		return err
+	}
 	name := filepath.Base(d.Path)
 	dev := unix.Mkdev(uint32(d.Major), uint32(d.Minor))
 	if err := unix.Mknodat(int(dir.Fd()), name, mode, int(dev)); err != nil {
@@ -123,7 +126,7 @@ func makeDevice(root *os.File, d specs.LinuxDevice) error {
 	return nil
 }
 
-func bindDevice(root *os.File, d specs.LinuxDevice) error {
+func bindDevice(root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
 	if _, err := deviceMode(d); err != nil {
 		return err
 	}
@@ -134,6 +137,9 @@ func bindDevice(root *os.File, d specs.LinuxDevice) error {
 		return err
 	}
 	defer dir.Close()
+	if err := guard.check(dir, "bind the host's node"); err != nil {
+		return err
+	}
 	name := filepath.Base(d.Path)
 	if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("replace existing %s: %w", d.Path, err)
@@ -152,12 +158,15 @@ func bindDevice(root *os.File, d specs.LinuxDevice) error {
 	return attachTree(tree, target)
 }
 
-func symlinkInRoot(root *os.File, target, link string) error {
+func symlinkInRoot(root *os.File, target, link string, guard *writeGuard) error {
 	dir, err := mkdirInRoot(root, filepath.Dir(link))
 	if err != nil {
 		return err
 	}
 	defer dir.Close()
+	if err := guard.check(dir, "symlink "+link); err != nil {
+		return err
+	}
 	err = unix.Symlinkat(target, int(dir.Fd()), filepath.Base(link))
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("symlink %s -> %s: %w", link, target, err)

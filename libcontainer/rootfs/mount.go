@@ -70,6 +70,11 @@ func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOption
 	if err != nil {
 		return err
 	}
+	// A fresh filesystem of the container's: nook may make devices in it.
+	if mnt, err := reopen(root, dest); err == nil {
+		c.guard.own(mnt)
+		mnt.Close()
+	}
 	if opts.tmpcopyup {
 		if err := copyUp(target, root, dest); err != nil {
 			return fmt.Errorf("tmpcopyup: %w", err)

@@ -38,6 +38,8 @@ type Config struct {
 	IdmapFds map[int]int
 	// MountLabel, if set, formats a mount's data with its SELinux label.
 	MountLabel func(data string) string
+
+	guard *writeGuard // set by Setup
 }
 
 // OpenRoot makes the rootfs a mount of its own (pivot_root needs one) and
@@ -96,6 +98,7 @@ func Setup(root *os.File, c *Config) error {
 	}
 	old := unix.Umask(0) // device and directory modes exactly as asked
 	defer unix.Umask(old)
+	c.guard = newWriteGuard(root)
 	for i, m := range c.Spec.Mounts {
 		if err := mountEntry(root, i, m, c); err != nil {
 			return err
@@ -105,8 +108,11 @@ func Setup(root *os.File, c *Config) error {
 	if c.Spec.Linux != nil {
 		devices = c.Spec.Linux.Devices
 	}
-	if err := createDevices(root, devices, c.InUserns); err != nil {
-		return err
+	// A /dev the config binds from the host is left exactly as it is.
+	if !DevFromConfig(c.Spec.Mounts) {
+		if err := createDevices(root, devices, c.InUserns, c.guard); err != nil {
+			return err
+		}
 	}
 	if c.BeforePivot != nil {
 		if err := c.BeforePivot(); err != nil {
