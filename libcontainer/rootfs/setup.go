@@ -181,6 +181,14 @@ func switchRoot(root *os.File, noPivot, chrootOnly bool) error {
 		return unix.Chdir("/")
 	}
 	if noPivot {
+		// The rootfs as mountinfo names it (symlinks in the bundle path resolved).
+		rootfs, err := os.Readlink(fdPath(root))
+		if err != nil {
+			return fmt.Errorf("--no-pivot: resolve the rootfs: %w", err)
+		}
+		if err := hideHostKernelFS(rootfs); err != nil {
+			return err
+		}
 		if err := unix.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
 			return fmt.Errorf("move rootfs to /: %w", err)
 		}

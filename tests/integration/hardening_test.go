@@ -112,3 +112,34 @@ func TestDeviceInsideHostBindRefused(t *testing.T) {
 		t.Errorf("the host directory changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
+
+// Issue 15 §3: with --no-pivot the host's /proc and /sys must not stay in
+// the container's mount table, where they let a nested user+pid namespace
+// mount a fresh, unmasked procfs (the kernel allows it while a whole,
+// uncovered procfs is in the mount namespace). The container's own /proc is
+// masked (linux.maskedPaths), so with them gone the mount is refused, as it
+// is with pivot_root. CAP_SETFCAP lets the container map its root into the
+// nested user namespace. Fails on e192b04: "mounted" with --no-pivot.
+func TestNoPivotHidesHostProcAndSys(t *testing.T) {
+	e := newEnv(t)
+	nested := []specMod{
+		sh(`unshare -r -p -f -m --mount-proc true 2>/dev/null && echo mounted || echo refused`),
+		func(s *specs.Spec) {
+			c := s.Process.Capabilities
+			c.Bounding = append(c.Bounding, "CAP_SETFCAP")
+			c.Effective = append(c.Effective, "CAP_SETFCAP")
+			c.Permitted = append(c.Permitted, "CAP_SETFCAP")
+		},
+	}
+	for _, noPivot := range []bool{false, true} {
+		b := e.bundle(nested...)
+		a := []string{"run", "--bundle", b, e.id()}
+		if noPivot {
+			a = append([]string{"run", "--no-pivot"}, a[1:]...)
+		}
+		r := e.ok(e.nook(a...))
+		if got := strings.TrimSpace(r.stdout); got != "refused" {
+			t.Errorf("--no-pivot %v: a nested user+pid namespace mounting a procfs: %q, want refused", noPivot, got)
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+)
+
+// hideHostKernelFS detaches, before a --no-pivot root switch, every whole
+// procfs and sysfs of the runtime's mount namespace outside the rootfs (the
+// host's /proc and /sys, in the init's copy of its namespace). MS_MOVE leaves
+// the old root in the mount table, only covered, and the kernel lets a
+// nested user namespace mount a fresh procfs or sysfs as long as some whole,
+// uncovered instance is in its mount namespace: with the host's still there,
+// a container process could mount an unmasked /proc of its own. Where a
+// mount cannot be detached it is covered with an empty read-only tmpfs,
+// which makes it partial all the same. runc's --no-pivot does the same.
+func hideHostKernelFS(rootfs string) error {
+	infos, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
+		whole := i.Root == "/" && (i.FSType == "proc" || i.FSType == "sysfs")
+		inside := i.Mountpoint == rootfs || strings.HasPrefix(i.Mountpoint, rootfs+"/")
+		return !whole || inside, false
+	})
+	if err != nil {
+		return fmt.Errorf("--no-pivot: read mountinfo: %w", err)
+	}
+	for _, i := range infos {
+		err := unix.Unmount(i.Mountpoint, unix.MNT_DETACH)
+		switch {
+		case err == nil, errors.Is(err, unix.ENOENT):
+			// Gone, or went with a parent detached before it.
+			continue
+		case errors.Is(err, unix.EINVAL) && !kernelFSAt(i.Mountpoint):
+			continue
+		case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EPERM):
+			// A locked mount (a user namespace's copy): cover it.
+			if err := unix.Mount("tmpfs", i.Mountpoint, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0"); err != nil {
+				return fmt.Errorf("--no-pivot: cover the host's %s on %s: %w", i.FSType, i.Mountpoint, err)
+			}
+		default:
+			return fmt.Errorf("--no-pivot: detach the host's %s on %s: %w", i.FSType, i.Mountpoint, err)
+		}
+	}
+	return nil
+}
+
+// kernelFSAt: path is still a procfs or sysfs (not yet detached with a parent).
+func kernelFSAt(path string) bool {
+	var st unix.Statfs_t
+	if unix.Statfs(path, &st) != nil {
+		return false
+	}
+	return st.Type == unix.PROC_SUPER_MAGIC || st.Type == unix.SYSFS_MAGIC
+}
