@@ -46,7 +46,7 @@ func main() {
 
 func run(args []string) int {
 	app := newApp()
-	err := app.Run(args)
+	err := app.Run(cli.ReorderArgs(app.Flags, app.Commands, args))
 	if err == nil {
 		return 0
 	}
@@ -60,6 +60,10 @@ func run(args []string) int {
 	// plain message to stderr (conmon forwards stderr).
 	if log.Out != os.Stderr {
 		fmt.Fprintln(os.Stderr, err)
+	}
+	var coded *cli.CodedError
+	if errors.As(err, &coded) {
+		return coded.Code
 	}
 	return 1
 }
@@ -80,21 +84,22 @@ func newApp() *ucli.App {
 		Version:  version,
 		Metadata: map[string]any{},
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "root", Value: cli.DefaultRoot, Usage: "directory for container state"},
+			&ucli.StringFlag{Name: "root", Value: cli.DefaultRootDir(), Usage: "directory for container state"},
 			&ucli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&ucli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&ucli.BoolFlag{Name: "debug", Usage: "log debug messages"},
 			&ucli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups through systemd's D-Bus API (linux.cgroupsPath is slice:prefix:name)"},
-			&ucli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto"},
+			&ucli.StringFlag{Name: "rootless", Value: "auto", Usage: "tolerate cgroup permission errors of a config without limits: true, false or auto (unprivileged, or root in a user namespace)"},
+			&ucli.StringFlag{Name: "criu", Value: "criu", Usage: "CRIU binary for checkpoint and restore (a bare name is looked up in PATH)"},
 		},
-		Commands:        cli.Commands(),
-		HideHelpCommand: true,
+		Commands: cli.Commands(),
 		// Errors are printed once, by run(), in the format engines parse.
 		ExitErrHandler: func(*ucli.Context, error) {},
 		Before:         setupLogging,
 	}
+	// --version and -v, as runc (which has no version command).
 	ucli.VersionPrinter = func(ctx *ucli.Context) {
-		fmt.Printf("nook version %s\ncommit: %s\nspec: %s\ngo: %s\nlibseccomp: %s\n",
+		fmt.Fprintf(ctx.App.Writer, "nook version %s\ncommit: %s\nspec: %s\ngo: %s\nlibseccomp: %s\n",
 			version, commit, spec.RuntimeSpecVersion, runtime.Version(), seccomp.LibseccompVersion())
 	}
 	return app

@@ -26,11 +26,13 @@ type Config struct {
 	Path string
 	// Resources is linux.resources (may be nil).
 	Resources *specs.LinuxResources
-	// Devices is linux.devices: each gets an allow rule, as runc does, so a
-	// device the config creates is also usable.
-	Devices []specs.LinuxDevice
 	// Systemd selects the systemd driver (--systemd-cgroup).
 	Systemd bool
+	// Rootless (runc's --rootless) leaves out the hierarchies the caller
+	// may not write and tolerates failing device rules; a limit that needs
+	// a left-out hierarchy is an error (rootless.go). It does not change
+	// the path.
+	Rootless bool
 }
 
 // Manager is one container's cgroup, whatever the host mode.
@@ -77,4 +79,6 @@ type State struct {
 	Paths map[string]string `json:"paths"`
 	// Unit is the systemd unit name (systemd driver only).
 	Unit string `json:"unit,omitempty"`
+	// Rootless: made by Config.Rootless (device rules are best effort).
+	Rootless bool `json:"rootless,omitempty"`
 }

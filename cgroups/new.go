@@ -19,8 +19,6 @@ import (
 // v2 mode it owns the one cgroup2 directory.
 type fsManager struct {
 	st State
-	// devices is linux.devices; each gets an allow rule.
-	devices []specs.LinuxDevice
 	// fromConfig is true for a manager made by New: its Set enforces the
 	// default device policy even when linux.resources.devices is empty. A
 	// Loaded manager (nook update) touches device rules only when asked.
@@ -53,11 +51,17 @@ func newManager(cfg Config, l layout, own func() (map[string]string, error)) (*f
 	}
 	m := &fsManager{
 		st:         State{Driver: DriverCgroupfs, Mode: l.mode, Paths: paths},
-		devices:    cfg.Devices,
 		fromConfig: true,
 	}
-	if _, err := m.plan(cfg.Resources); err != nil {
+	ops, err := m.plan(cfg.Resources)
+	if err != nil {
 		return nil, err
+	}
+	if cfg.Rootless {
+		m.st.Rootless = true
+		if err := m.keepAccessible(ops, ownUnifiedDir(l, own), accessOK); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -85,7 +89,7 @@ func Load(st State) (Manager, error) {
 		}
 		paths[c] = p
 	}
-	return &fsManager{st: State{Driver: st.Driver, Mode: st.Mode, Paths: paths, Unit: st.Unit}}, nil
+	return &fsManager{st: State{Driver: st.Driver, Mode: st.Mode, Paths: paths, Unit: st.Unit, Rootless: st.Rootless}}, nil
 }
 
 // State returns a copy of the manager's persistent form.
@@ -94,7 +98,7 @@ func (m *fsManager) State() State {
 	for c, p := range m.st.Paths {
 		paths[c] = p
 	}
-	return State{Driver: m.st.Driver, Mode: m.st.Mode, Paths: paths, Unit: m.st.Unit}
+	return State{Driver: m.st.Driver, Mode: m.st.Mode, Paths: paths, Unit: m.st.Unit, Rootless: m.st.Rootless}
 }
 
 // unified is the cgroup2 directory ("" on a pure v1 host).
@@ -148,7 +152,7 @@ func (m *fsManager) setDevices(r *specs.LinuxResources) error {
 	if wanted == nil && !m.fromConfig {
 		return nil
 	}
-	rules := devices.Rules(wanted, m.devices)
+	rules := devices.Rules(wanted)
 	var err error
 	switch d, u := m.st.Paths["devices"], m.unified(); {
 	case d != "" && m.st.Mode != ModeV2:
@@ -158,6 +162,12 @@ func (m *fsManager) setDevices(r *specs.LinuxResources) error {
 	default:
 		// Neither a v1 devices controller nor cgroup2: the host has no
 		// device cgroup to enforce rules with (runc skips it too).
+	}
+	if err != nil && m.st.Rootless {
+		// As runc: device rules are not expected to work rootless (an
+		// unprivileged user can load no eBPF device program), and the
+		// container can reach no device its user could not anyway.
+		return nil
 	}
 	if err != nil && !strings.HasPrefix(err.Error(), "linux.resources.devices") {
 		err = fmt.Errorf("linux.resources.devices: %w", err)

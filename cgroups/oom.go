@@ -16,6 +16,11 @@ import (
 func (m *fsManager) OOMEvents(ctx context.Context) (<-chan struct{}, error) {
 	p := &planner{m: m}
 	dir, v2, err := p.dest("cgroups: OOM events", "memory", "memory")
+	if err != nil && m.st.Rootless {
+		// No memory cgroup the user may read: no event can come, and
+		// the stream of statistics goes on without any.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -34,6 +39,20 @@ func oomCount(dir, file string) (uint64, bool) {
 	}
 	n, ok := kv["oom_kill"]
 	return n, ok
+}
+
+// OOMKillCount is how many processes the kernel's OOM killer has killed
+// in the cgroup st records: its memory controller's oom_kill counter (v1
+// memory.oom_control, Linux 4.13; v2 memory.events). ok is false when
+// there is no memory cgroup to ask or no counter in it.
+func OOMKillCount(st State) (n uint64, ok bool) {
+	if d := st.Paths["memory"]; d != "" && st.Mode != ModeV2 {
+		return oomCount(d, "memory.oom_control")
+	}
+	if d := st.Paths[""]; d != "" {
+		return oomCount(d, "memory.events")
+	}
+	return 0, false
 }
 
 // watch runs a reader on a non-blocking fd handed to Go's poller, so that

@@ -121,6 +121,10 @@ func (p *planner) dest(field, v1name, v2name string) (dir string, v2 bool, err e
 	if u != "" && v2name != "" && p.has(v2name) {
 		return u, true, nil
 	}
+	if m.st.Rootless {
+		// New kept only the hierarchies the user may write.
+		return "", false, fieldErr(field, "the %s controller is not in a cgroup this rootless container may write; %s", v1name, rootlessHint)
+	}
 	switch {
 	case m.st.Mode == ModeV2 && v2name == "":
 		return "", false, fieldErr(field, "not supported on cgroup v2")

@@ -105,9 +105,11 @@ func badName(s string) bool {
 }
 
 // network plans linux.resources.network on the v1 net_cls and net_prio
-// controllers, when they are mounted; cgroup2 has neither (it leaves
-// packet classification to eBPF), so elsewhere the field is ignored, as
-// runc ignores it.
+// controllers. A v1 or hybrid host without the controller a value needs
+// refuses it, as runc's cgroupfs driver does (silently dropping a traffic
+// class would leave the container's packets unclassified). cgroup2 has
+// neither controller (it leaves packet classification to eBPF), and there
+// runc ignores the field: so does nook.
 func (p *planner) network(r *specs.LinuxResources) error {
 	n := r.Network
 	if n == nil {
@@ -122,13 +124,27 @@ func (p *planner) network(r *specs.LinuxResources) error {
 	if p.m.st.Mode == ModeV2 {
 		return nil
 	}
-	if d := p.m.st.Paths["net_cls"]; d != "" && n.ClassID != nil {
-		p.add(op{field: f + "classID", dir: d, file: "net_cls.classid", value: utoa(uint64(*n.ClassID))})
-	}
-	if d := p.m.st.Paths["net_prio"]; d != "" {
-		for i, pr := range n.Priorities {
-			p.add(op{field: fmt.Sprintf("%spriorities[%d]", f, i), dir: d, file: "net_prio.ifpriomap", value: fmt.Sprintf("%s %d", pr.Name, pr.Priority)})
+	if n.ClassID != nil {
+		d := p.m.st.Paths["net_cls"]
+		// Class 0 is "no class", what a new cgroup has unless its parent
+		// has one: without the controller there is nothing to reset, and
+		// runc takes 0 as unset.
+		if d == "" && *n.ClassID != 0 {
+			return fieldErr(f+"classID", "the net_cls cgroup controller is not mounted on this host")
 		}
+		if d != "" {
+			p.add(op{field: f + "classID", dir: d, file: "net_cls.classid", value: utoa(uint64(*n.ClassID))})
+		}
+	}
+	if len(n.Priorities) == 0 {
+		return nil
+	}
+	d := p.m.st.Paths["net_prio"]
+	if d == "" {
+		return fieldErr(f+"priorities", "the net_prio cgroup controller is not mounted on this host")
+	}
+	for i, pr := range n.Priorities {
+		p.add(op{field: fmt.Sprintf("%spriorities[%d]", f, i), dir: d, file: "net_prio.ifpriomap", value: fmt.Sprintf("%s %d", pr.Name, pr.Priority)})
 	}
 	return nil
 }

@@ -173,13 +173,9 @@ func TestSetHybridHugetlbOnCgroup2(t *testing.T) {
 	}
 }
 
-func TestSetV1NetworkOnlyWhenMounted(t *testing.T) {
+func TestSetV1Network(t *testing.T) {
 	f, m := fakeHybrid(t, "")
 	r := &specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: pu32(0x100001), Priorities: []specs.LinuxInterfacePriority{{Name: "eth0", Priority: 5}}}}
-	// Not mounted here: ignored, as runc does.
-	if err := m.Set(r); err != nil {
-		t.Fatal(err)
-	}
 	m.st.Paths["net_cls"] = f.dir("net_cls/c", files("net_cls.classid"))
 	m.st.Paths["net_prio"] = f.dir("net_prio/c", files("net_prio.ifpriomap"))
 	if err := m.Set(r); err != nil {
@@ -190,6 +186,43 @@ func TestSetV1NetworkOnlyWhenMounted(t *testing.T) {
 	r.Network.Priorities[0].Name = "bad name"
 	if err := m.Set(r); err == nil || !strings.Contains(err.Error(), "linux.resources.network.priorities[0].name") {
 		t.Errorf("bad interface name: error = %v", err)
+	}
+}
+
+// On a v1 or hybrid host without net_cls or net_prio, a value that needs
+// the missing controller is refused, naming the field, before anything is
+// written (runc's cgroupfs driver refuses it too); what needs no
+// controller (class 0, no priorities) passes.
+func TestSetV1NetworkControllerNotMounted(t *testing.T) {
+	for _, mode := range []string{ModeHybrid, ModeV1} {
+		f, m := fakeHybrid(t, "")
+		m.st.Mode = mode
+		memLimit := filepath.Join(m.st.Paths["memory"], "memory.limit_in_bytes")
+		for want, n := range map[string]*specs.LinuxNetwork{
+			"linux.resources.network.classID: the net_cls cgroup controller is not mounted on this host":     {ClassID: pu32(0x100001)},
+			"linux.resources.network.priorities: the net_prio cgroup controller is not mounted on this host": {Priorities: []specs.LinuxInterfacePriority{{Name: "eth0", Priority: 5}}},
+		} {
+			r := &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(1 << 30)}, Network: n}
+			if err := m.Set(r); err == nil || err.Error() != want {
+				t.Errorf("%s: error = %v, want %q", mode, err, want)
+			}
+			if b, _ := os.ReadFile(memLimit); len(b) != 0 {
+				t.Errorf("%s: a refused Set wrote memory.limit_in_bytes = %q", mode, b)
+			}
+			// New plans the same way: create refuses before any cgroup exists.
+			if _, err := m.plan(r); err == nil || err.Error() != want {
+				t.Errorf("%s: plan error = %v, want %q", mode, err, want)
+			}
+		}
+		// Only net_prio mounted: the class still needs net_cls.
+		m.st.Paths["net_prio"] = f.dir("net_prio/c", files("net_prio.ifpriomap"))
+		if err := m.Set(&specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: pu32(7)}}); err == nil || !strings.HasPrefix(err.Error(), "linux.resources.network.classID: the net_cls") {
+			t.Errorf("%s: net_prio only, a class: error = %v", mode, err)
+		}
+		delete(m.st.Paths, "net_prio")
+		if err := m.Set(&specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: pu32(0), Priorities: []specs.LinuxInterfacePriority{}}}); err != nil {
+			t.Errorf("%s: class 0 and no priorities need no controller: %v", mode, err)
+		}
 	}
 }
 

@@ -13,21 +13,47 @@ import (
 	"github.com/nookrt/nook/libcontainer/state"
 )
 
-// DefaultRoot is where container state lives unless --root says otherwise.
+// DefaultRoot is where root's container state lives unless --root says
+// otherwise (an unprivileged user's: DefaultRootDir).
 const DefaultRoot = "/run/nook"
 
 // Commands returns every command nook has.
 func Commands() []*ucli.Command {
-	return []*ucli.Command{
+	cmds := []*ucli.Command{
 		createCommand(), startCommand(), runCommand(), stateCommand(), killCommand(),
 		deleteCommand(), listCommand(), specCommand(), featuresCommand(), psCommand(), pauseCommand(),
 		resumeCommand(), updateCommand(), eventsCommand(), execCommand(), initCommand(),
+		checkpointCommand(), restoreCommand(), checkCommand(),
 	}
+	for _, c := range cmds {
+		// urfave/cli would give each command a "help"/"h" subcommand, and
+		// `nook delete h` would print help instead of deleting container
+		// h. Help is `nook help CMD` or `CMD --help`, as runc.
+		c.HideHelpCommand = true
+	}
+	return cmds
 }
 
-// store is the state root chosen by --root.
+// CodedError is an error that ends nook with Code rather than 1, printed
+// like any other. exec exits 255 when the runtime (not the process) fails,
+// as runc does, so that callers can tell it from the process's own status.
+type CodedError struct {
+	Code int
+	Err  error
+}
+
+func (e *CodedError) Error() string { return e.Err.Error() }
+func (e *CodedError) Unwrap() error { return e.Err }
+
+// store is the state root chosen by --root, or the caller's default one.
 func store(ctx *ucli.Context) state.Store {
 	root := ctx.String("root")
+	if !ctx.IsSet("root") || root == "" {
+		if xdg, ok := xdgRoot(); ok {
+			root = xdg
+			ensureXDGRoot(root)
+		}
+	}
 	if root == "" {
 		root = DefaultRoot
 	}

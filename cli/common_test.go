@@ -37,6 +37,7 @@ func TestParseSignal(t *testing.T) {
 		{"31", unix.SIGSYS},
 		{"34", unix.Signal(34)}, // real-time signals by number
 		{"64", unix.Signal(64)},
+		{"0", 0}, // no signal: a liveness check, as runc
 	}
 	for _, tt := range tests {
 		got, err := ParseSignal(tt.in)
@@ -74,7 +75,7 @@ func TestParseSignalEveryName(t *testing.T) {
 }
 
 func TestParseSignalErrors(t *testing.T) {
-	for _, in := range []string{"0", "65", "-1", "-9", "100", "99999999999999999999", "FOO", "SIGFOO", "", "SIG", "sig",
+	for _, in := range []string{"65", "-1", "-9", "100", "99999999999999999999", "FOO", "SIGFOO", "", "SIG", "sig",
 		" 9", "9 ", "KILL ", " KILL", "SIG KILL", "9x", "0x9", "KILL9"} {
 		got, err := ParseSignal(in)
 		if err == nil {
@@ -156,7 +157,7 @@ func runNook(t *testing.T, root string, args ...string) error {
 		Flags:     []ucli.Flag{&ucli.StringFlag{Name: "root", Value: DefaultRoot}},
 		Commands:  Commands(),
 	}
-	return app.Run(append([]string{"nook", "--root", root}, args...))
+	return app.Run(ReorderArgs(app.Flags, app.Commands, append([]string{"nook", "--root", root}, args...)))
 }
 
 func TestCommandsCheckArgs(t *testing.T) {
@@ -175,6 +176,9 @@ func TestCommandsCheckArgs(t *testing.T) {
 		{[]string{"list", "extra"}, `"list" requires exactly 0 argument(s)`},
 		{[]string{"kill", "someid", "FOO"}, `unknown signal "FOO"`},
 		{[]string{"kill", "someid", "65"}, `unknown signal "65"`},
+		{[]string{"kill", "someid", "-1"}, `unknown signal "-1"`},
+		{[]string{"delete", "a", "--force", "b"}, `"delete" requires exactly 1 argument(s)`},
+		{[]string{"kill", "someid", "KILL", "--all", "x"}, `"kill" requires a maximum of 2 argument(s)`},
 	}
 	for _, tt := range tests {
 		err := runNook(t, root, tt.args...)
@@ -192,17 +196,38 @@ func TestCommandsMissingContainer(t *testing.T) {
 	root := t.TempDir()
 	for _, args := range [][]string{
 		{"state", "nope"}, {"kill", "nope"}, {"kill", "nope", "9"}, {"start", "nope"}, {"delete", "nope"},
+		// Flags after the id, as runc takes them.
+		{"kill", "nope", "KILL", "--all"}, {"kill", "nope", "0"}, {"update", "nope", "--memory", "1000000"},
+		{"pause", "nope"}, {"ps", "nope", "-ef"}, {"events", "nope", "--stats"},
+		// A container may be named h or help: no help subcommand hides it.
+		{"delete", "h"}, {"state", "help"}, {"kill", "h", "KILL"},
 	} {
 		err := runNook(t, root, args...)
 		if !errors.Is(err, state.ErrNotExist) {
 			t.Errorf("nook %s = %v, want ErrNotExist", strings.Join(args, " "), err)
 		}
 	}
+	if err := runNook(t, root, "delete", "nope", "--force"); err != nil {
+		t.Errorf("nook delete nope --force = %v, want nil (as delete --force nope)", err)
+	}
 	for _, args := range [][]string{{"state", "../x"}, {"kill", "a/b"}, {"delete", ".."}} {
 		err := runNook(t, root, args...)
 		if err == nil || !strings.Contains(err.Error(), "invalid container id") {
 			t.Errorf("nook %s = %v, want an invalid id error", strings.Join(args, " "), err)
 		}
+	}
+}
+
+func TestListMissingRoot(t *testing.T) {
+	// As runc: a --root given that does not exist is an error, not an
+	// empty list (a typo must not look like "no containers").
+	missing := filepath.Join(t.TempDir(), "missing")
+	err := runNook(t, missing, "list")
+	if err == nil || err.Error() != "open "+missing+": no such file or directory" {
+		t.Errorf("list --root %s = %v, want runc's open error", missing, err)
+	}
+	if err := runNook(t, t.TempDir(), "list", "-q"); err != nil {
+		t.Errorf("list of an empty root = %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ func createFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the bundle directory (holding config.json)"},
 		&ucli.StringFlag{Name: "pid-file", Usage: "write the container init's pid to this file"},
 		&ucli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master of a terminal container"},
+		&ucli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives a pidfd of the container's init"},
 		&ucli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root (for ramfs roots); MS_MOVE and chroot instead"},
 		&ucli.BoolFlag{Name: "no-new-keyring", Usage: "do not give the container a session keyring of its own"},
 		&ucli.UintFlag{Name: "preserve-fds", Usage: "pass this many extra fds (from 3 up) to the container"},
@@ -35,18 +37,25 @@ func createCommand() *ucli.Command {
 			if err := requireArgs(ctx, 1, 1); err != nil {
 				return err
 			}
-			_, err := createContainer(ctx, nil)
+			_, err := createContainer(ctx, context.Background(), nil)
 			return err
 		},
 	}
 }
 
 // createContainer is shared by create and run. consoleFor, if set, chooses
-// the console socket once the config is loaded (run's own terminal).
-func createContainer(ctx *ucli.Context, consoleFor func(*specs.Spec) (string, error)) (*libcontainer.Container, error) {
+// the console socket once the config is loaded, and says whether it is
+// run's own (which relays the terminal to nook's stdio). Once stop is
+// done, the create gives up and removes what it made (run's SIGTERM and
+// SIGINT before start); its error is then context.Cause(stop).
+func createContainer(ctx *ucli.Context, stop context.Context, consoleFor func(*specs.Spec) (string, bool, error)) (*libcontainer.Container, error) {
 	id := ctx.Args().First()
 	if err := state.ValidateID(id); err != nil {
 		return nil, err // before anything is started for it
+	}
+	rootless, err := rootlessCgroups(ctx)
+	if err != nil {
+		return nil, err
 	}
 	listenFds, preserveFds := socketActivationFds(), int(ctx.Uint("preserve-fds"))
 	// nsenter's stage 0 starts first: its exec overlaps reading the config.
@@ -78,26 +87,31 @@ func createContainer(ctx *ucli.Context, consoleFor func(*specs.Spec) (string, er
 		return nil, err
 	}
 	consoleSocket := ctx.String("console-socket")
+	relayConsole := false
 	if consoleFor != nil {
-		if consoleSocket, err = consoleFor(s); err != nil {
+		if consoleSocket, relayConsole, err = consoleFor(s); err != nil {
 			return nil, err
 		}
 	}
-	return libcontainer.Create(store(ctx), libcontainer.CreateOptions{
-		ID:            id,
-		Bundle:        bundle,
-		Spec:          s,
-		Rootfs:        rootfs,
-		PidFile:       ctx.String("pid-file"),
-		ConsoleSocket: consoleSocket,
-		NoPivot:       ctx.Bool("no-pivot"),
-		NoNewKeyring:  ctx.Bool("no-new-keyring"),
-		PreserveFds:   preserveFds,
-		ListenFds:     listenFds,
-		Stage0:        stage0,
-		SystemdCgroup: ctx.Bool("systemd-cgroup"),
-		Warn:          warnFunc(ctx),
-		Debug:         logger(ctx).Debugf,
+	return libcontainer.CreateContext(stop, store(ctx), libcontainer.CreateOptions{
+		ID:              id,
+		Bundle:          bundle,
+		Spec:            s,
+		Rootfs:          rootfs,
+		PidFile:         ctx.String("pid-file"),
+		ConsoleSocket:   consoleSocket,
+		RelayConsole:    relayConsole,
+		PidfdSocket:     ctx.String("pidfd-socket"),
+		NotifySocket:    os.Getenv("NOTIFY_SOCKET"),
+		NoPivot:         ctx.Bool("no-pivot"),
+		NoNewKeyring:    ctx.Bool("no-new-keyring"),
+		PreserveFds:     preserveFds,
+		ListenFds:       listenFds,
+		Stage0:          stage0,
+		SystemdCgroup:   ctx.Bool("systemd-cgroup"),
+		RootlessCgroups: rootless,
+		Warn:            warnFunc(ctx),
+		Debug:           logger(ctx).Debugf,
 	})
 }
 

@@ -8,12 +8,14 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
 	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/spec"
 )
 
 func execCommand() *ucli.Command {
@@ -25,6 +27,7 @@ func execCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "path to an OCI process JSON file (replaces the command line's process)"},
 			&ucli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
 			&ucli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master (with --tty)"},
+			&ucli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives a pidfd of the process"},
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs; do not wait for it"},
 			&ucli.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
 			&ucli.StringFlag{Name: "cwd", Usage: "working directory inside the container"},
@@ -46,7 +49,13 @@ func execCommand() *ucli.Command {
 			if ctx.String("process") == "" && ctx.NArg() < 2 {
 				return errors.New(`"exec" requires a command to run (or --process)`)
 			}
-			return execProcess(ctx)
+			err := execProcess(ctx)
+			var exit *ExitStatus
+			if err == nil || errors.As(err, &exit) {
+				return err // the process's own status
+			}
+			// The runtime failed, not the process: 255, as runc.
+			return &CodedError{Code: 255, Err: err}
 		},
 	}
 }
@@ -71,14 +80,16 @@ func execProcess(ctx *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Released as soon as the process is in the container (Unlock), or
+	// on any failure before; never held while waiting for the process.
+	unlock := sync.OnceFunc(func() { h.Close() })
+	defer unlock()
 	r, err := h.Load()
 	if err != nil {
-		h.Close()
 		return err
 	}
 	proc, err := execSpec(ctx, r)
 	if err != nil {
-		h.Close()
 		return err
 	}
 	consoleSocket := ctx.String("console-socket")
@@ -87,11 +98,9 @@ func execProcess(ctx *ucli.Context) error {
 	defer func() { term.close() }()
 	if proc.Terminal && consoleSocket == "" {
 		if ctx.Bool("detach") {
-			h.Close()
 			return errors.New("exec --tty --detach needs a --console-socket to hand the terminal to")
 		}
 		if term, err = listenTerminal(); err != nil {
-			h.Close()
 			return err
 		}
 		consoleSocket = term.path
@@ -99,6 +108,7 @@ func execProcess(ctx *ucli.Context) error {
 	pid, err := libcontainer.Exec(h, r, libcontainer.ExecOptions{
 		Process:       proc,
 		ConsoleSocket: consoleSocket,
+		RelayConsole:  term != nil,
 		PidFile:       ctx.String("pid-file"),
 		PreserveFds:   int(ctx.Uint("preserve-fds")),
 		Cgroup:        ctx.StringSlice("cgroup"),
@@ -106,10 +116,11 @@ func execProcess(ctx *ucli.Context) error {
 		Warn:          warnFunc(ctx),
 		Debug:         logger(ctx).Debugf,
 		StateRoot:     store(ctx).Root,
+		Unlock:        unlock,
+		PidfdSocket:   ctx.String("pidfd-socket"),
 		Stage0:        stage0,
 	})
-	// The lock only guards the start: a long exec must not block delete.
-	h.Close()
+	unlock()
 	if err != nil {
 		return err
 	}
@@ -135,9 +146,9 @@ func execProcess(ctx *ucli.Context) error {
 // process with the command line's command and overrides.
 func execSpec(ctx *ucli.Context, r *state.Record) (*specs.Process, error) {
 	if path := ctx.String("process"); path != "" {
-		b, err := os.ReadFile(path)
+		b, err := spec.ReadRegularFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("--process: %w", err)
+			return nil, fmt.Errorf("--process %s: %w", path, err)
 		}
 		var p specs.Process
 		if err := json.Unmarshal(b, &p); err != nil {
@@ -161,10 +172,13 @@ func execSpec(ctx *ucli.Context, r *state.Record) (*specs.Process, error) {
 	p.Args = ctx.Args().Tail()
 	p.Terminal = ctx.Bool("tty")
 	p.ConsoleSize = nil
-	// CVE-2022-29162: an exec'd process inherits no capabilities through
-	// the inheritable set unless --process asks for them.
+	// The container's capabilities, inheritable and ambient sets included
+	// (runc 1.5). --cap adds to the sets that take effect and, when the
+	// config has an inheritable set, to the ambient one, as runc does; a
+	// capability that is not inheritable cannot be ambient, and is left
+	// out of it with a warning (caps.FromSpec). --cap never makes one
+	// inheritable (CVE-2022-29162).
 	if p.Capabilities != nil {
-		p.Capabilities.Inheritable = nil
 		for _, c := range ctx.StringSlice("cap") {
 			c = strings.ToUpper(c)
 			if !strings.HasPrefix(c, "CAP_") {
@@ -173,6 +187,9 @@ func execSpec(ctx *ucli.Context, r *state.Record) (*specs.Process, error) {
 			p.Capabilities.Bounding = append(p.Capabilities.Bounding, c)
 			p.Capabilities.Effective = append(p.Capabilities.Effective, c)
 			p.Capabilities.Permitted = append(p.Capabilities.Permitted, c)
+			if p.Capabilities.Inheritable != nil {
+				p.Capabilities.Ambient = append(p.Capabilities.Ambient, c)
+			}
 		}
 	}
 	if cwd := ctx.String("cwd"); cwd != "" {

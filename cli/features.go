@@ -7,6 +7,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/sched"
 	"github.com/nookrt/nook/seccomp"
 	"github.com/nookrt/nook/spec"
@@ -23,6 +24,8 @@ func featuresCommand() *ucli.Command {
 			f := spec.Features(ctx.App.Version)
 			f.Linux.Seccomp = seccomp.Features()
 			f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: sched.MemoryPolicyModes(), Flags: sched.MemoryPolicyFlags()}
+			idmap := rootfs.IDMapSupported()
+			f.Linux.MountExtensions.IDMap.Enabled = &idmap
 			b, err := json.MarshalIndent(f, "", "    ")
 			if err != nil {
 				return err

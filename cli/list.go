@@ -30,6 +30,9 @@ func listCommand() *ucli.Command {
 				return fmt.Errorf("invalid --format %q: must be table or json", format)
 			}
 			s := store(ctx)
+			if err := checkRootGiven(ctx, s.Root); err != nil {
+				return err
+			}
 			ids, err := s.List()
 			if err != nil {
 				return err
@@ -71,4 +74,18 @@ func listCommand() *ucli.Command {
 			return w.Flush()
 		},
 	}
+}
+
+// checkRootGiven refuses a --root given on the command line that does not
+// exist, as runc does: only the default root may be missing (no container
+// was ever created there), and a mistyped --root must not read as empty.
+func checkRootGiven(ctx *ucli.Context, root string) error {
+	if !ctx.IsSet("root") {
+		return nil
+	}
+	f, err := os.Open(root)
+	if err != nil {
+		return err // "open /x: no such file or directory", runc's words
+	}
+	return f.Close()
 }

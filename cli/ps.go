@@ -23,7 +23,6 @@ func psCommand() *ucli.Command {
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json (a JSON array of host pids)"},
 		},
-		SkipFlagParsing: false,
 		Action: func(ctx *ucli.Context) error {
 			if err := requireArgs(ctx, 1, -1); err != nil {
 				return err
@@ -47,9 +46,7 @@ func psCommand() *ucli.Command {
 				return err
 			}
 			if format == "json" {
-				if pids == nil {
-					pids = []int{}
-				}
+				// A stopped container's empty list prints null, as runc's.
 				b, err := json.Marshal(pids)
 				if err != nil {
 					return err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,9 @@ func runCommand() *ucli.Command {
 	flags := append(createFlags(),
 		&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container runs; do not wait for it"},
 		&ucli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+		// runc's run becomes a child subreaper unless told not to; nook's
+		// never does, so the flag is accepted and changes nothing.
+		&ucli.BoolFlag{Name: "no-subreaper", Usage: "do not make run a subreaper (nook's run never is one)"},
 	)
 	return &ucli.Command{
 		Name:      "run",
@@ -41,47 +45,74 @@ func (e *ExitStatus) Error() string { return fmt.Sprintf("container exited with 
 
 func runContainer(ctx *ucli.Context) error {
 	id := ctx.Args().First()
-	// Catch signals before the container exists, so none is lost between
-	// start and wait; they are forwarded to the container's init.
+	detach := ctx.Bool("detach")
+	// Signals are caught before anything exists for the container. Until
+	// it starts, SIGTERM and SIGINT stop the run (startGuard); in the
+	// foreground every other signal is kept, and all of them are forwarded
+	// to the container's init once it runs, so none is lost between start
+	// and wait. A detached run only needs the first part.
 	sigs := make(chan os.Signal, 32)
-	if !ctx.Bool("detach") {
+	if detach {
+		signal.Notify(sigs, unix.SIGTERM, unix.SIGINT)
+	} else {
 		signal.Notify(sigs)
-		defer signal.Stop(sigs)
 	}
+	defer signal.Stop(sigs)
+	guard := guardStart(sigs)
 	var term *runTerminal
 	// A closure: term is set below, after the defer statement.
 	defer func() { term.close() }()
-	c, err := createContainer(ctx, func(s *specs.Spec) (string, error) {
+	c, err := createContainer(ctx, guard.ctx, func(s *specs.Spec) (string, bool, error) {
 		sock := ctx.String("console-socket")
 		if s.Process == nil || !s.Process.Terminal || sock != "" {
-			return sock, nil
+			return sock, false, nil
 		}
-		if ctx.Bool("detach") {
-			return "", errors.New("process.terminal is true: run --detach needs a --console-socket to hand the terminal to")
+		if detach {
+			return "", false, errors.New("process.terminal is true: run --detach needs a --console-socket to hand the terminal to")
 		}
 		// In the foreground, nook itself is the terminal's other end.
 		var err error
 		term, err = listenTerminal()
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
-		return term.path, nil
+		return term.path, true, nil
 	})
 	if err != nil {
+		guard.stop()
+		// Create removed what it had made before it returned.
+		var stopped *interruption
+		if errors.As(err, &stopped) {
+			return stopped.exit(id, nil)
+		}
 		return err
 	}
 	if err := term.accept(); err != nil {
+		guard.stop()
 		deleteContainer(ctx, id, true)
 		return err
 	}
-	if err := startContainer(ctx, id); err != nil {
+	// From here on a SIGTERM or SIGINT is the container's to get.
+	kept, stopped := guard.stop()
+	if stopped != nil {
+		return stopped.exit(id, deleteContainer(ctx, id, true))
+	}
+	relay, err := startContainer(ctx, id)
+	if err != nil {
 		deleteContainer(ctx, id, true)
 		return err
 	}
-	if ctx.Bool("detach") {
-		return nil
+	if detach {
+		// As runc: a detached run with a NOTIFY_SOCKET returns once
+		// the container is READY= (or its init has exited).
+		return relay.Wait()
 	}
+	// In the foreground the relay ends with the init at the latest.
+	go relay.Wait()
 	term.relay()
+	for _, s := range kept {
+		forward(c.Pid, s)
+	}
 	code, err := waitForward(c.Pid, sigs)
 	if err != nil {
 		return err
@@ -96,6 +127,87 @@ func runContainer(ctx *ucli.Context) error {
 		return &ExitStatus{Code: code}
 	}
 	return nil
+}
+
+// interruption is why a run stopped before its container started: a
+// SIGTERM or SIGINT.
+type interruption struct{ sig unix.Signal }
+
+func (i *interruption) Error() string { return "interrupted by " + unix.SignalName(i.sig) }
+
+// exit is the run's error once what was made for the container has been
+// removed (cleanup: the error of removing it, if any). The status is
+// 128+signal, that of a process the signal killed, which is what a runtime
+// that had not caught the signal would have ended with.
+func (i *interruption) exit(id string, cleanup error) error {
+	err := fmt.Errorf("container %s: %w before it started", id, i)
+	if cleanup != nil {
+		err = fmt.Errorf("container %s: %w before it started (removing it: %v)", id, i, cleanup)
+	}
+	return &CodedError{Code: 128 + int(i.sig), Err: err}
+}
+
+// startGuard watches a run's signals until its container is about to
+// start: a SIGTERM or SIGINT cancels ctx (its cause an *interruption),
+// which stops the create wherever it is; other signals are kept, in order,
+// for the container.
+type startGuard struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	quit   chan struct{}
+	done   chan struct{}
+	kept   []os.Signal // the watcher's until done is closed
+}
+
+func guardStart(sigs <-chan os.Signal) *startGuard {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	g := &startGuard{ctx: ctx, cancel: cancel, quit: make(chan struct{}), done: make(chan struct{})}
+	go g.watch(sigs)
+	return g
+}
+
+func (g *startGuard) watch(sigs <-chan os.Signal) {
+	defer close(g.done)
+	for {
+		select {
+		case s := <-sigs:
+			g.take(s)
+		case <-g.quit:
+			// Whatever arrived before stop was called belongs to the
+			// time before the start.
+			for {
+				select {
+				case s := <-sigs:
+					g.take(s)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (g *startGuard) take(s os.Signal) {
+	sig, ok := forwardable(s)
+	switch {
+	case !ok:
+	case sig == unix.SIGTERM || sig == unix.SIGINT:
+		if g.ctx.Err() == nil {
+			g.cancel(&interruption{sig: sig})
+		}
+	default:
+		g.kept = append(g.kept, sig)
+	}
+}
+
+// stop ends the watch (once) and returns the signals kept for the
+// container and the interruption, if one came.
+func (g *startGuard) stop() ([]os.Signal, *interruption) {
+	close(g.quit)
+	<-g.done
+	var stopped *interruption
+	errors.As(context.Cause(g.ctx), &stopped)
+	return g.kept, stopped
 }
 
 // waitForward waits for the init (our child: nsenter clones it with
@@ -129,13 +241,28 @@ func waitForward(pid int, sigs chan os.Signal) (int, error) {
 		case err := <-errc:
 			return 0, err
 		case s := <-sigs:
-			sig, ok := s.(unix.Signal)
-			if !ok || sig == unix.SIGCHLD || sig == unix.SIGURG || sig == unix.SIGPIPE {
-				continue
-			}
-			unix.Kill(pid, sig)
+			forward(pid, s)
 		}
 	}
+}
+
+// forward passes a signal on to the container's init, unless it is nook's
+// own business.
+func forward(pid int, s os.Signal) {
+	if sig, ok := forwardable(s); ok {
+		unix.Kill(pid, sig)
+	}
+}
+
+// forwardable tells whether a signal nook got is one for the container:
+// not its children's exits (SIGCHLD), the Go runtime's preemption (SIGURG)
+// or a write to a closed pipe (SIGPIPE).
+func forwardable(s os.Signal) (unix.Signal, bool) {
+	sig, ok := s.(unix.Signal)
+	if !ok || sig == unix.SIGCHLD || sig == unix.SIGURG || sig == unix.SIGPIPE {
+		return 0, false
+	}
+	return sig, true
 }
 
 // runTerminal is `nook run`'s own end of a terminal container's pty: the
@@ -148,6 +275,11 @@ type runTerminal struct {
 }
 
 func listenTerminal() (*runTerminal, error) {
+	// Refused at once, as runc does: with no terminal to relay to, a shell
+	// in the container would wait for input for ever.
+	if !console.HaveTerminal() {
+		return nil, errors.New("process.terminal is true but nook has no terminal to relay it to (stdin, stdout and stderr are not terminals, and there is no controlling terminal): give a --console-socket, or set process.terminal to false")
+	}
 	path, l, err := console.ListenTemp()
 	if err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
@@ -15,20 +17,38 @@ func startCommand() *ucli.Command {
 			if err := requireArgs(ctx, 1, 1); err != nil {
 				return err
 			}
-			return startContainer(ctx, ctx.Args().First())
+			relay, err := startContainer(ctx, ctx.Args().First())
+			if err != nil {
+				return err
+			}
+			// As runc: with a NOTIFY_SOCKET, start returns once the
+			// container has said READY= (or its init has exited).
+			return relay.Wait()
 		},
 	}
 }
 
-func startContainer(ctx *ucli.Context, id string) error {
+// startContainer starts a created container. With a NOTIFY_SOCKET (and a
+// container created with one) it returns the relay of the container's
+// sd_notify messages, bound before the process could send any; the caller
+// waits on it, without the container's lock, which is released here.
+func startContainer(ctx *ucli.Context, id string) (*libcontainer.NotifyRelay, error) {
 	h, err := store(ctx).Lock(id, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer h.Close()
 	r, err := h.Load()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return libcontainer.Start(h, r, warnFunc(ctx))
+	relay, err := libcontainer.ListenNotify(h, r, os.Getenv("NOTIFY_SOCKET"))
+	if err != nil {
+		return nil, err
+	}
+	if err := libcontainer.Start(h, r, warnFunc(ctx)); err != nil {
+		relay.Close()
+		return nil, err
+	}
+	return relay, nil
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/nookrt/nook/libcontainer"
 	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/spec"
 )
 
 // updateFlags are runc's `update` flags; each sets one field of
@@ -64,12 +66,11 @@ func updatedResources(ctx *ucli.Context, r *state.Record) (*specs.LinuxResources
 	if path := ctx.String("resources"); path != "" {
 		var in io.Reader = os.Stdin
 		if path != "-" {
-			f, err := os.Open(path)
+			b, err := spec.ReadRegularFile(path)
 			if err != nil {
-				return nil, fmt.Errorf("--resources: %w", err)
+				return nil, fmt.Errorf("--resources %s: %w", path, err)
 			}
-			defer f.Close()
-			in = f
+			in = bytes.NewReader(b)
 		}
 		var res specs.LinuxResources
 		if err := json.NewDecoder(in).Decode(&res); err != nil {

@@ -1,7 +1,9 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -15,16 +17,77 @@ import (
 // newCgroupManager builds the manager create uses: cgroupfs, or systemd with
 // --systemd-cgroup. Nothing is written yet.
 func newCgroupManager(o CreateOptions) (cgroups.Manager, error) {
-	cfg := cgroups.Config{Name: o.ID, Systemd: o.SystemdCgroup}
+	cfg := cgroups.Config{Name: o.ID, Systemd: o.SystemdCgroup, Rootless: o.RootlessCgroups}
 	if l := o.Spec.Linux; l != nil {
 		cfg.Path = l.CgroupsPath
 		cfg.Resources = l.Resources
-		cfg.Devices = l.Devices
+	}
+	if cfg.Path == "" && !o.SystemdCgroup && (os.Geteuid() != 0 || RunningInUserNS()) {
+		// Without privileges on the host the default /nook/<id> is never
+		// writable: as runc, a path relative to nook's own cgroup, which
+		// lands in a subtree delegated to the caller if there is one.
+		cfg.Path = o.ID
 	}
 	if o.SystemdCgroup {
 		return systemd.New(cfg, cgroups.Load)
 	}
 	return cgroups.New(cfg)
+}
+
+// checkCgroupUsable refuses, as runc 1.5 does, a cgroup create cannot use:
+// one that already holds processes (another container's, or anyone's: the
+// container's limits and its kill would be theirs too), or one that is
+// frozen (the init would stop there and create wait for it for ever). A
+// cgroup that does not exist yet is usable; one made frozen by a frozen
+// parent is caught once it is made (placeInCgroup).
+func checkCgroupUsable(m cgroups.Manager) error {
+	if recordedCgroup(m) == nil {
+		return nil // no cgroup at all (rootless)
+	}
+	pids, err := m.Pids()
+	if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, unix.ENODEV) && !errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("list the processes of the container's cgroup: %w", err)
+	}
+	if len(pids) > 0 {
+		return fmt.Errorf("container's cgroup is not empty: %d process(es) found", len(pids))
+	}
+	return checkNotFrozen(m)
+}
+
+// checkNotFrozen: an error reading the freezer is a cgroup not made yet.
+func checkNotFrozen(m cgroups.Manager) error {
+	if frozen, err := m.Frozen(); err == nil && frozen {
+		return errors.New("container's cgroup unexpectedly frozen")
+	}
+	return nil
+}
+
+// oomKilled names the cause of a failed create when the kernel's OOM
+// killer struck in the container's cgroup (the init killed by its memory
+// limit before it could report): the error the parent saw (a closed
+// socket) says nothing of it. The original error goes to debug.
+func oomKilled(rec *state.Record, err error, debug func(format string, args ...any)) error {
+	if rec.Cgroup == nil {
+		return err
+	}
+	if n, ok := cgroups.OOMKillCount(*rec.Cgroup); !ok || n == 0 {
+		return err
+	}
+	if debug != nil {
+		debug("create failed after an OOM kill in the container's cgroup: %v", err)
+	}
+	return errors.New("container init was OOM-killed (memory limit too low?)")
+}
+
+// recordedCgroup is what state.json records of m: nil when m has no
+// cgroup at all (rootless, with no hierarchy the user may write), which
+// later commands take as a container without one.
+func recordedCgroup(m cgroups.Manager) *cgroups.State {
+	st := m.State()
+	if len(st.Paths) == 0 && st.Unit == "" {
+		return nil
+	}
+	return &st
 }
 
 // CgroupManager rebuilds the manager of a created container, or returns nil
@@ -81,6 +144,10 @@ func (c *cgroupPrep) wait() error {
 func placeInCgroup(m cgroups.Manager, prep *cgroupPrep, pid int, s *specs.Spec) error {
 	if prep != nil {
 		if err := prep.wait(); err != nil {
+			return err
+		}
+		// Made now: under a frozen parent it is frozen from the start.
+		if err := checkNotFrozen(m); err != nil {
 			return err
 		}
 		return m.Apply(pid)

@@ -22,7 +22,7 @@ func cgroupOf(h *state.Handle, r *state.Record) (cgroups.Manager, specs.Containe
 		return nil, st, err
 	}
 	if m == nil {
-		return nil, st, fmt.Errorf("container %s has no cgroup", r.ID)
+		return nil, st, fmt.Errorf("container %s has no cgroup%s", r.ID, noCgroupReason())
 	}
 	return m, st, nil
 }
@@ -51,9 +51,19 @@ func Resume(h *state.Handle, r *state.Record) error {
 	return m.Thaw()
 }
 
-// Processes lists the host pids of every process in the container.
+// Processes lists the host pids of every process in the container's
+// cgroup. A stopped container has none, unless its init left some behind;
+// as runc, that is a list (nil when empty), not an error.
 func Processes(h *state.Handle, r *state.Record) ([]int, error) {
+	if r.Cgroup == nil {
+		return pidsWithoutCgroup(r)
+	}
 	m, _, err := cgroupOf(h, r)
+	if errors.Is(err, ErrNotRunning) {
+		if m, err = CgroupManager(r); err != nil || m == nil {
+			return nil, err
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

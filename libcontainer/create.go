@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -18,7 +19,6 @@ import (
 	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/netdev"
-	"github.com/nookrt/nook/libcontainer/sched"
 	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/seccomp"
 )
@@ -31,11 +31,23 @@ type CreateOptions struct {
 	Rootfs        string // absolute, resolved by spec.ResolveRootfs
 	PidFile       string
 	ConsoleSocket string
-	NoPivot       bool
-	NoNewKeyring  bool
-	PreserveFds   int
+	// RelayConsole: ConsoleSocket is the caller's own, which relays the
+	// terminal to its stdio (nook run in the foreground), not an engine's.
+	RelayConsole bool
+	// PidfdSocket, if set, is a unix socket that receives a pidfd of the
+	// init once it is ready (--pidfd-socket, as runc).
+	PidfdSocket string
+	// NotifySocket is the caller's NOTIFY_SOCKET: the container gets one
+	// of its own, which start relays to it (notify.go).
+	NotifySocket string
+	NoPivot      bool
+	NoNewKeyring bool
+	PreserveFds  int
 	// SystemdCgroup selects the systemd cgroup driver (--systemd-cgroup).
 	SystemdCgroup bool
+	// RootlessCgroups (--rootless) leaves out the cgroups nook may not
+	// write, as runc's rootless cgroup manager (cgroups.Config.Rootless).
+	RootlessCgroups bool
 	// ListenFds socket-activation fds come first (3..), then PreserveFds;
 	// the container gets LISTEN_FDS/LISTEN_PID for them.
 	ListenFds int
@@ -48,6 +60,15 @@ type CreateOptions struct {
 	Stage0 *Stage0
 
 	seccomp *seccomp.Program // linux.seccomp, compiled by Create
+	ctx     context.Context  // CreateContext's; nil from a bare Create
+}
+
+// context is the context create gives up with (never nil).
+func (o *CreateOptions) context() context.Context {
+	if o.ctx == nil {
+		return context.Background()
+	}
+	return o.ctx
 }
 
 func (o *CreateOptions) debugf(start time.Time, format string, args ...any) {
@@ -66,7 +87,27 @@ type Container struct {
 // Create sets up a container up to the start barrier. On any failure it
 // removes everything it made (state dir, processes) before returning.
 func Create(store state.Store, o CreateOptions) (*Container, error) {
+	return CreateContext(context.Background(), store, o)
+}
+
+// CreateContext is Create that gives up once ctx is done (`nook run` told
+// to stop by a signal): a prestart or createRuntime hook is killed with its
+// process group, a wait for the init ends at once, and everything made so
+// far is removed as after any failure. The error is then context.Cause(ctx).
+func CreateContext(ctx context.Context, store state.Store, o CreateOptions) (*Container, error) {
+	o.ctx = ctx
+	c, err := createToBarrier(store, o)
+	if err != nil && ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return c, err
+}
+
+func createToBarrier(store state.Store, o CreateOptions) (*Container, error) {
 	defer o.Stage0.Discard() // if it failed before it was taken
+	if err := o.context().Err(); err != nil {
+		return nil, err // stopped before anything was started for it
+	}
 	start := time.Now()
 	if o.Spec.Process != nil && o.Spec.Process.Terminal && o.ConsoleSocket == "" {
 		return nil, errors.New("process.terminal is true but no --console-socket was given (terminal containers need one)")
@@ -74,7 +115,11 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 	if o.ConsoleSocket != "" && (o.Spec.Process == nil || !o.Spec.Process.Terminal) {
 		return nil, errors.New("--console-socket was given but process.terminal is false (a console socket only receives a terminal)")
 	}
+	normalizeMounts(o)
 	if err := validate(o.Spec); err != nil {
+		return nil, err
+	}
+	if err := validateRootless(o.Spec); err != nil {
 		return nil, err
 	}
 	// The namespaces first, unless the caller sent them ahead
@@ -100,6 +145,9 @@ func Create(store state.Store, o CreateOptions) (*Container, error) {
 		}
 	}
 	o.debugf(start, "init spawned")
+	// A stop wakes whatever waits for the init; the failure path below
+	// then kills it and removes what was made.
+	defer context.AfterFunc(o.context(), p.interrupt)()
 	c, err := prepareAndLaunch(store, o, p, start)
 	if err != nil {
 		p.kill()
@@ -130,6 +178,16 @@ func prepareAndLaunch(store state.Store, o CreateOptions, p *initProcess, start 
 	if err != nil {
 		return nil, err
 	}
+	// Before anything records the cgroup as the container's: a failed
+	// create removes that cgroup with whatever is in it.
+	if err := checkCgroupUsable(cg); err != nil {
+		h.Destroy()
+		return nil, err
+	}
+	if err := addNotifySocket(&o, h.Dir); err != nil {
+		h.Destroy()
+		return nil, err
+	}
 	c, err := create(h, o, cg, p, start)
 	if err != nil {
 		h.Destroy()
@@ -155,8 +213,7 @@ func create(h *state.Handle, o CreateOptions, cg cgroups.Manager, p *initProcess
 	}
 	// Recorded before the cgroup exists: a create killed from here on
 	// leaves a record that delete --force can clean completely.
-	cgState := cg.State()
-	rec.Cgroup = &cgState
+	rec.Cgroup = recordedCgroup(cg)
 	if err := h.Save(rec); err != nil {
 		return nil, err
 	}
@@ -165,6 +222,7 @@ func create(h *state.Handle, o CreateOptions, cg cgroups.Manager, p *initProcess
 	if err == nil {
 		return c, nil
 	}
+	err = oomKilled(rec, err, o.Debug) // read before the cgroup goes
 	p.kill()
 	prep.wait() // nothing may still be making the cgroup while it is removed
 	if cerr := destroyCgroup(rec); cerr != nil {
@@ -231,14 +289,8 @@ func (p *initProcess) bootstrap(s *specs.Spec) error {
 	// Stage 0 is single-threaded C until it clones the init, which
 	// inherits its affinity: the initial CPUs apply from the first
 	// instruction of the init on.
-	if affinity != "" {
-		set, err := sched.ParseCPUSet(affinity)
-		if err == nil {
-			err = unix.SchedSetaffinity(p.stage0, &set)
-		}
-		if err != nil {
-			return fmt.Errorf("process.execCPUAffinity.initial: %w", err)
-		}
+	if err := p.setInitialAffinity(affinity); err != nil {
+		return err
 	}
 	if err := p.sendBootstrap(payload); err != nil {
 		return err
@@ -314,14 +366,15 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	// anything in the container.
 	cfg := InitConfig{
 		ID: o.ID, Spec: initSpec(o.Spec), Rootfs: o.Rootfs, Bundle: o.Bundle,
-		Userns:       hasNamespace(o.Spec.Linux, specs.UserNamespace),
-		NoPivot:      o.NoPivot,
-		NoNewKeyring: o.NoNewKeyring,
-		Pid:          p.pid,
-		ParentHooks:  len(hooks.Of(o.Spec.Hooks, hooks.Prestart))+len(hooks.Of(o.Spec.Hooks, hooks.CreateRuntime)) > 0,
-		PreserveFds:  o.ListenFds + o.PreserveFds,
-		ListenFds:    o.ListenFds,
-		Seccomp:      o.seccomp,
+		Userns:         hasNamespace(o.Spec.Linux, specs.UserNamespace),
+		NoPivot:        o.NoPivot,
+		NoNewKeyring:   o.NoNewKeyring,
+		Pid:            p.pid,
+		ParentHooks:    len(hooks.Of(o.Spec.Hooks, hooks.Prestart))+len(hooks.Of(o.Spec.Hooks, hooks.CreateRuntime)) > 0,
+		PreserveFds:    o.ListenFds + o.PreserveFds,
+		ListenFds:      o.ListenFds,
+		ConsoleRelayed: o.RelayConsole,
+		Seccomp:        o.seccomp,
 	}
 	if err := p.sendConfig(&cfg, warn); err != nil {
 		return nil, err
@@ -371,6 +424,9 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	}
 	p.sock.Close()
 	o.debugf(start, "init ready at the start barrier")
+	if err := p.handoff.sendPidfd(p.pid, "standard"); err != nil {
+		return nil, err
+	}
 
 	if err := final.Commit(); err != nil {
 		return nil, err
@@ -422,39 +478,16 @@ func (p *initProcess) runParentHooks(rec *state.Record, o CreateOptions, warn fu
 	// runtime-tools' hooks_stdin expects "created" for prestart, the
 	// status runc has always passed; createRuntime sees the truth.
 	st.Status = state.Created
-	err := hooks.Run(hooks.Prestart, hooks.Of(o.Spec.Hooks, hooks.Prestart), st)
+	err := hooks.RunContext(o.context(), hooks.Prestart, hooks.Of(o.Spec.Hooks, hooks.Prestart), st)
 	if err == nil {
 		st.Status = state.Creating
-		err = hooks.Run(hooks.CreateRuntime, hooks.Of(o.Spec.Hooks, hooks.CreateRuntime), st)
+		err = hooks.RunContext(o.context(), hooks.CreateRuntime, hooks.Of(o.Spec.Hooks, hooks.CreateRuntime), st)
 	}
 	if err != nil {
 		initproto.Send(p.sock, initproto.Error, []byte(err.Error()))
 		return err
 	}
 	return initproto.Send(p.sock, initproto.HooksDone, nil)
-}
-
-// writeIDMaps writes the user namespace mappings of the process in it.
-func writeIDMaps(pid int, l *specs.Linux) error {
-	format := func(m []specs.LinuxIDMapping) []byte {
-		var b strings.Builder
-		for _, e := range m {
-			fmt.Fprintf(&b, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
-		}
-		return []byte(b.String())
-	}
-	base := "/proc/" + strconv.Itoa(pid)
-	if len(l.UIDMappings) > 0 {
-		if err := os.WriteFile(base+"/uid_map", format(l.UIDMappings), 0); err != nil {
-			return fmt.Errorf("write linux.uidMappings: %w", err)
-		}
-	}
-	if len(l.GIDMappings) > 0 {
-		if err := os.WriteFile(base+"/gid_map", format(l.GIDMappings), 0); err != nil {
-			return fmt.Errorf("write linux.gidMappings: %w", err)
-		}
-	}
-	return nil
 }
 
 // timeOffsets renders linux.timeOffsets the way /proc/<pid>/timens_offsets

@@ -21,8 +21,11 @@ type ExecOptions struct {
 	// process with the command line's changes).
 	Process       *specs.Process
 	ConsoleSocket string
-	PidFile       string
-	PreserveFds   int
+	// RelayConsole: ConsoleSocket is the caller's own (exec -t in the
+	// foreground), as CreateOptions.RelayConsole.
+	RelayConsole bool
+	PidFile      string
+	PreserveFds  int
 	// Cgroup is --cgroup: a sub-cgroup of the container's to join, either
 	// "path" for every hierarchy or "controller:path" (may repeat, comma
 	// separated controllers allowed).
@@ -30,6 +33,14 @@ type ExecOptions struct {
 	IgnorePaused bool
 	Warn         func(string)
 	Debug        func(format string, args ...any)
+	// Unlock releases the caller's lock on the container. Exec calls it
+	// once the process is in the container's cgroup, before it waits for
+	// the process: a process in a frozen cgroup (--ignore-paused) waits
+	// for a resume, which needs the lock.
+	Unlock func()
+	// PidfdSocket, if set, is a unix socket that receives a pidfd of the
+	// process (--pidfd-socket).
+	PidfdSocket string
 	// StateRoot is --root (for the seccomp compile cache).
 	StateRoot string
 	// Stage0, if set, was started by the caller for PreserveFds inherited
@@ -75,6 +86,7 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 	co := CreateOptions{
 		ID: r.ID, Bundle: r.Bundle, Spec: &spec, Rootfs: r.Rootfs, PidFile: o.PidFile,
 		ConsoleSocket: o.ConsoleSocket, PreserveFds: o.PreserveFds, Warn: o.Warn, Debug: o.Debug,
+		PidfdSocket: o.PidfdSocket, RelayConsole: o.RelayConsole,
 	}
 	if spec.Linux != nil && spec.Linux.Seccomp != nil {
 		prog, err := seccomp.CompileCached(spec.Linux.Seccomp, o.Debug, filepath.Join(o.StateRoot, ".seccomp-cache"))
@@ -97,7 +109,7 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 		return 0, err
 	}
 	ip.handoff = handoff
-	pid, err := ip.execBringUp(r, co, cgroupDirs)
+	pid, err := ip.execBringUp(r, co, cgroupDirs, o.Unlock)
 	if err != nil {
 		ip.kill()
 		return 0, fmt.Errorf("exec failed: %w", err)
@@ -105,10 +117,10 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 	return pid, nil
 }
 
-// execBringUp joins the container's namespaces (nsenter, user namespace
-// first), puts the process in the container's cgroup before it runs anything
-// of its own, and drives it to Ready.
-func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs []string) (int, error) {
+// execBringUp joins the container's namespaces (nsenter, in runc's order:
+// see join_namespaces), puts the process in the container's cgroup before it
+// runs anything of its own, and drives it to Ready.
+func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs []string, unlock func()) (int, error) {
 	var join []initproto.NsPath
 	for _, k := range nsKinds {
 		if path, ok := r.Namespaces[string(k.typ)]; ok {
@@ -119,6 +131,11 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 	// name the container's init, not a reused pid.
 	if !processAlive(r.Pid, r.InitStartTime) {
 		return 0, ErrNotRunning
+	}
+	if a := o.Spec.Process.ExecCPUAffinity; a != nil {
+		if err := p.setInitialAffinity(a.Initial); err != nil {
+			return 0, err
+		}
 	}
 	if err := p.sendBootstrap(initproto.BootstrapPayload(0, join, "", o.Spec.Process.OOMScoreAdj)); err != nil {
 		return 0, err
@@ -137,18 +154,33 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 	}
 	cfg := InitConfig{
 		ID: r.ID, Spec: initSpec(o.Spec), Rootfs: r.Rootfs, Bundle: r.Bundle,
-		Exec:        true,
-		Pid:         p.pid,
-		PreserveFds: o.PreserveFds,
-		Seccomp:     o.seccomp,
+		Exec:           true,
+		Pid:            p.pid,
+		PreserveFds:    o.PreserveFds,
+		Seccomp:        o.seccomp,
+		ConsoleRelayed: o.RelayConsole,
 	}
 	if err := p.sendConfig(&cfg, o.Warn); err != nil {
 		return 0, err
 	}
 	for _, dir := range cgroupDirs {
 		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(p.pid)), 0); err != nil {
+			if rootlessJoinDenied(r, err) {
+				// As runc: the caller may be outside the subtree
+				// delegated to it, and the process then stays in
+				// the caller's cgroup.
+				if o.Warn != nil {
+					o.Warn(fmt.Sprintf("exec: the process stays out of the container's cgroup %s: %v (rootless: nook's caller is outside the cgroup subtree delegated to it)", dir, err))
+				}
+				continue
+			}
 			return 0, fmt.Errorf("join cgroup %s: %w", dir, err)
 		}
+	}
+	// From here on the process runs in the container's cgroup, and the
+	// wait for it must not keep the container locked.
+	if unlock != nil {
+		unlock()
 	}
 	if err := p.send(initproto.InitGo, nil, o.Warn); err != nil {
 		return 0, err
@@ -157,6 +189,9 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 		return 0, err
 	}
 	p.sock.Close()
+	if err := p.handoff.sendPidfd(p.pid, "setns"); err != nil {
+		return 0, err
+	}
 	if o.PidFile != "" {
 		abs, err := filepath.Abs(o.PidFile)
 		if err != nil {

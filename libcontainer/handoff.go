@@ -1,14 +1,18 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"slices"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/console"
 	"github.com/nookrt/nook/libcontainer/procfs"
+	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/seccomp"
 )
 
@@ -23,11 +27,17 @@ type handoffs struct {
 	fifo             *os.File // the start barrier, read-write (create only)
 	proc             *os.File // a clone of the host's /proc
 	console, seccomp *net.UnixConn
-	dups             []*os.File
+	// pidfd is the --pidfd-socket, which the parent itself sends the
+	// process's pidfd to once it is ready (sendPidfd).
+	pidfd *net.UnixConn
+	dups  []*os.File
 	// idmap holds one user namespace per idmapped mount (mounts[i] for i
-	// in idmapMounts).
+	// in idmapMounts) the init must idmap itself.
 	idmap       []*os.File
 	idmapMounts []int
+	// binds holds the bind mounts' sources cloned on the host
+	// (rootfs.PrepareBind), by index in mounts.
+	binds map[int]*os.File
 }
 
 func dialHandoffs(o CreateOptions, prog *seccomp.Program) (*handoffs, error) {
@@ -43,6 +53,14 @@ func dialHandoffs(o CreateOptions, prog *seccomp.Program) (*handoffs, error) {
 		}
 		h.console = c
 	}
+	if o.PidfdSocket != "" {
+		c, err := dialPidfdSocket(o.PidfdSocket)
+		if err != nil {
+			h.close()
+			return nil, err
+		}
+		h.pidfd = c
+	}
 	if prog != nil && prog.NeedsListener() {
 		c, err := seccomp.DialListener(prog.ListenerPath)
 		if err != nil {
@@ -57,7 +75,55 @@ func dialHandoffs(o CreateOptions, prog *seccomp.Program) (*handoffs, error) {
 		return nil, err
 	}
 	h.idmap, h.idmapMounts = files, mounts
+	if err := h.prepareBinds(o); err != nil {
+		h.close()
+		return nil, err
+	}
 	return h, nil
+}
+
+// prepareBinds clones bind mount sources on the host, with their
+// attributes and idmapping, for the init to attach: the host's root opens
+// sources the container's root could not reach and makes idmapped mounts a
+// user namespace could not (as runc does). That is every bind of a
+// container with a user namespace, and idmapped ones anywhere; the init of
+// a container without one clones its sources itself, in the config's order
+// (mountinfo lists mounts in the order they were made, and the runtime-spec
+// tests read it). Where the runtime may not clone mounts at all (no
+// CAP_SYS_ADMIN: rootless), the init clones them itself.
+func (h *handoffs) prepareBinds(o CreateOptions) error {
+	var propagation string
+	if o.Spec.Linux != nil {
+		propagation = o.Spec.Linux.RootfsPropagation
+	}
+	userns := hasNamespace(o.Spec.Linux, specs.UserNamespace)
+	for i, m := range o.Spec.Mounts {
+		if !rootfs.IsBind(m) || !userns && !slices.Contains(h.idmapMounts, i) {
+			continue
+		}
+		idmapFd, k := 0, slices.Index(h.idmapMounts, i)
+		if k >= 0 {
+			idmapFd = int(h.idmap[k].Fd())
+		}
+		tree, err := rootfs.PrepareBind(m, o.Bundle, idmapFd, propagation, userns)
+		if errors.Is(err, unix.EPERM) && len(h.binds) == 0 {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("mounts[%d]: %w", i, err)
+		}
+		if h.binds == nil {
+			h.binds = map[int]*os.File{}
+		}
+		h.binds[i] = tree
+		if k >= 0 {
+			// Idmapped already: the init needs no namespace for it.
+			h.idmap[k].Close()
+			h.idmap = slices.Delete(h.idmap, k, k+1)
+			h.idmapMounts = slices.Delete(h.idmapMounts, k, k+1)
+		}
+	}
+	return nil
 }
 
 // openFifo opens the start barrier for the init to read. Read-write: that
@@ -105,11 +171,17 @@ func (h *handoffs) files(cfg *InitConfig) ([]*os.File, error) {
 		}
 		cfg.IdmapFds[h.idmapMounts[k]] = slot(f)
 	}
+	for i, f := range h.binds {
+		if cfg.BindFds == nil {
+			cfg.BindFds = map[int]int{}
+		}
+		cfg.BindFds[i] = slot(f)
+	}
 	return out, nil
 }
 
 func (h *handoffs) close() {
-	for _, c := range []*net.UnixConn{h.console, h.seccomp} {
+	for _, c := range []*net.UnixConn{h.console, h.seccomp, h.pidfd} {
 		if c != nil {
 			c.Close()
 		}
@@ -123,4 +195,7 @@ func (h *handoffs) close() {
 		}
 	}
 	closeAll(h.idmap)
+	for _, f := range h.binds {
+		f.Close()
+	}
 }

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +20,10 @@ import (
 	"github.com/nookrt/nook/libcontainer/apparmor"
 	"github.com/nookrt/nook/libcontainer/caps"
 	"github.com/nookrt/nook/libcontainer/console"
+	"github.com/nookrt/nook/libcontainer/explain"
 	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/initproto"
+	"github.com/nookrt/nook/libcontainer/netdev"
 	"github.com/nookrt/nook/libcontainer/rlimits"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/sched"
@@ -90,12 +93,29 @@ func (i *initRun) run() error {
 	if _, err := initproto.Expect(i.sock, initproto.InitGo, nil); err != nil {
 		return err
 	}
+	i.resetAffinity(s.Process)
 	// A new cgroup namespace (the spec's, never an exec's: that one joined
 	// the container's) is rooted where we are now. Per thread: this one is
 	// locked and is the one that execs.
-	if flags, _ := namespacePlan(s.Linux); !cfg.Exec && flags&unix.CLONE_NEWCGROUP != 0 {
+	flags, _ := namespacePlan(s.Linux)
+	if !cfg.Exec && flags&unix.CLONE_NEWCGROUP != 0 {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	// A network namespace nook made has its loopback down: up, as runc.
+	if !cfg.Exec && flags&unix.CLONE_NEWNET != 0 {
+		if err := netdev.LoopbackUp(); err != nil {
+			return err
+		}
+	}
+	// Every container process leads a session of its own, as runc's do:
+	// CRIU cannot checkpoint a process whose session leader is outside
+	// its pid namespace (without --shell-job). With a terminal, the
+	// terminal's setup makes the session (setupConsole).
+	if cfg.ConsoleFd == 0 {
+		if _, err := unix.Setsid(); err != nil {
+			return fmt.Errorf("setsid: %w", err)
 		}
 	}
 	if cfg.Exec {
@@ -111,6 +131,11 @@ func (i *initRun) run() error {
 
 	if err := i.setupFilesystem(&cfg); err != nil {
 		return err
+	}
+	if !rootfs.DevFromConfig(s.Mounts) {
+		if err := reopenDevNull(); err != nil {
+			return err
+		}
 	}
 	if s.Hostname != "" {
 		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
@@ -149,11 +174,27 @@ func (i *initRun) run() error {
 	// init has died), for the poststart hooks (see lifecycle.go, waitExec).
 	defer runtime.KeepAlive(barrier)
 	// startContainer hooks: after start, in the container, before the
-	// user process; their paths resolve in the container's root.
-	if err := hooks.Run(hooks.StartContainer, hooks.Of(s.Hooks, hooks.StartContainer), hookState(&cfg, state.Created)); err != nil {
+	// user process; their paths resolve in the container's root, and they
+	// run under the container's seccomp filter.
+	ctx := hooks.WithSpawner(context.Background(), seccompSpawner(&cfg))
+	start := withDefaultEnv(hooks.Of(s.Hooks, hooks.StartContainer), pp.proc.Env)
+	if err := hooks.RunContext(ctx, hooks.StartContainer, start, hookState(&cfg, state.Created)); err != nil {
 		return err
 	}
 	return i.finishAndExec(&cfg, pp)
+}
+
+// withDefaultEnv gives the hooks without an env of their own env, the
+// container process's environment: what runc does for startContainer
+// hooks, which run in the container as its process does.
+func withDefaultEnv(list []specs.Hook, env []string) []specs.Hook {
+	out := slices.Clone(list)
+	for i := range out {
+		if len(out[i].Env) == 0 {
+			out[i].Env = env
+		}
+	}
+	return out
 }
 
 // runExec is the Go half of `nook exec`'s process: nsenter has joined the
@@ -189,11 +230,11 @@ func (i *initRun) finishAndExec(cfg *InitConfig, pp *preparedProcess) error {
 		return err
 	}
 	if a := proc.ExecCPUAffinity; a != nil && a.Final != "" {
-		set, err := sched.ParseCPUSet(a.Final)
+		mask, err := sched.ParseCPUMask(a.Final)
 		if err != nil {
 			return fmt.Errorf("process.execCPUAffinity.final: %w", err)
 		}
-		if err := sched.SetAffinity(set); err != nil {
+		if err := mask.Apply(0); err != nil {
 			return fmt.Errorf("process.execCPUAffinity.final: %w", err)
 		}
 	}
@@ -222,6 +263,10 @@ func (i *initRun) finishAndExec(cfg *InitConfig, pp *preparedProcess) error {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
 	}
+	env := proc.Env
+	if cfg.ListenFds > 0 {
+		env = append(env[:len(env):len(env)], "LISTEN_FDS="+strconv.Itoa(cfg.ListenFds), "LISTEN_PID="+strconv.Itoa(os.Getpid()))
+	}
 	// Seccomp goes last, so that nook's own syscalls are not filtered:
 	// after no_new_privs, or (without it) while CAP_SYS_ADMIN is still
 	// held, in which case the final capabilities follow the filter and
@@ -243,14 +288,32 @@ func (i *initRun) finishAndExec(cfg *InitConfig, pp *preparedProcess) error {
 			return err
 		}
 	}
-	env := proc.Env
-	if cfg.ListenFds > 0 {
-		env = append(env[:len(env):len(env)], "LISTEN_FDS="+strconv.Itoa(cfg.ListenFds), "LISTEN_PID="+strconv.Itoa(os.Getpid()))
-	}
+	// syscall.Exec, not a raw execve: it holds the runtime's exec lock (no
+	// thread is created during the execve, which would cost a setuid or
+	// file-capability program its privileges, Go issue 19546) and gives
+	// the process the soft RLIMIT_NOFILE the runtime raised for itself
+	// back, which only package syscall knows. Its few allocations are
+	// harmless here: a listener, if any, is with the agent by now.
 	if err := syscall.Exec(path, proc.Args, env); err != nil {
-		return fmt.Errorf("exec %s: %w", proc.Args[0], err)
+		return fmt.Errorf("exec %s: %w", proc.Args[0], explain.Wrap(err, path)) // the reason, read only now it failed
 	}
 	return nil
+}
+
+// resetAffinity gives this thread (the one that execs) every CPU of the
+// container's cpuset, which it is in by now: not the affinity of whoever
+// ran nook (`taskset -c 0 nook run` must not pin the container), which it
+// inherited and which a cpuset change would keep. As runc, only when
+// process.execCPUAffinity sets nothing: its initial CPUs (given to stage
+// 0, see bootstrap) stand, and its final ones come before the execve. A
+// failure only costs the reset: a warning, as with runc.
+func (i *initRun) resetAffinity(p *specs.Process) {
+	if p != nil && p.ExecCPUAffinity != nil && (p.ExecCPUAffinity.Initial != "" || p.ExecCPUAffinity.Final != "") {
+		return
+	}
+	if err := sched.AllCPUs().Apply(0); err != nil {
+		i.warn(fmt.Sprintf("reset the CPU affinity of the container process (it keeps nook's): %v", err))
+	}
 }
 
 func (i *initRun) sendReady() error {
@@ -308,12 +371,14 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 			return fmt.Errorf("become root of the user namespace (is uid 0 mapped?): %w", err)
 		}
 	}
+	// InUserns: nook itself in a user namespace (rootless podman's) cannot
+	// mknod either, even for a config without one.
 	return rootfs.Setup(root, &rootfs.Config{
 		Spec:     s,
 		Bundle:   cfg.Bundle,
 		NoPivot:  cfg.NoPivot || !newMntNS,
 		Chroot:   !newMntNS,
-		InUserns: cfg.Userns,
+		InUserns: cfg.Userns || RunningInUserNS(),
 		CgroupNS: hasNamespace(s.Linux, specs.CgroupNamespace),
 		// Only with a mount namespace of its own: otherwise it is the host's.
 		Propagation: map[bool]string{true: l.RootfsPropagation}[newMntNS],
@@ -326,14 +391,23 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 					return err
 				}
 			}
+			// createContainer hooks run in the rootfs, as runc's do
+			// (a relative path there names a file of the container).
+			if err := unix.Fchdir(int(root.Fd())); err != nil {
+				return fmt.Errorf("chdir to rootfs: %w", err)
+			}
 			return hooks.Run(hooks.CreateContainer, hooks.Of(s.Hooks, hooks.CreateContainer), hookState(cfg, state.Creating))
 		},
 		MountLabel: func(data string) string { return selinux.FormatMountLabel(data, l.MountLabel) },
 		IdmapFds:   cfg.IdmapFds,
+		BindFds:    cfg.BindFds,
 		AfterPivot: func() error {
 			// Through the host's procfs the parent handed over: the
 			// container's /proc may be anything by now.
 			if err := sysctl.Write(cfg.ProcFd, l.Sysctl); err != nil {
+				return err
+			}
+			if err := makeCwd(s.Process); err != nil {
 				return err
 			}
 			if cfg.ConsoleFd != 0 {
@@ -342,6 +416,19 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 			return nil
 		},
 	})
+}
+
+// makeCwd creates a missing process.cwd, as runc does, while the root may
+// still be written (before root.readonly) and by root. Called inside the
+// container's root (after pivot_root), so the path cannot lead out of it.
+func makeCwd(p *specs.Process) error {
+	if p == nil || p.Cwd == "" {
+		return nil
+	}
+	if err := os.MkdirAll(p.Cwd, 0o755); err != nil {
+		return fmt.Errorf("process.cwd %s: create it: %w", p.Cwd, err)
+	}
+	return nil
 }
 
 // hookState is the state JSON the init's hooks get on stdin.
@@ -375,7 +462,8 @@ func (i *initRun) switchUser(proc *specs.Process, keepAdmin bool) (caps.Sets, er
 		return sets, fmt.Errorf("set keep-caps: %w", err)
 	}
 	u := proc.User
-	if err := setgroupsThread(u.AdditionalGids); err != nil && !(len(u.AdditionalGids) == 0 && errors.Is(err, unix.EPERM)) {
+	groups := i.usableGroups(u)
+	if err := setgroupsThread(groups); err != nil && !(len(groups) == 0 && errors.Is(err, unix.EPERM)) {
 		return sets, fmt.Errorf("setgroups %v (process.user.additionalGids): %w", u.AdditionalGids, err)
 	}
 	if err := setresgidThread(u.GID); err != nil {
@@ -421,7 +509,7 @@ func canRaiseHardLimits(inUserns bool) bool {
 func lookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		if err := checkExecutable(name); err != nil {
-			return "", fmt.Errorf("exec %q: %w", name, err)
+			return "", fmt.Errorf("exec: %q: %w", name, explain.Wrap(err, name))
 		}
 		return name, nil
 	}
@@ -440,7 +528,7 @@ func lookPath(name string, env []string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", name)
+	return "", explain.WrapNotInPath(fmt.Errorf("exec: %q: executable file not found in $PATH", name), name, env)
 }
 
 func checkExecutable(p string) error {
@@ -498,16 +586,17 @@ func resolveUsername(u *specs.User) error {
 // and, for SCMP_ACT_NOTIFY, sends the listener fd with the container
 // process state to the listenerPath socket the parent connected.
 func (i *initRun) loadSeccomp(cfg *InitConfig) error {
-	listener, err := cfg.Seccomp.Load()
-	if err != nil {
-		return fmt.Errorf("linux.seccomp: %w", err)
-	}
-	if listener < 0 {
+	if !cfg.Seccomp.NeedsListener() {
+		if err := cfg.Seccomp.Install(nil); err != nil {
+			return fmt.Errorf("linux.seccomp: %w", err)
+		}
 		return nil
 	}
-	defer unix.Close(listener)
+	// Everything the sending needs is made before the filter exists; the
+	// sending runs on another thread while this one only waits (see
+	// seccomp.Program.Install for why nothing else would be safe).
 	if cfg.SeccompFd == 0 {
-		return errors.New("linux.seccomp: a notify listener was made but no listenerPath socket was handed over")
+		return errors.New("linux.seccomp: the filter needs a listener but no listenerPath socket was handed over")
 	}
 	f := os.NewFile(uintptr(cfg.SeccompFd), "seccomp-listener")
 	conn, err := net.FileConn(f)
@@ -521,10 +610,39 @@ func (i *initRun) loadSeccomp(cfg *InitConfig) error {
 		return errors.New("linux.seccomp.listenerPath: not a unix socket")
 	}
 	st := cfg.Seccomp.ProcessState(cfg.Pid, hookState(cfg, state.Running))
-	if err := seccomp.SendListener(uconn, listener, st); err != nil {
-		return fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+	var sendErr error // read once Install has returned, which waits for send
+	send := func(listener int) error {
+		sendErr = seccomp.SendListener(uconn, listener, st)
+		return sendErr
+	}
+	if err := cfg.Seccomp.Install(send); err != nil {
+		if err == sendErr {
+			return err // it names linux.seccomp.listenerPath
+		}
+		return fmt.Errorf("linux.seccomp: %w", err)
 	}
 	return nil
+}
+
+// seccompSpawner starts the startContainer hooks under the container's
+// seccomp filter, as runc does (runc loads the filter before them on the
+// thread that forks them). Here the filter is loaded by each hook's child
+// alone, right before its execve, not by this thread: the thread keeps its
+// own steps (rlimits, LSM labels, capabilities) unfiltered and loads the
+// filter for the container's process last, and the child still inherits
+// everything else of the thread (credentials, capabilities, namespaces),
+// which a fresh Go thread would not have. The hooks get no_new_privs when
+// the process does (it is set later on this thread); without it this
+// thread still holds CAP_SYS_ADMIN (prepareProcess). A NOTIFY rule answers
+// ENOSYS in a hook: the one listener goes to the agent with the process.
+func seccompSpawner(cfg *InitConfig) hooks.Spawner {
+	if cfg.Seccomp == nil {
+		return nil
+	}
+	return func(path string, argv, env []string, stdio []*os.File) (*os.Process, error) {
+		return cfg.Seccomp.Spawn(seccomp.SpawnAttr{Path: path, Args: argv, Env: env, Stdio: stdio,
+			Setpgid: true, NoNewPrivs: cfg.Spec.Process.NoNewPrivileges})
+	}
 }
 
 // setupConsole makes the container's terminal: a pty from the container's
@@ -548,6 +666,11 @@ func setupConsole(cfg *InitConfig, devConsole bool) error {
 		return fmt.Errorf("process.terminal: %w", err)
 	}
 	defer master.Close()
+	if cfg.ConsoleRelayed {
+		if err := console.ClearONLCR(master); err != nil {
+			return fmt.Errorf("process.terminal: %w", err)
+		}
+	}
 	if sz := cfg.Spec.Process.ConsoleSize; sz != nil {
 		if err := console.SetSize(master, sz.Height, sz.Width); err != nil {
 			return fmt.Errorf("process.consoleSize: %w", err)
@@ -594,7 +717,7 @@ func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
 		return nil, err
 	}
 	// Rlimits are applied after the barrier; refuse now what will fail then.
-	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(cfg.Userns)); err != nil {
+	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(cfg.Userns || RunningInUserNS())); err != nil {
 		return nil, err
 	}
 	path, err := lookPath(proc.Args[0], proc.Env)
@@ -602,6 +725,30 @@ func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
 		return nil, err
 	}
 	if err := resolveUsername(&proc.User); err != nil {
+		return nil, err
+	}
+	// Read while any file can still be: the user may not read passwd.
+	proc.Env = withHome(proc.Env, proc.User.UID)
+	if cfg.ConsoleFd != 0 {
+		if err := console.GiveToUser(os.Stdin, int(proc.User.UID)); err != nil {
+			return nil, fmt.Errorf("process.terminal: %w", err)
+		}
+	}
+	// process.cwd is entered while still privileged, as runc does, so a
+	// directory only root may reach is the user's cwd all the same. Only a
+	// refusal is tried again as the user (one the user may enter and root
+	// may not: a directory of a root-squashed network filesystem).
+	cwdErr := unix.Chdir(proc.Cwd)
+	if cwdErr != nil && !errors.Is(cwdErr, unix.EACCES) && !errors.Is(cwdErr, unix.EPERM) {
+		return nil, fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, cwdErr)
+	}
+	// Before the user switch drops CAP_SYS_NICE and CAP_SYS_ADMIN, which a
+	// deadline or real-time policy, a lower nice value or the real-time
+	// I/O class need.
+	if err := sched.SetScheduler(proc.Scheduler); err != nil {
+		return nil, err
+	}
+	if err := sched.SetIOPriority(proc.IOPriority); err != nil {
 		return nil, err
 	}
 	// Without no_new_privs, loading the seccomp filter after the barrier
@@ -616,8 +763,10 @@ func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
 		umask = int(*proc.User.Umask)
 	}
 	unix.Umask(umask)
-	if err := unix.Chdir(proc.Cwd); err != nil {
-		return nil, fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, err)
+	if cwdErr != nil {
+		if err := unix.Chdir(proc.Cwd); err != nil {
+			return nil, fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, err)
+		}
 	}
 	// A cwd outside our root (reached through an fd) has no path from it:
 	// getcwd fails with ENOENT. Refuse it (CVE-2024-21626).
@@ -625,12 +774,6 @@ func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
 		return nil, fmt.Errorf("process.cwd %s is outside the container's root: %w", proc.Cwd, err)
 	}
 
-	if err := sched.SetScheduler(proc.Scheduler); err != nil {
-		return nil, err
-	}
-	if err := sched.SetIOPriority(proc.IOPriority); err != nil {
-		return nil, err
-	}
 	if s.Linux != nil {
 		if err := sched.SetPersonality(s.Linux.Personality); err != nil {
 			return nil, err

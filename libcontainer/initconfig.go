@@ -51,6 +51,11 @@ type InitConfig struct {
 	ProcFd int `json:"procFd,omitempty"`
 	// ConsoleFd is the connected --console-socket (0: no terminal).
 	ConsoleFd int `json:"consoleFd,omitempty"`
+	// ConsoleRelayed: the console socket is nook's own (run or exec in
+	// the foreground relays the terminal): the terminal is made with
+	// ONLCR off, before the process can write, so its output is relayed
+	// as written (CreateOptions.RelayConsole).
+	ConsoleRelayed bool `json:"consoleRelayed,omitempty"`
 	// Seccomp is linux.seccomp compiled by the parent; SeccompFd the
 	// connected listenerPath socket when it uses SCMP_ACT_NOTIFY.
 	Seccomp   *seccomp.Program `json:"seccomp,omitempty"`
@@ -58,6 +63,9 @@ type InitConfig struct {
 	// IdmapFds maps the index of an idmapped mount to the user namespace
 	// holding its mappings.
 	IdmapFds map[int]int `json:"idmapFds,omitempty"`
+	// BindFds maps the index of a bind mount to its source, cloned by the
+	// parent on the host (rootfs.PrepareBind).
+	BindFds map[int]int `json:"bindFds,omitempty"`
 }
 
 // initSpec is the spec as the init gets it: without what only the parent
@@ -108,6 +116,12 @@ func (c *InitConfig) resolveFds(fds []int) error {
 		if err == nil {
 			err = resolve(&slot, fmt.Sprintf("the user namespace of idmapped mount %d", mount))
 			c.IdmapFds[mount] = slot
+		}
+	}
+	for mount, slot := range c.BindFds {
+		if err == nil {
+			err = resolve(&slot, fmt.Sprintf("the source of bind mount %d", mount))
+			c.BindFds[mount] = slot
 		}
 	}
 	if err != nil {

@@ -107,17 +107,24 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 	return nil
 }
 
-// Kill sends sig to the container's init, or with all to every process of
-// its pid namespace.
+// Kill sends sig to the container's init (sig 0: only check that it runs).
+// Every process of the container gets it instead with all, and with SIGKILL
+// when the container has no pid namespace of its own: the death of that
+// init takes nothing else with it (runc's rule). Both reach processes left
+// behind by an init that has exited; --all then succeeds even when none is
+// left, as runc (containerd's shim sends it on every stop).
 func Kill(h *state.Handle, r *state.Record, sig unix.Signal, all bool) error {
 	st := Status(h, r)
-	if st == state.Stopped {
-		return ErrNotRunning
-	}
 	var err error
-	if all {
-		err = killAll(r, sig)
-	} else {
+	switch {
+	case all || sig == unix.SIGKILL && ownsNoPidNS(r):
+		err = killAll(r, sig, st == state.Stopped)
+		if all && errors.Is(err, ErrNotRunning) {
+			err = nil
+		}
+	case st == state.Stopped:
+		return ErrNotRunning
+	default:
 		err = signalProcess(r.Pid, r.InitStartTime, sig)
 	}
 	// A frozen process cannot act on SIGKILL: thaw a paused container so
@@ -133,16 +140,28 @@ func Kill(h *state.Handle, r *state.Record, sig unix.Signal, all bool) error {
 // killAll signals every process of the container: those in its cgroup, or
 // (for a record without one) those in its pid namespace. Killing the init of
 // a pid namespace kills the rest with it, so SIGKILL needs no scan there.
-func killAll(r *state.Record, sig unix.Signal) error {
+// Once the init has exited (stopped), only processes still in the cgroup
+// are the container's; with none left it is ErrNotRunning.
+func killAll(r *state.Record, sig unix.Signal, stopped bool) error {
 	// The cgroup knows every process, whatever namespaces they share.
 	if m, err := CgroupManager(r); err == nil && m != nil {
+		if stopped {
+			if pids, err := m.Pids(); err != nil || len(pids) == 0 {
+				return ErrNotRunning
+			}
+		}
 		return cgroups.KillAll(m, sig)
 	}
 	if _, own := r.Namespaces["pid"]; !own || sig == unix.SIGKILL || ownsNoPidNS(r) {
 		return signalProcess(r.Pid, r.InitStartTime, sig)
 	}
+	// The init names the namespace: it must be the recorded one both
+	// before and after its link is read, or the pid may have been reused.
+	if !processAlive(r.Pid, r.InitStartTime) {
+		return ErrNotRunning
+	}
 	target, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", r.Pid))
-	if err != nil {
+	if err != nil || !processAlive(r.Pid, r.InitStartTime) {
 		return ErrNotRunning
 	}
 	entries, err := os.ReadDir("/proc")

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/initproto"
+	"github.com/nookrt/nook/libcontainer/sched"
 	"github.com/nookrt/nook/nsenter"
 )
 
@@ -190,6 +191,24 @@ func (p *initProcess) sendConfig(cfg *InitConfig, warn func(string)) error {
 	return p.sent(initproto.SendFiles(p.sock, initproto.Config, b, files), warn)
 }
 
+// setInitialAffinity puts stage 0 on the CPUs of list
+// (process.execCPUAffinity.initial; "" leaves it alone). Stage 0 is
+// single-threaded C until it clones the process, which inherits the mask:
+// the initial CPUs apply from the process's first instruction on.
+func (p *initProcess) setInitialAffinity(list string) error {
+	if list == "" {
+		return nil
+	}
+	mask, err := sched.ParseCPUMask(list)
+	if err == nil {
+		err = mask.Apply(p.stage0)
+	}
+	if err != nil {
+		return fmt.Errorf("process.execCPUAffinity.initial: %w", err)
+	}
+	return nil
+}
+
 func (p *initProcess) sendBootstrap(payload []byte) error {
 	if err := initproto.Send(p.sock, initproto.Bootstrap, payload); err != nil {
 		return err
@@ -229,6 +248,18 @@ func (p *initProcess) settle() {
 		}
 		return // InitPid, Error, or UsernsReady (nothing cloned yet)
 	}
+}
+
+// interrupt wakes any read or write on the init socket at once, for a
+// create that was told to stop: shutdown ends a blocked read, where close
+// would not. It may run on another goroutine than the conversation; the
+// socket's own reference count keeps the fd valid while it does.
+func (p *initProcess) interrupt() {
+	rc, err := p.sock.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) { _ = unix.Shutdown(int(fd), unix.SHUT_RDWR) })
 }
 
 // kill tears a half-made init down: SIGKILL, then reap what is ours to reap.

@@ -19,7 +19,7 @@ import (
 // the structural checks).
 func validate(s *specs.Spec) error {
 	for i, m := range s.Mounts {
-		if err := rootfs.CheckMount(i, m); err != nil {
+		if err := rootfs.CheckMount(i, m, rootfs.SharesHostPID(s)); err != nil {
 			return err
 		}
 	}
@@ -76,6 +76,18 @@ func validate(s *specs.Spec) error {
 	return nil
 }
 
+// normalizeMounts rewrites mounts[].destination to where each lands in
+// the root (rootfs.NormalizeDestinations: a relative one, or one that
+// carries the rootfs's host path, as runc takes it) and passes on the
+// deprecation warnings, before validate and everything else sees them.
+func normalizeMounts(o CreateOptions) {
+	for _, w := range rootfs.NormalizeDestinations(o.Spec.Mounts, o.Rootfs) {
+		if o.Warn != nil {
+			o.Warn(w)
+		}
+	}
+}
+
 // sysctlNamespaces says which namespaces a sysctl may be set in: the
 // container's own, created or joined, but not the host's joined by path.
 func sysctlNamespaces(l *specs.Linux) sysctl.Namespaces {
@@ -89,9 +101,10 @@ func sysctlNamespaces(l *specs.Linux) sysctl.Namespaces {
 		return false
 	}
 	return sysctl.Namespaces{
-		IPC: own(specs.IPCNamespace, "ipc"),
-		Net: own(specs.NetworkNamespace, "net"),
-		UTS: own(specs.UTSNamespace, "uts"),
+		IPC:  own(specs.IPCNamespace, "ipc"),
+		Net:  own(specs.NetworkNamespace, "net"),
+		UTS:  own(specs.UTSNamespace, "uts"),
+		User: own(specs.UserNamespace, "user"),
 	}
 }
 

@@ -11,8 +11,9 @@
  * Sequence (the frames are described in libcontainer/initproto/proto.go):
  *   stage 0 (the process nook spawned):
  *     read BOOTSTRAP; open the host's /proc and write process.oomScoreAdj through
- *     it; open every namespace path, then setns() the user namespace
- *     first and the others after it; unshare(CLONE_NEWUSER) and ask the parent to
+ *     it; open every namespace path, then setns() all but the user namespace,
+ *     the user namespace, and what the first pass was refused (join_namespaces);
+ *     unshare(CLONE_NEWUSER) and ask the parent to
  *     write uid_map/gid_map (USERNS_READY / USERNS_MAPPED); unshare the other new
  *     namespaces; clone(CLONE_PARENT) the init so that it is a child of nook (and
  *     PID 1 of a new pid namespace); send INIT_PID; exit.
@@ -160,14 +161,47 @@ static void read_bootstrap(int sock, struct bootstrap *bs)
 }
 
 /*
- * Joins the namespaces given by path. All paths are opened before the first
- * setns() because joining a mount namespace changes how later paths resolve;
- * the user namespace is joined first so that the others are joined with the
- * capabilities it grants.
+ * One pass of join_namespaces: setns() into every namespace not joined yet
+ * whose type is the user namespace (user != 0) or any other (user == 0).
+ * With defer_eperm, a namespace we may not join yet (EPERM) is left for a
+ * later pass; any other failure ends stage 0.
+ */
+static void join_pass(int sock, struct bootstrap *bs, int user, int defer_eperm)
+{
+	int i;
+
+	for (i = 0; i < bs->npaths; i++) {
+		struct ns_path *p = &bs->paths[i];
+
+		if (p->fd < 0 || (p->type == CLONE_NEWUSER) != (user != 0))
+			continue;
+		if (setns(p->fd, (int)p->type) < 0) {
+			if (errno == EPERM && defer_eperm)
+				continue;
+			bail(sock, "join namespace %s: setns", p->path);
+		}
+		close(p->fd);
+		p->fd = -1;
+	}
+}
+
+/*
+ * Joins the namespaces given by path, in runc's order:
+ *   1. every namespace but the user namespace, while we still hold the
+ *      capabilities we were started with: as host root that is all of them,
+ *      including one owned by a user namespace other than the container's
+ *      (a host netns under /run/netns belongs to the initial one), which
+ *      we could no longer join from inside the container's user namespace;
+ *   2. the user namespace;
+ *   3. what step 1 was refused with EPERM, now with the capabilities the
+ *      user namespace grants (a rootless runtime can join a namespace owned
+ *      by the container's user namespace only from inside it).
+ * All paths are opened before the first setns() because joining a mount
+ * namespace changes how later paths resolve.
  */
 static void join_namespaces(int sock, struct bootstrap *bs)
 {
-	int i, pass;
+	int i;
 
 	/*
 	 * O_NONBLOCK: a path that is a FIFO must fail setns() below, not block
@@ -178,18 +212,9 @@ static void join_namespaces(int sock, struct bootstrap *bs)
 		if (bs->paths[i].fd < 0)
 			bail(sock, "join namespace %s: open", bs->paths[i].path);
 	}
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < bs->npaths; i++) {
-			struct ns_path *p = &bs->paths[i];
-			int is_user = p->type == CLONE_NEWUSER;
-
-			if ((pass == 0) != is_user)
-				continue;
-			if (setns(p->fd, (int)p->type) < 0)
-				bail(sock, "join namespace %s: setns", p->path);
-			close(p->fd);
-		}
-	}
+	join_pass(sock, bs, 0, 1);
+	join_pass(sock, bs, 1, 0);
+	join_pass(sock, bs, 0, 0);
 }
 
 /*
@@ -242,6 +267,45 @@ static int write_proc_self(int proc_fd, const char *name, const char *value)
 }
 
 /*
+ * Reads /proc/self/<name> of proc_fd into buf (NUL-terminated, first line
+ * only); "" on failure.
+ */
+static void read_proc_self(int proc_fd, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "self/%s", name);
+	fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/*
+ * Whether we hold our capabilities in the initial user namespace: root
+ * there, not an unprivileged user (rootless) nor root of another user
+ * namespace (nook run by rootless podman), whose capabilities the kernel
+ * does not count for what belongs to the host.
+ */
+static int host_privileged(int proc_fd)
+{
+	char map[128];
+	unsigned long inside, outside, count;
+
+	if (geteuid() != 0)
+		return 0;
+	read_proc_self(proc_fd, "uid_map", map, sizeof(map));
+	return sscanf(map, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 && outside == 0 &&
+	       count == 4294967295UL;
+}
+
+/*
  * process.oomScoreAdj, from the host's side as runc does: before any user
  * namespace (lowering the score needs CAP_SYS_RESOURCE of the host) and before
  * we turn non-dumpable (which makes /proc/self root's). The init and the
@@ -254,6 +318,15 @@ static void set_oom_score_adj(int sock, int proc_fd, const char *value)
 	if (value[0] == '\0' || write_proc_self(proc_fd, "oom_score_adj", value) == 0)
 		return;
 	saved = errno;
+	if ((saved == EACCES || saved == EPERM) && !host_privileged(proc_fd)) {
+		char cur[16];
+
+		read_proc_self(proc_fd, "oom_score_adj", cur, sizeof(cur));
+		errno = 0;
+		bail(sock, "process.oomScoreAdj %s: nook runs without privileges on the host (uid %u%s), and may not lower oom_score_adj below its own (%s) without CAP_SYS_RESOURCE there; use a value >= %s",
+		     value, (unsigned)geteuid(), geteuid() == 0 ? " of a user namespace" : "", cur[0] ? cur : "unknown",
+		     cur[0] ? cur : "the current one");
+	}
 	if (value[0] == '-' && (saved == EIO || saved == EACCES || saved == EPERM)) {
 		errno = 0;
 		bail(sock, "process.oomScoreAdj %s: this host refuses negative oom_score_adj values even for root (%s); use a value >= 0",
@@ -316,13 +389,28 @@ __attribute__((constructor)) static void nsenter(void)
 	join_namespaces(sock, &bs);
 
 	if (bs.cloneflags & CLONE_NEWUSER) {
+		/* Read before unshare: unmapped, we would be the overflow uid. */
+		int rootless = geteuid() != 0;
+
 		if (unshare(CLONE_NEWUSER) < 0)
 			bail(sock, "unshare user namespace");
-		/* Only a process outside the namespace may write a full mapping. */
+		/*
+		 * Only a process outside the namespace may write a full mapping.
+		 * A non-dumpable process's /proc files belong to root: an
+		 * unprivileged parent (rootless) could open neither uid_map nor
+		 * setgroups, and newuidmap refuses a target its caller does not
+		 * own. Dumpable only for that parent and only while it maps us,
+		 * as runc: nothing else runs in the new namespace yet, and the
+		 * caller's own uid could ptrace us anyway.
+		 */
+		if (rootless && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			bail(sock, "prctl(PR_SET_DUMPABLE) for the id mapping");
 		pid32 = (uint32_t)getpid();
 		if (nook_send_frame(sock, NOOK_MSG_USERNS_READY, &pid32, 4) < 0)
 			bail(sock, "nsenter: send userns ready");
 		expect(sock, NOOK_MSG_USERNS_MAPPED);
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			bail(sock, "prctl(PR_SET_DUMPABLE)");
 	}
 
 	/*

@@ -3,6 +3,7 @@ package seccomp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"syscall"
 
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -22,10 +23,20 @@ func (p *plan) build() (bpf []byte, notes []string, err error) {
 	if err := filter.SetNoNewPrivsBit(false); err != nil {
 		return nil, nil, fmt.Errorf("linux.seccomp: %w", err)
 	}
+	// The filter's architectures, for the ENOSYS stub: the native one,
+	// which every libseccomp filter starts with, and those added below.
+	native, err := libseccomp.GetNativeArch()
+	if err != nil {
+		return nil, nil, fmt.Errorf("linux.seccomp: %w", err)
+	}
+	archs := []libseccomp.ScmpArch{native}
 	// Architectures first: libseccomp gives an architecture only the rules
 	// added after it.
 	for i, arch := range p.archs {
 		err := filter.AddArch(arch)
+		if err == nil && !slices.Contains(archs, arch) {
+			archs = append(archs, arch)
+		}
 		if errors.Is(err, syscall.EDOM) {
 			// libseccomp can't mix byte orders in one filter. A kernel of
 			// the native byte order never runs the other's syscalls, and
@@ -59,8 +70,28 @@ func (p *plan) build() (bpf []byte, notes []string, err error) {
 	if bpf, err = exportBPF(filter); err != nil {
 		return nil, nil, fmt.Errorf("linux.seccomp: %w", err)
 	}
+	if p.stub {
+		if bpf, err = p.prependStub(archs, bpf); err != nil {
+			return nil, nil, fmt.Errorf("linux.seccomp: %w", err)
+		}
+	}
 	if n := len(bpf) / sockFilterSize; n > maxInstructions {
 		return nil, nil, fmt.Errorf("linux.seccomp: the profile compiles to %d BPF instructions; the kernel accepts at most %d", n, maxInstructions)
 	}
 	return bpf, notes, nil
+}
+
+// prependStub puts the ENOSYS stub (see enosys.go) in front of libseccomp's
+// program. The stub's jumps end at its own last instruction or at the first
+// of libseccomp's, whose relative jumps stay valid as they are.
+func (p *plan) prependStub(archs []libseccomp.ScmpArch, bpf []byte) ([]byte, error) {
+	sa, err := stubArchs(archs, p.names)
+	if err != nil {
+		return nil, err
+	}
+	stub, err := enosysStub(sa)
+	if err != nil {
+		return nil, err
+	}
+	return append(stub, bpf...), nil
 }

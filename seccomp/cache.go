@@ -15,7 +15,9 @@ import (
 
 // cacheFormat changes whenever the cache entry format or the way a plan
 // compiles changes, so old entries are never misread.
-const cacheFormat = "nook-seccomp-bpf-v1"
+// v2: programs carry the ENOSYS stub, and the key names every syscall of
+// the profile.
+const cacheFormat = "nook-seccomp-bpf-v2"
 
 // maxCacheEntries bounds the cache directory: engines use a handful of
 // profiles, and a miss (which already costs a libseccomp compile) prunes.
@@ -75,9 +77,11 @@ func unmarshalCacheEntry(data []byte) (*cacheEntry, error) {
 
 // cacheKey hashes everything that shapes the BPF program: the validated
 // plan (actions with their errnos, architectures, rules after condition
-// splitting, field names used in notes), the libseccomp version and the
-// machine architecture. Flags, listenerPath and listenerMetadata are not in
-// the program and not in the key: they are re-derived on every call.
+// splitting, field names used in notes, every syscall name including those
+// of skipped entries, which set the ENOSYS stub's limits), the libseccomp
+// version (its syscall tables) and the machine architecture. Flags,
+// listenerPath and listenerMetadata are not in the program and not in the
+// key: they are re-derived on every call.
 func (p *plan) cacheKey() string {
 	buf := make([]byte, 0, 8<<10)
 	str := func(s string) {
@@ -92,6 +96,10 @@ func (p *plan) cacheKey() string {
 	num(uint64(len(p.archs)))
 	for _, a := range p.archs {
 		num(uint64(a))
+	}
+	num(uint64(len(p.names)))
+	for _, n := range p.names {
+		str(n)
 	}
 	num(uint64(len(p.rules)))
 	for _, r := range p.rules {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -24,7 +25,7 @@ const (
 	envChild   = "NOOK_SECCOMP_TEST_CHILD"   // program file path
 	envProbes  = "NOOK_SECCOMP_TEST_PROBES"  // "name:arg;name:arg"
 	envExec    = "NOOK_SECCOMP_TEST_EXEC"    // JSON argv, exec'd after the probes
-	envHandOff = "NOOK_SECCOMP_TEST_HANDOFF" // "1": send the listener fd over fd 3
+	envHandOff = "NOOK_SECCOMP_TEST_HANDOFF" // "1": Install, sending the listener fd over fd 3
 	envNoPriv  = "NOOK_SECCOMP_TEST_NOPRIV"  // "1": no no_new_privs, no capabilities
 )
 
@@ -67,21 +68,23 @@ func childMain(programPath string) int {
 		fmt.Fprintln(os.Stderr, "no_new_privs:", err)
 		return 3
 	}
-	fd, err := p.Load()
-	if err != nil {
+	var out strings.Builder
+	if os.Getenv(envHandOff) == "1" {
+		// As the init does: Install, whose sending thread passes the
+		// listener to the parent, which forwards it to the agent.
+		start := time.Now()
+		err := p.Install(func(fd int) error {
+			return unix.Sendmsg(3, []byte("fd"), unix.UnixRights(fd), nil, 0)
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "install:", err)
+			return 5
+		}
+		fmt.Fprintf(&out, "handoff_us=%d\n", time.Since(start).Microseconds())
+	} else if _, err := p.Load(); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		return 4
 	}
-	if os.Getenv(envHandOff) == "1" {
-		// As the init does: pass the listener to the parent, which
-		// forwards it to the agent.
-		if err := unix.Sendmsg(3, []byte("fd"), unix.UnixRights(fd), nil, 0); err != nil {
-			fmt.Fprintln(os.Stderr, "hand-off:", err)
-			return 5
-		}
-		unix.Close(fd)
-	}
-	var out strings.Builder
 	for _, probe := range probes {
 		if probe == "" {
 			continue
@@ -128,7 +131,7 @@ func runProbe(name, arg string) uintptr {
 		// without a filter, never a reboot.
 		_, _, errno = syscall.RawSyscall6(unix.SYS_REBOOT, 0, 0, 0, 0, 0, 0)
 	case "mkdir-other-thread":
-		// From another OS thread: filtered only with TSYNC.
+		// From another OS thread: never filtered (TSYNC is not used).
 		me := unix.Gettid()
 		res := make(chan uintptr)
 		go func() {
@@ -140,6 +143,10 @@ func runProbe(name, arg string) uintptr {
 			res <- runProbe("mkdir", arg)
 		}()
 		return <-res
+	case "nr", "nrx32":
+		// Any syscall number, no arguments (nrx32: for an x32 number,
+		// so both can be probed in one child).
+		_, _, errno = syscall.RawSyscall(num(arg), 0, 0, 0)
 	case "getppid":
 		_, _, errno = syscall.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
 	default:

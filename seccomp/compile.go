@@ -81,11 +81,8 @@ func listenerFlags(flags uint, notify bool) (uint, error) {
 		return flags, nil
 	}
 	flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
-	if flags&unix.SECCOMP_FILTER_FLAG_TSYNC != 0 {
-		flags |= unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
-	}
 	if !kernelSupportsFlags(flags) {
-		return 0, fmt.Errorf("linux.seccomp: SCMP_ACT_NOTIFY needs seccomp user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER, Linux 5.0; with TSYNC also SECCOMP_FILTER_FLAG_TSYNC_ESRCH, Linux 5.7), which this kernel lacks")
+		return 0, fmt.Errorf("linux.seccomp: SCMP_ACT_NOTIFY needs seccomp user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER, Linux 5.0), which this kernel lacks")
 	}
 	return flags, nil
 }

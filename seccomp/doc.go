@@ -7,10 +7,11 @@
 //     validated with an error naming it, and libseccomp compiles the profile
 //     to a classic-BPF program. The result, a Program, is plain data that
 //     travels to the init in its JSON config.
-//   - The init calls Program.Load on its own locked OS thread right before
-//     execve. Load is one raw seccomp(2) system call, so the in-container init
-//     does no libseccomp work (no syscall tables, no BPF generation) after it
-//     has entered the container.
+//   - The init calls Program.Install on its own locked OS thread right
+//     before execve. Loading is one raw seccomp(2) system call (plus, for
+//     NOTIFY, the listener's hand-off), so the in-container init does no
+//     libseccomp work (no syscall tables, no BPF generation) after it has
+//     entered the container.
 //
 // # Semantics worth knowing
 //
@@ -39,10 +40,23 @@
 // default action); it defaults to EPERM for both, TRACE using it as the
 // tracer's message value. Any other action with an errnoRet is an error.
 //
+// When the default action is not ALLOW, LOG or TRACE (nor already ENOSYS),
+// a syscall newer than every syscall the profile names for its architecture
+// answers ENOSYS, as with runc, so that C libraries fall back to older
+// syscalls instead of failing or being killed (see enosys.go). This stub is
+// part of the compiled program, and of the cache key.
+//
 // When any rule uses SCMP_ACT_NOTIFY, the filter is loaded with
 // SECCOMP_FILTER_FLAG_NEW_LISTENER and a listenerPath is required. NOTIFY is
-// refused as the default action and on the few syscalls that the runtime
-// itself needs between loading the filter and passing the listener on (see
-// handOffSyscall): a notification raised before any agent holds the listener
-// would block the runtime forever.
+// refused as the default action and, as runc refuses them, on write (see
+// notifyRefused); any other syscall may be notified: Install loads the
+// filter and hands the listener to the agent from another thread, without
+// the loading thread holding anything that thread needs.
+//
+// SECCOMP_FILTER_FLAG_TSYNC is accepted and not used, as runc does: the
+// filter is loaded on the one thread that execs the container's process.
+//
+// Program.Spawn starts a program under the filter without loading it on
+// the calling thread (the init's startContainer hooks); there a NOTIFY rule
+// answers ENOSYS, as no listener is made for it.
 package seccomp

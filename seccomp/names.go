@@ -3,6 +3,7 @@ package seccomp
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
+	"golang.org/x/sys/unix"
 )
 
 // The tables below are switch statements and functions returning fresh
@@ -79,10 +80,13 @@ func operatorNames() []string {
 	}
 }
 
-// archEntry pairs a config.json architecture name with libseccomp's token.
+// archEntry pairs a config.json architecture name with libseccomp's token
+// and the AUDIT_ARCH_* value the kernel puts in seccomp_data.arch for it
+// (libseccomp's own tokens are fake for x32, which shares x86_64's).
 type archEntry struct {
-	name specs.Arch
-	arch libseccomp.ScmpArch
+	name  specs.Arch
+	arch  libseccomp.ScmpArch
+	audit uint32
 }
 
 // knownArchs lists every architecture config.json can name (runtime-spec
@@ -90,30 +94,41 @@ type archEntry struct {
 // libseccomp supports each one is a separate question: see archSupported.
 func knownArchs() []archEntry {
 	return []archEntry{
-		{specs.ArchAARCH64, libseccomp.ArchARM64},
-		{specs.ArchARM, libseccomp.ArchARM},
-		{specs.ArchLOONGARCH64, libseccomp.ArchLOONGARCH64},
-		{specs.ArchM68K, libseccomp.ArchM68K},
-		{specs.ArchMIPS, libseccomp.ArchMIPS},
-		{specs.ArchMIPS64, libseccomp.ArchMIPS64},
-		{specs.ArchMIPS64N32, libseccomp.ArchMIPS64N32},
-		{specs.ArchMIPSEL, libseccomp.ArchMIPSEL},
-		{specs.ArchMIPSEL64, libseccomp.ArchMIPSEL64},
-		{specs.ArchMIPSEL64N32, libseccomp.ArchMIPSEL64N32},
-		{specs.ArchPARISC, libseccomp.ArchPARISC},
-		{specs.ArchPARISC64, libseccomp.ArchPARISC64},
-		{specs.ArchPPC, libseccomp.ArchPPC},
-		{specs.ArchPPC64, libseccomp.ArchPPC64},
-		{specs.ArchPPC64LE, libseccomp.ArchPPC64LE},
-		{specs.ArchRISCV64, libseccomp.ArchRISCV64},
-		{specs.ArchS390, libseccomp.ArchS390},
-		{specs.ArchS390X, libseccomp.ArchS390X},
-		{specs.ArchSH, libseccomp.ArchSH},
-		{specs.ArchSHEB, libseccomp.ArchSHEB},
-		{specs.ArchX32, libseccomp.ArchX32},
-		{specs.ArchX86, libseccomp.ArchX86},
-		{specs.ArchX86_64, libseccomp.ArchAMD64},
+		{specs.ArchAARCH64, libseccomp.ArchARM64, unix.AUDIT_ARCH_AARCH64},
+		{specs.ArchARM, libseccomp.ArchARM, unix.AUDIT_ARCH_ARM},
+		{specs.ArchLOONGARCH64, libseccomp.ArchLOONGARCH64, unix.AUDIT_ARCH_LOONGARCH64},
+		{specs.ArchM68K, libseccomp.ArchM68K, unix.AUDIT_ARCH_M68K},
+		{specs.ArchMIPS, libseccomp.ArchMIPS, unix.AUDIT_ARCH_MIPS},
+		{specs.ArchMIPS64, libseccomp.ArchMIPS64, unix.AUDIT_ARCH_MIPS64},
+		{specs.ArchMIPS64N32, libseccomp.ArchMIPS64N32, unix.AUDIT_ARCH_MIPS64N32},
+		{specs.ArchMIPSEL, libseccomp.ArchMIPSEL, unix.AUDIT_ARCH_MIPSEL},
+		{specs.ArchMIPSEL64, libseccomp.ArchMIPSEL64, unix.AUDIT_ARCH_MIPSEL64},
+		{specs.ArchMIPSEL64N32, libseccomp.ArchMIPSEL64N32, unix.AUDIT_ARCH_MIPSEL64N32},
+		{specs.ArchPARISC, libseccomp.ArchPARISC, unix.AUDIT_ARCH_PARISC},
+		{specs.ArchPARISC64, libseccomp.ArchPARISC64, unix.AUDIT_ARCH_PARISC64},
+		{specs.ArchPPC, libseccomp.ArchPPC, unix.AUDIT_ARCH_PPC},
+		{specs.ArchPPC64, libseccomp.ArchPPC64, unix.AUDIT_ARCH_PPC64},
+		{specs.ArchPPC64LE, libseccomp.ArchPPC64LE, unix.AUDIT_ARCH_PPC64LE},
+		{specs.ArchRISCV64, libseccomp.ArchRISCV64, unix.AUDIT_ARCH_RISCV64},
+		{specs.ArchS390, libseccomp.ArchS390, unix.AUDIT_ARCH_S390},
+		{specs.ArchS390X, libseccomp.ArchS390X, unix.AUDIT_ARCH_S390X},
+		{specs.ArchSH, libseccomp.ArchSH, unix.AUDIT_ARCH_SHEL}, // SH is little-endian SuperH, SHEB big-endian
+		{specs.ArchSHEB, libseccomp.ArchSHEB, unix.AUDIT_ARCH_SH},
+		{specs.ArchX32, libseccomp.ArchX32, unix.AUDIT_ARCH_X86_64}, // told apart by bit 30 of the syscall number
+		{specs.ArchX86, libseccomp.ArchX86, unix.AUDIT_ARCH_I386},
+		{specs.ArchX86_64, libseccomp.ArchAMD64, unix.AUDIT_ARCH_X86_64},
 	}
+}
+
+// auditArch returns the kernel's AUDIT_ARCH_* value for a libseccomp
+// architecture.
+func auditArch(arch libseccomp.ScmpArch) (uint32, bool) {
+	for _, e := range knownArchs() {
+		if e.arch == arch {
+			return e.audit, true
+		}
+	}
+	return 0, false
 }
 
 func archByName(name specs.Arch) (libseccomp.ScmpArch, bool) {

@@ -1,20 +1,13 @@
 package seccomp
 
-// handOffSyscall reports whether SCMP_ACT_NOTIFY on the named syscall would
-// stall the runtime itself. Between Program.Load and the moment the listener
-// fd has left the init (sendmsg to the parent, which forwards it to the
-// agent), no agent can answer a notification: if the init's own thread makes
-// a notified syscall in that window it blocks forever, and `nook create` with
-// it. The list is what a Go thread may do in that window: pass the fd on,
-// block on a futex, take a preemption signal, touch memory, exit.
-func handOffSyscall(name string) bool {
-	switch name {
-	case "sendmsg", "sendto", "write", "close",
-		"futex", "nanosleep", "clock_nanosleep", "sched_yield",
-		"rt_sigreturn", "rt_sigprocmask", "sigaltstack",
-		"mmap", "munmap", "madvise",
-		"exit", "exit_group":
-		return true
-	}
-	return false
+// notifyRefused reports whether SCMP_ACT_NOTIFY on the named syscall is
+// refused. The rule is runc's (1.5): write only. runc's init writes the
+// listener's number to its parent right after loading the filter, and a
+// notified write would wait for an agent that cannot have the listener
+// yet. nook's init makes one write there too, the wake-up of the thread
+// that sends the listener (see Install); every other syscall of that
+// window, and everything after it, may be notified: the loading thread
+// only ever waits for an agent the sender can reach on its own.
+func notifyRefused(name string) bool {
+	return name == "write"
 }

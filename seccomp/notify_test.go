@@ -21,7 +21,7 @@ import (
 // faked success, anything else (mkdirat here) continues in the kernel.
 type testAgent struct {
 	state   chan specs.ContainerProcessState
-	handled chan string
+	handled chan string // every answered syscall; never blocks the agent
 	errs    chan error
 }
 
@@ -31,7 +31,7 @@ func startTestAgent(t *testing.T, sock string) *testAgent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &testAgent{state: make(chan specs.ContainerProcessState, 1), handled: make(chan string, 16), errs: make(chan error, 1)}
+	a := &testAgent{state: make(chan specs.ContainerProcessState, 1), handled: make(chan string, 1<<14), errs: make(chan error, 1)}
 	go func() {
 		defer ln.Close()
 		conn, err := ln.AcceptUnix()
@@ -76,21 +76,23 @@ func (a *testAgent) serve(fd int) error {
 			resp.Flags = libseccomp.NotifRespFlagContinue
 		}
 		if err := libseccomp.NotifRespond(libseccomp.ScmpFd(fd), resp); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue // the target was interrupted or died meanwhile
+			}
 			return err
 		}
-		a.handled <- name
+		select {
+		case a.handled <- name:
+		default:
+		}
 	}
 }
 
-func TestNotifyEndToEnd(t *testing.T) {
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "agent.sock")
+// notifyChild runs a child that Installs p (which notifies) and runs
+// probes, with an agent at sock answering; extraEnv goes to the child.
+func notifyChild(t *testing.T, p *Program, sock string, probes []string, extraEnv ...string) (childResult, *testAgent) {
+	t.Helper()
 	agent := startTestAgent(t, sock)
-	p := mustCompile(t, "notify-mkdir.json", sock)
-	if !p.NeedsListener() || p.ListenerPath != sock {
-		t.Fatalf("program flags %#x path %q: want a listener at %s", p.Flags, p.ListenerPath, sock)
-	}
-
 	// As `nook create`: dial the agent before the init loads anything.
 	conn, err := DialListener(p.ListenerPath)
 	if err != nil {
@@ -103,9 +105,8 @@ func TestNotifyEndToEnd(t *testing.T) {
 	parentEnd, childEnd := os.NewFile(uintptr(pair[0]), "parent"), os.NewFile(uintptr(pair[1]), "child")
 	defer parentEnd.Close()
 
-	faked, real := filepath.Join(dir, "faked"), filepath.Join(dir, "real")
-	cmd := childCmd(t, p, []string{"mkdir:" + faked, "mkdirat:" + real}, nil)
-	cmd.Env = append(cmd.Env, envHandOff+"=1")
+	cmd := childCmd(t, p, probes, nil)
+	cmd.Env = append(append(cmd.Env, envHandOff+"=1"), extraEnv...)
 	cmd.ExtraFiles = []*os.File{childEnd}
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -114,11 +115,12 @@ func TestNotifyEndToEnd(t *testing.T) {
 	}
 	childEnd.Close()
 
-	// The init hands the listener to the parent, which forwards it.
+	// The child's sending thread passes the listener to the parent, which
+	// forwards it (in nook the init sends it to the agent itself).
 	listenerFd := receiveFd(t, pair[0])
 	st := p.ProcessState(cmd.Process.Pid, specs.State{
 		Version: specs.Version, ID: "nook-seccomp-test", Status: specs.StateCreating,
-		Pid: cmd.Process.Pid, Bundle: dir, Annotations: map[string]string{"k": "v"},
+		Pid: cmd.Process.Pid, Bundle: filepath.Dir(sock), Annotations: map[string]string{"k": "v"},
 	})
 	if err := SendListener(conn, listenerFd, st); err != nil {
 		t.Fatal(err)
@@ -131,13 +133,25 @@ func TestNotifyEndToEnd(t *testing.T) {
 	case <-done:
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("filtered child did not finish: notifications unanswered")
+		<-done
+		t.Fatalf("filtered child did not finish: notifications unanswered\nstderr:\n%s", stderr.String())
 	}
-	r := parseChild(t, cmd.ProcessState, stdout.String(), stderr.String())
+	return parseChild(t, cmd.ProcessState, stdout.String(), stderr.String()), agent
+}
+
+func TestNotifyEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "agent.sock")
+	p := mustCompile(t, "notify-mkdir.json", sock)
+	if !p.NeedsListener() || p.ListenerPath != sock {
+		t.Fatalf("program flags %#x path %q: want a listener at %s", p.Flags, p.ListenerPath, sock)
+	}
+	faked, real := filepath.Join(dir, "faked"), filepath.Join(dir, "real")
+	r, agent := notifyChild(t, p, sock, []string{"mkdir:" + faked, "mkdirat:" + real})
 	r.mustExit(t)
 
 	got := <-agent.state
-	if got.Version != specs.Version || !equalStrings(got.Fds, []string{"seccompFd"}) || got.Pid != cmd.Process.Pid ||
+	if got.Version != specs.Version || !equalStrings(got.Fds, []string{"seccompFd"}) || got.Pid != r.state.Pid() ||
 		got.Metadata != "nook-test-metadata" || got.State.ID != "nook-seccomp-test" || got.State.Annotations["k"] != "v" {
 		t.Errorf("agent received state %+v", got)
 	}
@@ -163,6 +177,124 @@ func TestNotifyEndToEnd(t *testing.T) {
 	}
 	if !equalStrings(names, []string{"mkdir", "mkdirat"}) {
 		t.Errorf("agent handled %v, want [mkdir mkdirat]", names)
+	}
+}
+
+// everythingButWrite is what the Go runtime, the hand-off and the probes
+// may call, all of it notified: only write is left, as runc refuses NOTIFY
+// on it.
+func everythingButWrite() []string {
+	return []string{"close", "futex", "mmap", "munmap", "madvise", "mprotect", "openat", "read",
+		"sendmsg", "sendto", "recvmsg", "nanosleep", "clock_nanosleep", "sched_yield", "rt_sigprocmask",
+		"rt_sigaction", "rt_sigreturn", "sigaltstack", "getpid", "gettid", "tgkill", "fcntl", "epoll_pwait",
+		"epoll_ctl", "clone", "clone3", "exit", "exit_group", "getppid", "mkdir", "mkdirat", "prctl",
+		"fstat", "newfstatat", "pipe2", "dup3"}
+}
+
+// TestInstallWithEverythingNotified: the loading thread hands the listener
+// on and the child finishes although every syscall it, the runtime or the
+// sender could make is notified (write aside), with the one P the init runs
+// with (GOMAXPROCS=1). Repeated, since a deadlock would be a race.
+func TestInstallWithEverythingNotified(t *testing.T) {
+	for i := range 15 {
+		dir := t.TempDir()
+		sock := filepath.Join(dir, "agent.sock")
+		p, err := Compile(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: sock,
+			Syscalls: []specs.LinuxSyscall{{Names: everythingButWrite(), Action: specs.ActNotify}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		faked := filepath.Join(dir, "faked")
+		r, agent := notifyChild(t, p, sock, []string{"mkdir:" + faked, "getppid", "mkdir-other-thread:" + filepath.Join(dir, "other")}, "GOMAXPROCS=1")
+		r.mustExit(t)
+		if err := <-agent.errs; err != nil {
+			t.Fatalf("agent: %v", err)
+		}
+		close(agent.handled)
+		seen := map[string]int{}
+		for n := range agent.handled {
+			seen[n]++
+		}
+		if r.probes["mkdir"] != 0 || seen["mkdir"] == 0 || seen["getppid"] == 0 {
+			t.Fatalf("run %d: mkdir=%v, agent saw %v: the calls after Install were not notified", i, r.probes["mkdir"], seen)
+		}
+		if _, err := os.Stat(faked); !os.IsNotExist(err) {
+			t.Fatalf("run %d: the faked mkdir made %s", i, faked)
+		}
+		// The other threads carry no filter: mkdir there is real.
+		if r.probes["mkdir-other-thread"] != 0 {
+			t.Fatalf("run %d: mkdir from another thread = %v", i, r.probes["mkdir-other-thread"])
+		}
+		if i == 0 {
+			t.Logf("hand-off took %d us; the agent answered %v", r.probes["handoff_us"], seen)
+		}
+	}
+}
+
+// TestInstallWakeWriteDenied: a profile that denies the loading thread's
+// wake-up write (write to any fd above 2 fails with EPERM) delays the
+// hand-off by at most listenerPoll; it neither fails nor hangs.
+func TestInstallWakeWriteDenied(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "agent.sock")
+	p, err := Compile(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: sock, Syscalls: []specs.LinuxSyscall{
+		{Names: []string{"futex", "getppid"}, Action: specs.ActNotify},
+		{Names: []string{"write"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Index: 0, Op: specs.OpGreaterEqual, Value: 3}}},
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, agent := notifyChild(t, p, sock, []string{"getppid"}, "GOMAXPROCS=1")
+	r.mustExit(t)
+	if err := <-agent.errs; err != nil {
+		t.Fatalf("agent: %v", err)
+	}
+	close(agent.handled)
+	seen := map[string]int{}
+	for n := range agent.handled {
+		seen[n]++
+	}
+	if seen["getppid"] != 1 {
+		t.Errorf("agent saw %v, want getppid once", seen)
+	}
+}
+
+// TestInstallSendFailure: when the listener cannot be sent, Install returns
+// send's error, neither waiting forever nor crashing the runtime (whose
+// notified futex and mmap calls would fail with ENOSYS were the listener
+// simply closed).
+func TestInstallSendFailure(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Compile(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: filepath.Join(dir, "x.sock"),
+		Syscalls: []specs.LinuxSyscall{{Names: everythingButWrite(), Action: specs.ActNotify}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// fd 3 is /dev/null: sendmsg fails with ENOTSOCK.
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	cmd := childCmd(t, p, []string{"getppid"}, nil)
+	cmd.Env = append(cmd.Env, envHandOff+"=1", "GOMAXPROCS=1")
+	cmd.ExtraFiles = []*os.File{null}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("Install hung after a failed send")
+	}
+	if cmd.ProcessState.ExitCode() != 5 || !strings.Contains(stderr.String(), "install: socket operation on non-socket") {
+		t.Errorf("child: %v, stderr %q; want exit 5 and send's error", cmd.ProcessState, stderr.String())
 	}
 }
 

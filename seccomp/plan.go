@@ -5,6 +5,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
+	"golang.org/x/sys/unix"
 )
 
 // plan is a validated profile in libseccomp's terms, before any libseccomp
@@ -17,6 +18,11 @@ type plan struct {
 	flags         uint // seccomp(2) flags, listener flags included
 	notify        bool
 	rules         []rulePlan
+	// names is every syscall name of syscalls[], in order, entries that
+	// repeat the default action included: the ENOSYS stub answers only
+	// syscalls newer than all of them.
+	names []string
+	stub  bool // the default action calls for the ENOSYS stub
 }
 
 // rulePlan is one syscalls[] entry that adds rules to the filter.
@@ -45,6 +51,13 @@ func newPlan(s *specs.LinuxSeccomp, debugf func(string, ...any)) (*plan, error) 
 	if p.flags, err = parseFlags(s.Flags); err != nil {
 		return nil, err
 	}
+	// TSYNC is accepted and left out, as runc does: the filter belongs on
+	// the one thread that execs the container's process (the init's other
+	// threads are the Go runtime's and end at execve), and a filter on
+	// those would put the runtime itself, the thread that hands the
+	// listener to the agent included, at the mercy of the profile.
+	p.flags &^= unix.SECCOMP_FILTER_FLAG_TSYNC
+	p.stub = stubWanted(p.defaultAction)
 	if p.archs, err = parseArchs(s.Architectures); err != nil {
 		return nil, err
 	}
@@ -55,6 +68,7 @@ func newPlan(s *specs.LinuxSeccomp, debugf func(string, ...any)) (*plan, error) 
 			return nil, err
 		}
 		p.notify = p.notify || r.action == libseccomp.ActNotify
+		p.names = append(p.names, r.names...)
 		if r.action == p.defaultAction {
 			// libseccomp refuses a rule that repeats the default action;
 			// it would change nothing anyway.
@@ -109,8 +123,8 @@ func planRule(s *specs.LinuxSeccomp, i int) (rulePlan, error) {
 			return r, fmt.Errorf("linux.seccomp.listenerPath: required because %s.action is SCMP_ACT_NOTIFY", r.field)
 		}
 		for j, name := range sc.Names {
-			if handOffSyscall(name) {
-				return r, fmt.Errorf("%s.names[%d]: SCMP_ACT_NOTIFY on %q would block the runtime before it can pass the listener to the agent", r.field, j, name)
+			if notifyRefused(name) {
+				return r, fmt.Errorf("%s.names[%d]: SCMP_ACT_NOTIFY cannot be used for %q (as with runc: the init wakes the thread that hands the listener on with it, before any agent could answer)", r.field, j, name)
 			}
 		}
 	}

@@ -36,7 +36,7 @@ func TestDefaultShape(t *testing.T) {
 	if !reflect.DeepEqual(s.Process.Rlimits, []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}}) {
 		t.Errorf("rlimits = %+v", s.Process.Rlimits)
 	}
-	if got := nsTypes(s); !slices.Equal(got, []string{"pid", "network", "ipc", "uts", "mount", "cgroup"}) {
+	if got := nsTypes(s); !slices.Equal(got, []string{"pid", "network", "ipc", "uts", "mount"}) {
 		t.Errorf("namespaces = %q", got)
 	}
 	var dests []string
@@ -68,7 +68,7 @@ func TestDefaultShape(t *testing.T) {
 func TestDefaultRootless(t *testing.T) {
 	s := baseSpec()
 	rootlessify(s, 1234, 5678)
-	if got := nsTypes(s); !slices.Equal(got, []string{"pid", "ipc", "uts", "mount", "cgroup", "user"}) {
+	if got := nsTypes(s); !slices.Equal(got, []string{"pid", "ipc", "uts", "mount", "user"}) {
 		t.Errorf("namespaces = %q", got)
 	}
 	if !reflect.DeepEqual(s.Linux.UIDMappings, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1234, Size: 1}}) ||
@@ -170,4 +170,33 @@ func mountAt(t *testing.T, s *specs.Spec, dest string) specs.Mount {
 	}
 	t.Fatalf("no mount at %s", dest)
 	return specs.Mount{}
+}
+
+// TestDefaultMatchesRuncSpec compares the whole default config with what
+// `runc spec` of runc 1.5.3 writes (testdata/runc-1.5.3-spec.json, its
+// output as is). The only differences are deliberate: the hostname names
+// the runtime, and nook also masks /sys/devices/virtual/powercap (RAPL
+// energy counters leak what other processes compute, CVE-2020-8694).
+func TestDefaultMatchesRuncSpec(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "runc-1.5.3-spec.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runc specs.Spec
+	if err := json.Unmarshal(data, &runc); err != nil {
+		t.Fatalf("runc's config: %v", err)
+	}
+	runc.Hostname = "nook"
+	runc.Linux.MaskedPaths = append(runc.Linux.MaskedPaths, "/sys/devices/virtual/powercap")
+	want, err := json.MarshalIndent(&runc, "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.MarshalIndent(Default(false), "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("nook's default config differs from runc's beyond the hostname and the powercap mask:\nnook:\n%s\nrunc (adjusted):\n%s", got, want)
+	}
 }

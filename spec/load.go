@@ -45,11 +45,113 @@ func Read(bundle string) (*Config, error) {
 		return nil, fmt.Errorf("bundle %s: %w", bundle, syscall.ENOTDIR)
 	}
 	path := filepath.Join(bundle, configName)
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path, maxConfigSize)
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, bareErr(err))
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return &Config{bundle: bundle, path: path, data: data}, nil
+}
+
+// maxConfigSize bounds config.json. Real configs are kilobytes (a large
+// seccomp profile makes a few hundred); the bound is far above any of them
+// and only stops a sparse or endless file from being read into memory.
+const maxConfigSize = 32 << 20
+
+// readRegular reads the regular file at path (symlinks followed, as runc
+// follows them), refusing anything else before it can hang or exhaust
+// memory: a FIFO blocks open and read until a writer comes, a device such as
+// /dev/zero never ends, and a file larger than limit is refused unread. The
+// error names what the file is, not the path: the caller does.
+func readRegular(path string, limit int64) ([]byte, error) {
+	// A stat first, so that nothing but a regular file is ever opened:
+	// opening some devices acts (a watchdog arms, a tape rewinds).
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, bareErr(err)
+	}
+	if err := checkRegular(fi, limit); err != nil {
+		return nil, err
+	}
+	// O_NONBLOCK: if the path was swapped for a FIFO since the stat, open
+	// returns at once instead of waiting for a writer; O_NOCTTY: a terminal
+	// never becomes nook's. os.OpenFile adds O_CLOEXEC.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, bareErr(err)
+	}
+	defer f.Close()
+	// What was opened is what counts.
+	if fi, err = f.Stat(); err != nil {
+		return nil, bareErr(err)
+	}
+	if err := checkRegular(fi, limit); err != nil {
+		return nil, err
+	}
+	// A regular file now: reads block as usual (non-blocking reads are not
+	// meant for files and some file systems could refuse them).
+	if err := syscall.SetNonblock(int(f.Fd()), false); err != nil {
+		return nil, fmt.Errorf("clear O_NONBLOCK: %w", err)
+	}
+	// Read at most limit+1 bytes: a file that grows (or a pseudo-file that
+	// reports no size) cannot get past the bound either.
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", bareErr(err))
+	}
+	if int64(len(data)) > limit {
+		return nil, tooLarge(0, limit)
+	}
+	return data, nil
+}
+
+// ReadRegularFile reads a JSON file a command is given (exec --process,
+// update --resources) with config.json's guards: a FIFO, a device or an
+// oversized file is refused at once instead of hanging the command.
+func ReadRegularFile(path string) ([]byte, error) {
+	return readRegular(path, maxConfigSize)
+}
+
+// checkRegular refuses a file that is not regular or is larger than limit.
+func checkRegular(fi os.FileInfo, limit int64) error {
+	if t := fi.Mode().Type(); t != 0 {
+		return fmt.Errorf("is %s, not a regular file", fileKind(t))
+	}
+	if fi.Size() > limit {
+		return tooLarge(fi.Size(), limit)
+	}
+	return nil
+}
+
+// tooLarge words a size refusal; size is 0 when only the read found the
+// file too large (it grew, or reported no size).
+func tooLarge(size, limit int64) error {
+	bound := fmt.Sprintf("%d bytes", limit)
+	if limit%(1<<20) == 0 {
+		bound = fmt.Sprintf("%d MiB", limit>>20)
+	}
+	if size == 0 {
+		return fmt.Errorf("more than the limit of %s", bound)
+	}
+	return fmt.Errorf("%d bytes, more than the limit of %s", size, bound)
+}
+
+// fileKind names a non-regular file type for an error message.
+func fileKind(t os.FileMode) string {
+	switch {
+	case t&os.ModeDir != 0:
+		return "a directory"
+	case t&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case t&os.ModeSocket != 0:
+		return "a socket"
+	case t&os.ModeCharDevice != 0:
+		return "a character device"
+	case t&os.ModeDevice != 0:
+		return "a block device"
+	case t&os.ModeSymlink != 0:
+		return "a symbolic link" // only if the open did not follow it
+	}
+	return "of type " + t.String()
 }
 
 // Parse decodes and validates the whole config.

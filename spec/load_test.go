@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestLoadValid(t *testing.T) {
@@ -143,9 +146,9 @@ func TestLoadSyntaxErrorInLargeFile(t *testing.T) {
 func TestLoadRunsValidate(t *testing.T) {
 	b := newBundle(t)
 	s := validSpec()
-	s.Mounts[0].Destination = "proc"
+	s.Mounts[0].Destination = ""
 	writeSpec(t, b, s)
-	want := "config " + filepath.Join(b, "config.json") + `: mounts[0].destination "proc": must be an absolute path`
+	want := "config " + filepath.Join(b, "config.json") + `: mounts[0].destination: required`
 	if got := errString(errOf(Load(b))); got != want {
 		t.Fatalf("Load:\n got  %q\n want %q", got, want)
 	}
@@ -165,5 +168,91 @@ func TestLineCol(t *testing.T) {
 		if err != nil || line != tc.line || col != tc.col {
 			t.Errorf("lineCol(%d) = %d:%d, %v; want %d:%d", tc.off, line, col, err, tc.line, tc.col)
 		}
+	}
+}
+
+// readWithin runs Read in the background so that a config that blocks
+// (the bug: a FIFO hung create) fails the test instead of hanging it.
+func readWithin(t *testing.T, bundle string) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { _, err := Read(bundle); done <- err }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Read(%s) still blocked after 5s", bundle)
+		return nil
+	}
+}
+
+// A config.json that is not a regular file, or is too large, is refused at
+// once with the path and what it is; a symlink to a regular file is read.
+func TestReadHostileConfig(t *testing.T) {
+	tests := []struct {
+		name  string
+		make  func(t *testing.T, cfg string)
+		wants string // after "config <path>: "
+	}{
+		{"fifo", func(t *testing.T, cfg string) { must(t, unix.Mkfifo(cfg, 0o644)) }, "is a FIFO, not a regular file"},
+		{"dev-zero symlink", func(t *testing.T, cfg string) { must(t, os.Symlink("/dev/zero", cfg)) }, "is a character device, not a regular file"},
+		{"directory", func(t *testing.T, cfg string) { must(t, os.Mkdir(cfg, 0o755)) }, "is a directory, not a regular file"},
+		{"socket", func(t *testing.T, cfg string) {
+			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			must(t, err)
+			t.Cleanup(func() { unix.Close(fd) })
+			must(t, unix.Bind(fd, &unix.SockaddrUnix{Name: cfg}))
+		}, "is a socket, not a regular file"},
+		{"sparse 4 GiB", func(t *testing.T, cfg string) {
+			f, err := os.Create(cfg)
+			must(t, err)
+			must(t, f.Truncate(4<<30))
+			must(t, f.Close())
+		}, "4294967296 bytes, more than the limit of 32 MiB"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBundle(t)
+			cfg := filepath.Join(b, "config.json")
+			tc.make(t, cfg)
+			began := time.Now()
+			err := readWithin(t, b)
+			if got, want := errString(err), "config "+cfg+": "+tc.wants; got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			if took := time.Since(began); took > time.Second {
+				t.Errorf("took %v, want well under a second", took)
+			}
+		})
+	}
+}
+
+func TestReadConfigThroughSymlink(t *testing.T) {
+	b := newBundle(t)
+	writeSpec(t, b, validSpec())
+	cfg := filepath.Join(b, "config.json")
+	must(t, os.Rename(cfg, filepath.Join(b, "real.json")))
+	must(t, os.Symlink("real.json", cfg))
+	if _, err := Load(b); err != nil {
+		t.Fatalf("config.json symlinked to a regular file: %v", err)
+	}
+}
+
+// The read itself is bounded too, for a file whose size says nothing:
+// procfs files report 0 bytes and hold more.
+func TestReadRegularBoundsTheRead(t *testing.T) {
+	if _, err := readRegular("/proc/self/status", 16); errString(err) != "more than the limit of 16 bytes" {
+		t.Errorf("/proc/self/status with a 16-byte limit: %v", err)
+	}
+	data, err := readRegular("/proc/self/status", 1<<20)
+	if err != nil || !strings.Contains(string(data), "Pid:") {
+		t.Errorf("/proc/self/status: %v, %q", err, data)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 )
@@ -33,4 +34,12 @@ func lineCol(r io.Reader, off int64) (line, col int, err error) {
 			col++
 		}
 	}
+}
+
+// LineCol is the 1-based line and column (in characters) of byte offset
+// off in data, for messages about a config outside this package (`nook
+// check`).
+func LineCol(data []byte, off int64) (line, col int) {
+	line, col, _ = lineCol(bytes.NewReader(data), off)
+	return line, col
 }

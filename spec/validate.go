@@ -84,11 +84,8 @@ func checkMounts(ms []specs.Mount) error {
 		if m.Destination == "" {
 			return fmt.Errorf("mounts[%d].destination: required", i)
 		}
-		// runc still accepts relative destinations with a warning; nook
-		// refuses them so a config never means two different things.
-		if !filepath.IsAbs(m.Destination) {
-			return fmt.Errorf("mounts[%d].destination %q: must be an absolute path", i, m.Destination)
-		}
+		// A relative destination is taken from "/" with a deprecation
+		// warning, as runc does (rootfs.NormalizeDestinations at create).
 	}
 	return nil
 }

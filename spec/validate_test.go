@@ -60,12 +60,12 @@ func TestValidateErrors(t *testing.T) {
 			"process.oomScoreAdj 1001: must be between -1000 and 1000"},
 		{"oom too low", func(s *specs.Spec) { s.Process.OOMScoreAdj = intp(-1001) },
 			"process.oomScoreAdj -1001: must be between -1000 and 1000"},
-		{"relative mount destination", func(s *specs.Spec) {
+		{"empty mount destination after others", func(s *specs.Spec) {
 			for len(s.Mounts) < 3 {
 				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs"})
 			}
-			s.Mounts = append(s.Mounts, specs.Mount{Destination: "foo", Type: "tmpfs"})
-		}, `mounts[3].destination "foo": must be an absolute path`},
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "", Type: "tmpfs"})
+		}, `mounts[3].destination: required`},
 		{"empty mount destination", func(s *specs.Spec) { s.Mounts[0].Destination = "" },
 			"mounts[0].destination: required"},
 		{"unknown namespace", func(s *specs.Spec) {
@@ -178,5 +178,16 @@ func TestResolveRootfs(t *testing.T) {
 	_, err = ResolveRootfs(s, b)
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing rootfs: errors.Is(ErrNotExist) false for %v", err)
+	}
+}
+
+// TestValidateAcceptsRelativeMountDestination: runc takes a relative
+// destination from "/" with a deprecation warning (given at create, when
+// nook normalizes the destinations); Validate must not refuse it.
+func TestValidateAcceptsRelativeMountDestination(t *testing.T) {
+	s := validSpec()
+	s.Mounts = append(s.Mounts, specs.Mount{Destination: "mnt/data", Type: "tmpfs", Source: "tmpfs"})
+	if err := Validate(s, newBundle(t)); err != nil {
+		t.Fatalf("Validate with a relative mount destination: %v", err)
 	}
 }

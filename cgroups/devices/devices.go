@@ -16,9 +16,10 @@ type defaultAllow struct {
 	access       string
 }
 
-// defaultAllows lists config-linux.md's "Default Devices" plus what runc
-// allows on top, since engines are written against runc's behaviour.
-// /dev/console (5:1) is absent on purpose: the spec makes the container's
+// defaultAllows is runc's implicit allow list, in its order (libcontainer/
+// specconv AllowedDevices): config-linux.md's "Default Devices" plus what
+// runc adds, since engines are written against runc's behaviour.
+// /dev/console (5:1) is absent, as in runc: the spec makes the container's
 // console a bind mount of its pty (136:N), so 5:1 would only open the
 // host's console.
 func defaultAllows() []defaultAllow {
@@ -28,54 +29,37 @@ func defaultAllows() []defaultAllow {
 		{"c", wildcard, wildcard, "m"},
 		{"b", wildcard, wildcard, "m"},
 		{"c", 1, 3, "rwm"},          // /dev/null
-		{"c", 1, 5, "rwm"},          // /dev/zero
-		{"c", 1, 7, "rwm"},          // /dev/full
 		{"c", 1, 8, "rwm"},          // /dev/random
-		{"c", 1, 9, "rwm"},          // /dev/urandom
+		{"c", 1, 7, "rwm"},          // /dev/full
 		{"c", 5, 0, "rwm"},          // /dev/tty
-		{"c", 5, 2, "rwm"},          // /dev/ptmx
+		{"c", 1, 5, "rwm"},          // /dev/zero
+		{"c", 1, 9, "rwm"},          // /dev/urandom
 		{"c", 136, wildcard, "rwm"}, // /dev/pts/*, and /dev/console bound from one
+		{"c", 5, 2, "rwm"},          // /dev/ptmx
 		// /dev/net/tun: runc dropped it in 1.2.0 and restored it in 1.2.4
 		// because workloads rely on it.
 		{"c", 10, 200, "rwm"},
 	}
 }
 
-// Rules is the ordered rule list to enforce: linux.resources.devices as
-// written, then allow rules for the devices every container gets
-// (config-linux.md's default devices, /dev/pts/*), then one allow rule per
-// linux.devices entry, so a device the config creates is also usable.
-// Later rules win over earlier ones. An added rule that would change
-// nothing (the list already grants it, e.g. engines that list the default
-// devices themselves, or a privileged "allow a") is left out.
-func Rules(resources []specs.LinuxDeviceCgroup, devices []specs.LinuxDevice) []specs.LinuxDeviceCgroup {
-	out := make([]specs.LinuxDeviceCgroup, 0, len(resources)+len(defaultAllows())+len(devices))
+// Rules is the ordered rule list to enforce, as runc builds it:
+// linux.resources.devices as written, then allow rules for the devices
+// every container gets (defaultAllows). Later rules win over earlier ones.
+//
+// linux.devices gets no rule: a device the config creates is usable only if
+// linux.resources.devices allows it (runc), so a config that denies
+// everything keeps, say, a listed /dev/kmsg closed.
+//
+// An added rule that would change nothing (the list already grants it, e.g.
+// engines that list the default devices themselves, or a privileged
+// "allow a") is left out.
+func Rules(resources []specs.LinuxDeviceCgroup) []specs.LinuxDeviceCgroup {
+	out := make([]specs.LinuxDeviceCgroup, 0, len(resources)+len(defaultAllows()))
 	out = append(out, resources...)
 	for _, d := range defaultAllows() {
 		out = appendAllow(out, d.typ, d.major, d.minor, d.access)
 	}
-	for _, d := range devices {
-		typ := ruleType(d.Type)
-		// A negative number would turn into a wildcard: never widen access
-		// for a config the spec validation rejects anyway.
-		if typ == "" || d.Major < 0 || d.Minor < 0 {
-			continue
-		}
-		out = appendAllow(out, typ, d.Major, d.Minor, "rwm")
-	}
 	return out
-}
-
-// ruleType maps a linux.devices type to the cgroup rule type; "" for
-// fifos, which the device cgroup does not govern.
-func ruleType(t string) string {
-	switch t {
-	case "c", "u":
-		return "c"
-	case "b":
-		return "b"
-	}
-	return ""
 }
 
 func appendAllow(rules []specs.LinuxDeviceCgroup, typ string, major, minor int64, access string) []specs.LinuxDeviceCgroup {

@@ -128,6 +128,17 @@ func detachDeviceProgram(cg, prog int) error {
 	return err
 }
 
+// bpfAttrSize is the size nook passes with BPF_PROG_QUERY: at least that of
+// the kernel's whole union bpf_attr (144 bytes in Linux 6.1, 168 in 6.18,
+// with room to grow). Kernels 6.17 to 7.1 write query.revision, bytes 56
+// to 63, whatever size the caller passed (fixed by kernel commit
+// 21c4b99b27f3, as runc 1.5.2 notes): with the attr cut after prog_cnt, 32
+// bytes, that write landed 24 bytes past it, in whatever Go had put there.
+// A kernel checks that the bytes past its own union are zero, and they are.
+const bpfAttrSize = 256
+
+// progQueryAttr is union bpf_attr for BPF_PROG_QUERY, whole: see
+// bpfAttrSize.
 type progQueryAttr struct {
 	targetFD    uint32
 	attachType  uint32
@@ -136,11 +147,22 @@ type progQueryAttr struct {
 	progIDs     uint64
 	progCount   uint32
 	_           uint32
+	// prog_attach_flags, link_ids, link_attach_flags, revision, and the
+	// rest of the union: unused, zero, and where such a kernel writes.
+	_ [bpfAttrSize - 32]byte
 }
+
+// bpfCall is the signature of bpf, so that a test can stand in for the
+// kernel.
+type bpfCall func(cmd int, attr unsafe.Pointer, size uintptr) (int, error)
 
 // attachedDeviceProgramIDs lists the device programs attached to the
 // cgroup cg itself (not those inherited from its parents).
 func attachedDeviceProgramIDs(cg int) ([]uint32, error) {
+	return queryDeviceProgramIDs(bpf, cg)
+}
+
+func queryDeviceProgramIDs(call bpfCall, cg int) ([]uint32, error) {
 	ids := make([]uint32, 8)
 	for {
 		var pin runtime.Pinner
@@ -150,7 +172,7 @@ func attachedDeviceProgramIDs(cg int) ([]uint32, error) {
 			progIDs:    pointer(&pin, unsafe.Pointer(&ids[0])),
 			progCount:  uint32(len(ids)),
 		}
-		_, err := bpf(unix.BPF_PROG_QUERY, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+		_, err := call(unix.BPF_PROG_QUERY, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 		pin.Unpin()
 		if err == unix.ENOSPC && int(attr.progCount) > len(ids) {
 			ids = make([]uint32, attr.progCount)

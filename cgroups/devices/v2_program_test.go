@@ -163,7 +163,7 @@ func TestProgramStopsAtDecidingRule(t *testing.T) {
 
 func TestProgramSizeForTypicalRules(t *testing.T) {
 	// A docker-like config: deny all, then the defaults Rules adds.
-	rules := mustParse(t, Rules([]specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}, nil))
+	rules := mustParse(t, Rules([]specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}))
 	insns := buildProgram(rules)
 	if len(insns) > 64 {
 		t.Errorf("%d instructions for %d rules:\n%v", len(insns), len(rules), insns)

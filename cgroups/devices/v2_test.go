@@ -97,7 +97,7 @@ func TestSetV2RealCgroup(t *testing.T) {
 	expectAccess(t, h, map[string]string{"open /dev/null r": "ok", "open /dev/zero rw": "ok"})
 
 	// The rules every container gets: default deny plus the defaults.
-	timedSetV2(t, dir, Rules(nil, nil))
+	timedSetV2(t, dir, Rules(nil))
 	expectAccess(t, h, map[string]string{"open /dev/null rw": "ok", "open /dev/zero r": "ok"})
 	if ids := nookProgramIDs(t, dir); len(ids) != 1 {
 		t.Fatalf("%d nook programs attached, want 1", len(ids))
@@ -122,7 +122,7 @@ func TestSetV2KeepsForeignPrograms(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if err := SetV2(dir, Rules(nil, nil)); err != nil {
+		if err := SetV2(dir, Rules(nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -143,7 +143,7 @@ func TestKernelAgreesWithAllowed(t *testing.T) {
 		{{Allow: true, Access: "rwm"}, {Type: "c", Major: num(1), Access: "w"}, allow("c", 1, 7, "w"), {Type: "b", Access: "r"}},
 		{{Access: "rwm"}, allow("c", 1, -1, "r"), allow("c", -1, 5, "w"), allow("b", 7, -1, "rwm"), allow("c", 4000, 5, "m")},
 		{{Allow: true, Access: "rwm"}, {Type: "c", Major: num(1), Minor: num(5), Access: "rw"}, {Type: "b", Access: "m"}},
-		Rules([]specs.LinuxDeviceCgroup{{Access: "rwm"}}, []specs.LinuxDevice{{Type: "b", Major: 7, Minor: 250}}),
+		Rules([]specs.LinuxDeviceCgroup{{Access: "rwm"}, allow("b", 7, 250, "rwm")}),
 	}
 	t.Run("v2", func(t *testing.T) {
 		needCgroup2(t)
@@ -216,7 +216,7 @@ func BenchmarkSetV2(b *testing.B) {
 		b.Skipf("needs a cgroup2 hierarchy at %s", v2Root)
 	}
 	dir := makeTestCgroup(b, v2Root)
-	rules := Rules([]specs.LinuxDeviceCgroup{{Access: "rwm"}}, nil)
+	rules := Rules([]specs.LinuxDeviceCgroup{{Access: "rwm"}})
 	for b.Loop() {
 		if err := SetV2(dir, rules); err != nil {
 			b.Fatal(err)

@@ -37,8 +37,8 @@ type Manager struct {
 	paths map[string]string
 	fs    cgroups.Manager
 	// config is the create-time config; nil for a Manager rebuilt by
-	// Load, which knows neither linux.devices nor the unit's first
-	// properties and so never changes the unit's device properties.
+	// Load, which does not know the unit's first properties and so never
+	// changes the unit's device properties.
 	config *cgroups.Config
 	addrs  busAddresses
 
@@ -201,9 +201,9 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 }
 
 // withAllDeviceRules gives the cgroupfs manager, which was built by Load
-// and so knows nothing of linux.devices, the complete device rule list of
-// a container being created: linux.resources.devices, the default devices
-// and linux.devices, as explicit rules. Rules applied to that list again
+// and so enforces device rules only when given some, the complete device
+// rule list of a container being created: linux.resources.devices and the
+// default devices, as explicit rules. Rules applied to that list again
 // yields the same policy (the defaults come after the configured rules in
 // both), so the cgroupfs layer enforces exactly what systemd was told.
 // r itself is not changed.
@@ -215,19 +215,19 @@ func (m *Manager) withAllDeviceRules(r *specs.LinuxResources) *specs.LinuxResour
 	if r != nil {
 		full = *r
 	}
-	full.Devices = devices.Rules(full.Devices, m.config.Devices)
+	full.Devices = devices.Rules(full.Devices)
 	return &full
 }
 
 // limitProperties maps r (and, for a Manager built by New, the device
-// rules of r and linux.devices) to unit properties that systemd version
-// understands (version 0: unknown, keep all), logging what it leaves to
-// the cgroupfs manager.
+// rules of r and the default devices) to unit properties that systemd
+// version understands (version 0: unknown, keep all), logging what it
+// leaves to the cgroupfs manager.
 //
-// Device properties are left out after Load: linux.devices is not known
-// then, and the unit keeps the device properties it was created with
-// (which is also why no freeze around the device change is needed: the
-// only device change happens before the container's process runs).
+// Device properties are left out after Load (config is nil): the unit
+// keeps the device properties it was created with (which is also why no
+// freeze around the device change is needed: the only device change
+// happens before the container's process runs).
 func (m *Manager) limitProperties(r *specs.LinuxResources, version int) ([]sddbus.Property, error) {
 	props, err := resourceProperties(r, m.unified())
 	if err != nil {
@@ -239,7 +239,7 @@ func (m *Manager) limitProperties(r *specs.LinuxResources, version int) ([]sddbu
 		if r != nil {
 			resRules = r.Devices
 		}
-		rules := devices.Rules(resRules, m.config.Devices)
+		rules := devices.Rules(resRules)
 		devProps, devSkipped, err := deviceProperties(rules, version, procDeviceGroup)
 		if err != nil {
 			return nil, err

@@ -140,11 +140,10 @@ func TestManagerLifecycle(t *testing.T) {
 		Name: "life",
 		Path: "machine.slice:nook:life",
 		Resources: &specs.LinuxResources{
-			Devices: []specs.LinuxDeviceCgroup{denyAll},
+			Devices: []specs.LinuxDeviceCgroup{denyAll, devRule(true, "c", 10, 229, "rwm")},
 			Memory:  &specs.LinuxMemory{Limit: i64(64 << 20)},
 			Pids:    &specs.LinuxPids{Limit: i64(50)},
 		},
-		Devices: []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}},
 		Systemd: true,
 	}
 	m, err := newManager(cfg, fsLoader(fs, &loaded), busAddresses{bus: addr})
@@ -188,7 +187,7 @@ func TestManagerLifecycle(t *testing.T) {
 			t.Errorf("StartTransientUnit lacks %q: %q", want, calls[0].Props)
 		}
 	}
-	// linux.devices entries are allowed next to the default devices.
+	// The configured allow rule (/dev/fuse) comes with the default devices.
 	last := calls[0].Props[len(calls[0].Props)-1]
 	if !strings.HasPrefix(last, "DeviceAllow") || !strings.Contains(last, "/dev/char/1:3 rwm") || !strings.Contains(last, "/dev/char/10:229 rwm") {
 		t.Errorf("DeviceAllow = %q", last)
@@ -209,13 +208,13 @@ func TestManagerLifecycle(t *testing.T) {
 		t.Fatalf("cgroupfs Set calls: %d", len(fs.set))
 	}
 	got := fs.set[0]
-	if got == cfg.Resources || got.Memory != cfg.Resources.Memory || len(cfg.Resources.Devices) != 1 {
+	if got == cfg.Resources || got.Memory != cfg.Resources.Memory || len(cfg.Resources.Devices) != 2 {
 		t.Error("Set should pass a copy with the device list filled in, leaving the config alone")
 	}
 	if !slices.ContainsFunc(got.Devices, func(d specs.LinuxDeviceCgroup) bool {
-		return d.Allow && d.Major != nil && *d.Major == 10 && d.Minor != nil && *d.Minor == 229
-	}) {
-		t.Errorf("cgroupfs rules lack linux.devices' /dev/fuse: %+v", got.Devices)
+		return d.Allow && d.Major != nil && *d.Major == 1 && d.Minor != nil && *d.Minor == 3
+	}) || !reflect.DeepEqual(got.Devices[:2], cfg.Resources.Devices) {
+		t.Errorf("cgroupfs rules are not the configured ones then the default devices: %+v", got.Devices)
 	}
 
 	// A later Set (nook update in the same process) reaches systemd.
@@ -306,8 +305,8 @@ func TestLoad(t *testing.T) {
 	if len(fake.recorded()) != 0 {
 		t.Errorf("Apply after Load started a unit: %+v", fake.recorded())
 	}
-	// An update systemd has properties for: no device properties, as
-	// linux.devices is not known after Load.
+	// An update systemd has properties for: no device properties, which
+	// a Manager rebuilt by Load never changes.
 	if err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(1 << 30)}, Devices: []specs.LinuxDeviceCgroup{denyAll}}); err != nil {
 		t.Fatal(err)
 	}

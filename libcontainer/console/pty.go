@@ -7,6 +7,7 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -120,4 +121,49 @@ func control(f *os.File, fn func(fd int) error) error {
 		return err
 	}
 	return ferr
+}
+
+// GiveToUser makes the pty slave f (the container's terminal) owned by
+// uid, so that a process running as another user than the one that
+// allocated it can reopen and configure its own terminal, as runc does.
+// The group stays the one devpts gave it (its gid= option, tty's group in
+// the usual config). As with runc, a slave the caller may not chown (its
+// owner is unmapped in a user namespace, /dev is read-only) is left as it
+// is: the process still has it open.
+func GiveToUser(f *os.File, uid int) error {
+	return control(f, func(fd int) error {
+		if err := checkSlave(fd); err != nil {
+			return fmt.Errorf("%s: %w", f.Name(), err)
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return fmt.Errorf("stat %s: %w", f.Name(), err)
+		}
+		if int(st.Uid) == uid {
+			return nil
+		}
+		err := unix.Fchown(fd, uid, -1)
+		if err == nil || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS) {
+			return nil
+		}
+		return fmt.Errorf("chown %s to uid %d: %w", f.Name(), uid, err)
+	})
+}
+
+// ClearONLCR turns off the translation of "\n" into "\r\n" on the
+// terminal of master, for a runtime that relays the container's output
+// itself: the caller's own terminal (in raw mode) or file then gets the
+// bytes the container wrote, as with runc.
+func ClearONLCR(master *os.File) error {
+	return control(master, func(fd int) error {
+		t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+		if err != nil {
+			return fmt.Errorf("get terminal settings (TCGETS): %w", err)
+		}
+		t.Oflag &^= unix.ONLCR
+		if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
+			return fmt.Errorf("clear ONLCR (TCSETS): %w", err)
+		}
+		return nil
+	})
 }

@@ -161,3 +161,56 @@ func TestSetSizeRoundTrips(t *testing.T) {
 		t.Errorf("SetSize on /dev/null: %v", err)
 	}
 }
+
+func TestClearONLCR(t *testing.T) {
+	master, slave, _ := newPty(t)
+	if err := ClearONLCR(master); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := slave.Write([]byte("raw\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readUntil(t, master, "raw\n"); got != "raw\n" {
+		t.Errorf("with ONLCR off the master read %q, want \"raw\\n\"", got)
+	}
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := ClearONLCR(f); err == nil || !strings.Contains(err.Error(), "TCGETS") {
+		t.Errorf("ClearONLCR on /dev/null: %v", err)
+	}
+}
+
+func TestGiveToUser(t *testing.T) {
+	_, slave, _ := newPty(t)
+	var before unix.Stat_t
+	if err := unix.Fstat(int(slave.Fd()), &before); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if err := GiveToUser(slave, 4242); err != nil {
+			t.Fatal(err)
+		}
+		var after unix.Stat_t
+		if err := unix.Fstat(int(slave.Fd()), &after); err != nil {
+			t.Fatal(err)
+		}
+		if after.Uid != 4242 || after.Gid != before.Gid {
+			t.Errorf("after GiveToUser(4242): owner %d:%d, want 4242:%d", after.Uid, after.Gid, before.Gid)
+		}
+	}
+	// Back to its first owner (as root), or a no-op (its owner already).
+	if err := GiveToUser(slave, int(before.Uid)); err != nil {
+		t.Errorf("GiveToUser to the first owner: %v", err)
+	}
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := GiveToUser(f, 0); err == nil || !strings.Contains(err.Error(), "not a pty slave") {
+		t.Errorf("GiveToUser on /dev/null: %v", err)
+	}
+}

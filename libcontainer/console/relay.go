@@ -133,6 +133,24 @@ func pollCopy(master *os.File, fd, stopFd int) {
 	}
 }
 
+// HaveTerminal says whether the caller has a terminal for a container's to
+// be relayed to, as runc requires: its stdin, stdout or stderr is one, or
+// it has a controlling terminal. Without one, a shell in the container
+// would wait for input that can never come.
+func HaveTerminal() bool {
+	for _, f := range []*os.File{os.Stdin, os.Stdout, os.Stderr} {
+		if isTerminal(f) {
+			return true
+		}
+	}
+	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
+}
+
 func isTerminal(f *os.File) bool {
 	return control(f, func(fd int) error {
 		_, err := unix.IoctlGetTermios(fd, unix.TCGETS)

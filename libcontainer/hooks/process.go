@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -37,12 +36,13 @@ type child struct {
 	readers   sync.WaitGroup
 }
 
-// start executes the hook as execve(path, argv, env): argv is args (argv[0]
-// included) or just path when args is empty, and env is exactly env, empty
-// when unset (never the runtime's own environment). The hook leads a new
-// process group so that a timeout can kill whatever it forked. Goroutines
-// feed it the state on stdin and drain its stdout and stderr.
-func start(h specs.Hook, input []byte) (*child, error) {
+// start executes the hook as execve(path, argv, env) through spawn: argv is
+// args (argv[0] included) or just path when args is empty, and env is
+// exactly env, empty when unset (never the runtime's own environment). The
+// hook leads a new process group so that a timeout can kill whatever it
+// forked. Goroutines feed it the state on stdin and drain its stdout and
+// stderr.
+func start(h specs.Hook, input []byte, spawn Spawner) (*child, error) {
 	argv := h.Args
 	if len(argv) == 0 {
 		argv = []string{h.Path}
@@ -71,11 +71,7 @@ func start(h specs.Hook, input []byte) (*child, error) {
 	// The hook gets the timer slack of nook's caller, not nook's own
 	// (nsenter/timerslack.c).
 	err := nsenter.WithCallerTimerSlack(func() (err error) {
-		proc, err = os.StartProcess(h.Path, argv, &os.ProcAttr{
-			Env:   env,
-			Files: stdio,
-			Sys:   &syscall.SysProcAttr{Setpgid: true},
-		})
+		proc, err = spawn(h.Path, argv, env, stdio)
 		return err
 	})
 	restore()

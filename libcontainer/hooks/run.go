@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,13 @@ var ErrTimeout = errors.New("timed out")
 // in its error) and never reach nook's own stdio: for create that is the
 // engine's pipe, where hook chatter would corrupt what the engine reads.
 func Run(kind string, hooks []specs.Hook, st specs.State) error {
+	return RunContext(context.Background(), kind, hooks, st)
+}
+
+// RunContext is Run that gives up when ctx is done (a `nook run` told to
+// stop): the running hook is killed with its process group, no further hook
+// starts, and the error wraps context.Cause(ctx).
+func RunContext(ctx context.Context, kind string, hooks []specs.Hook, st specs.State) error {
 	if len(hooks) == 0 {
 		return nil
 	}
@@ -33,7 +41,7 @@ func Run(kind string, hooks []specs.Hook, st specs.State) error {
 		return fmt.Errorf("%s hooks: encode state: %w", kind, err)
 	}
 	for i, h := range hooks {
-		if err := runOne(h, input); err != nil {
+		if err := runOne(ctx, h, input); err != nil {
 			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
 		}
 	}
@@ -53,7 +61,7 @@ func RunAll(kind string, hooks []specs.Hook, st specs.State) error {
 	}
 	var errs []error
 	for i, h := range hooks {
-		if err := runOne(h, input); err != nil {
+		if err := runOne(context.Background(), h, input); err != nil {
 			errs = append(errs, fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err))
 		}
 	}
@@ -61,8 +69,8 @@ func RunAll(kind string, hooks []specs.Hook, st specs.State) error {
 }
 
 // runOne executes one hook and waits for it, killing its process group when
-// the timeout passes.
-func runOne(h specs.Hook, input []byte) error {
+// the timeout passes or ctx is done.
+func runOne(ctx context.Context, h specs.Hook, input []byte) error {
 	var timeout time.Duration
 	if h.Timeout != nil {
 		if *h.Timeout <= 0 {
@@ -70,7 +78,10 @@ func runOne(h specs.Hook, input []byte) error {
 		}
 		timeout = time.Duration(*h.Timeout) * time.Second
 	}
-	c, err := start(h, input)
+	if ctx.Err() != nil {
+		return fmt.Errorf("not run: %w", context.Cause(ctx))
+	}
+	c, err := start(h, input, spawnerOf(ctx))
 	if err != nil {
 		return err
 	}
@@ -87,14 +98,19 @@ func runOne(h specs.Hook, input []byte) error {
 		defer t.Stop()
 		expired = t.C
 	}
-	timedOut := false
+	timedOut, stopped := false, false
 	var waitErr error
 	select {
 	case waitErr = <-exited:
 	case <-expired:
 		timedOut = true
+	case <-ctx.Done():
+		stopped = true
+	}
+	if timedOut || stopped {
 		// The hook may have forked; its children are in its group (unless
-		// they made their own), and a timeout means all of it goes.
+		// they made their own), and a timeout or a stop means all of it
+		// goes.
 		_ = unix.Kill(-c.proc.Pid, unix.SIGKILL)
 		waitErr = <-exited
 	}
@@ -108,6 +124,9 @@ func runOne(h specs.Hook, input []byte) error {
 	}
 
 	detail := c.output()
+	if stopped {
+		return fmt.Errorf("killed with its process group: %w", context.Cause(ctx))
+	}
 	if timedOut {
 		return fmt.Errorf("%w after %s (killed with its process group)%s", ErrTimeout, timeout, detail)
 	}

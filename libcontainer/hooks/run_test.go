@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -314,6 +315,53 @@ func TestTimeoutKillsHookAndItsChildren(t *testing.T) {
 	if alive(sleepPid) {
 		unix.Kill(sleepPid, unix.SIGKILL)
 		t.Errorf("the hook's child %d survived the timeout", sleepPid)
+	}
+}
+
+// A stopped context (`nook run` got SIGTERM) kills the running hook with
+// its children at once, runs no further hook, and says why.
+func TestRunContextStopKillsHookAndItsChildren(t *testing.T) {
+	dir := t.TempDir()
+	pids := filepath.Join(dir, "pids")
+	never := filepath.Join(dir, "never")
+	first := shHook("sleep 100 & echo $! > " + pids + "; wait")
+	second := shHook("touch " + never)
+	stop := errors.New("interrupted by SIGTERM")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		for {
+			if b, err := os.ReadFile(pids); err == nil && len(b) > 0 {
+				cancel(stop)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+
+	begin := time.Now()
+	err := RunContext(ctx, CreateRuntime, []specs.Hook{first, second}, testState())
+	if elapsed := time.Since(begin); elapsed > 5*time.Second {
+		t.Errorf("RunContext returned %v after it was started", elapsed)
+	}
+	want := "createRuntime hook #0 (/bin/sh): killed with its process group: interrupted by SIGTERM"
+	if err == nil || err.Error() != want || !errors.Is(err, stop) {
+		t.Fatalf("error = %v, want %q wrapping the cause", err, want)
+	}
+	if _, err := os.Stat(never); err == nil {
+		t.Errorf("the second hook ran after the stop")
+	}
+	b, err := os.ReadFile(pids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleepPid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	deadline := time.Now().Add(2 * time.Second)
+	for alive(sleepPid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if alive(sleepPid) {
+		unix.Kill(sleepPid, unix.SIGKILL)
+		t.Errorf("the hook's child %d survived the stop", sleepPid)
 	}
 }
 

@@ -151,11 +151,40 @@ func bindDevice(root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
 	target := os.NewFile(uintptr(fd), d.Path)
 	defer target.Close()
 	tree, err := unix.OpenTree(unix.AT_FDCWD, d.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("in a user namespace no device node can be made (mknod), only the host's bound, and the host has no %s", d.Path)
+	}
 	if err != nil {
 		return fmt.Errorf("clone host %s: %w", d.Path, err)
 	}
 	defer unix.Close(tree)
+	if err := sameHostNode(tree, d); err != nil {
+		return err
+	}
 	return attachTree(tree, target)
+}
+
+// sameHostNode checks that the host's node bound for d (tree) is the device
+// the config names: binding another one silently would give the container
+// a device it did not ask for.
+func sameHostNode(tree int, d specs.LinuxDevice) error {
+	var want uint32
+	switch d.Type {
+	case "c", "u":
+		want = unix.S_IFCHR
+	case "b":
+		want = unix.S_IFBLK
+	default:
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(tree, &st); err != nil {
+		return fmt.Errorf("stat host %s: %w", d.Path, err)
+	}
+	if st.Mode&unix.S_IFMT != want || unix.Major(st.Rdev) != uint32(d.Major) || unix.Minor(st.Rdev) != uint32(d.Minor) {
+		return fmt.Errorf("in a user namespace only the host's node can be bound, and the host's %s is not %s %d:%d as the config says", d.Path, d.Type, d.Major, d.Minor)
+	}
+	return nil
 }
 
 func symlinkInRoot(root *os.File, target, link string, guard *writeGuard) error {

@@ -27,7 +27,7 @@ func FuzzMountOptions(f *testing.F) {
 		parsed := parseOptions(opts)
 		_ = parsed.dataString()
 		_, attrErr := parsed.mountAttr()
-		err := CheckMount(3, m)
+		err := CheckMount(3, m, false)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "mounts[3]") {
 				t.Fatalf("CheckMount error does not name the field: %v", err)

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,9 +53,11 @@ func (g *writeGuard) check(dir *os.File, what string) error {
 }
 
 // mountID is the id of the mount f is on.
-func mountID(f *os.File) (uint64, bool) {
+func mountID(f *os.File) (uint64, bool) { return mountIDOf(int(f.Fd())) }
+
+func mountIDOf(fd int) (uint64, bool) {
 	var stx unix.Statx_t
-	err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx)
+	err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx)
 	if err != nil || stx.Mask&unix.STATX_MNT_ID == 0 {
 		return 0, false
 	}
@@ -66,14 +69,26 @@ func mountID(f *os.File) (uint64, bool) {
 // device nodes, no /dev symlinks, no /dev/console file made in it.
 func DevFromConfig(mounts []specs.Mount) bool {
 	for _, m := range mounts {
-		if filepath.Clean(m.Destination) == "/dev" && isBind(m) {
+		if filepath.Clean(m.Destination) == "/dev" && IsBind(m) {
 			return true
 		}
 	}
 	return false
 }
 
-// isBind: a bind mount is named by its type or by a bind/rbind option.
-func isBind(m specs.Mount) bool {
+// IsBind: a bind mount is named by its type or by a bind/rbind option.
+func IsBind(m specs.Mount) bool {
 	return m.Type == "bind" || parseOptions(m.Options).bind
+}
+
+// IDMapSupported says whether nook can make idmapped mounts here: the
+// kernel has mount_setattr (5.12) and the runtime may clone mounts on the
+// host (CAP_SYS_ADMIN, as root; a rootless nook cannot). Whether a given
+// filesystem takes an idmapping is only known when it is tried.
+func IDMapSupported() bool {
+	if os.Geteuid() != 0 {
+		return false
+	}
+	err := unix.MountSetattr(-1, "", 0, &unix.MountAttr{})
+	return !errors.Is(err, unix.ENOSYS)
 }

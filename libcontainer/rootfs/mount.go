@@ -14,18 +14,19 @@ import (
 // mountEntry mounts one entry of config.json's mounts inside root.
 func mountEntry(root *os.File, index int, m specs.Mount, c *Config) error {
 	opts := parseOptions(m.Options)
-	dest := filepath.Clean(m.Destination)
-	if err := checkProcDestination(m, dest); err != nil {
+	dest := Destination(root.Name(), m.Destination)
+	if err := checkProcDestination(m, dest, SharesHostPID(c.Spec)); err != nil {
 		return fmt.Errorf("mounts[%d]: %w", index, err)
 	}
 	if m.Type == "bind" {
 		opts.bind = true
 	}
+	opts.userns = c.InUserns
 	var err error
 	switch {
 	case opts.bind:
 		opts.idmapFd = c.IdmapFds[index]
-		err = bindMount(root, m, dest, opts, c)
+		err = bindMount(root, index, m, dest, opts, c)
 	case m.Type == "cgroup":
 		err = mountCgroup(root, dest, opts, c)
 	default:
@@ -38,6 +39,15 @@ func mountEntry(root *os.File, index int, m specs.Mount, c *Config) error {
 }
 
 func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOptions, c *Config) error {
+	if m.Type == "tmpfs" {
+		if err := inheritMode(root, dest, &opts); err != nil {
+			return err
+		}
+	}
+	// A read-only /dev or tmpfs is mounted read-write and made read-only
+	// once everything below it exists (/dev/pts, devices, …), as runc's
+	// finalizeRootfs does (finishReadonly).
+	late := deferredReadonly(m, dest, &opts)
 	var target *os.File
 	var err error
 	if m.Type == "proc" || m.Type == "sysfs" {
@@ -64,7 +74,7 @@ func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOption
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" && c.InUserns {
 		// A user namespace without its own network namespace may not mount
 		// sysfs; bind the host's read-only instead, as runc does.
-		return bindMount(root, specs.Mount{Source: "/sys", Type: "bind"}, dest,
+		return bindMount(root, -1, specs.Mount{Source: "/sys", Type: "bind"}, dest,
 			parseOptions([]string{"rbind", "nosuid", "noexec", "nodev", "ro"}), c)
 	}
 	if err != nil {
@@ -73,7 +83,14 @@ func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOption
 	// A fresh filesystem of the container's: nook may make devices in it.
 	if mnt, err := reopen(root, dest); err == nil {
 		c.guard.own(mnt)
-		mnt.Close()
+		if late.set {
+			late.mnt = mnt
+			c.lateReadonly = append(c.lateReadonly, late)
+		} else {
+			mnt.Close()
+		}
+	} else if late.set {
+		return err
 	}
 	if opts.tmpcopyup {
 		if err := copyUp(target, root, dest); err != nil {
@@ -84,6 +101,55 @@ func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOption
 		return err
 	}
 	return applyPropagation(root, dest, opts)
+}
+
+// inheritMode gives a tmpfs without a mode= option the mode of the
+// directory it covers, when that exists, as runc does (since 1.1.9: the
+// sticky bit of /tmp is kept): the tmpfs default, 1777, is only for a
+// directory nook creates for it.
+func inheritMode(root *os.File, dest string, opts *mountOptions) error {
+	for _, d := range opts.data {
+		if strings.HasPrefix(d, "mode=") {
+			return nil
+		}
+	}
+	f, err := openInRoot(root, dest, unix.O_PATH)
+	if err != nil {
+		return nil // nothing there to take it from (mkdirInRoot reports what else is wrong)
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return fmt.Errorf("stat the tmpfs target: %w", err)
+	}
+	opts.data = append([]string{fmt.Sprintf("mode=%04o", st.Mode&0o7777)}, opts.data...)
+	return nil
+}
+
+// lateReadonly is a mount made read-write that is to be made read-only at
+// the end of Setup (recursively for rro).
+type lateReadonly struct {
+	mnt       *os.File // the mount's root
+	set       bool
+	recursive bool
+}
+
+// deferredReadonly takes ro (and rro) off the options of a tmpfs or of
+// /dev, which nook still writes into, and says what to apply at the end.
+func deferredReadonly(m specs.Mount, dest string, opts *mountOptions) lateReadonly {
+	var late lateReadonly
+	if m.Type != "tmpfs" && dest != "/dev" {
+		return late
+	}
+	if opts.flags&unix.MS_RDONLY != 0 {
+		opts.flags &^= unix.MS_RDONLY
+		late.set = true
+	}
+	if opts.recAttr.Attr_set&unix.MOUNT_ATTR_RDONLY != 0 {
+		opts.recAttr.Attr_set &^= unix.MOUNT_ATTR_RDONLY
+		late.set, late.recursive = true, true
+	}
+	return late
 }
 
 // applyRecursiveAttr applies the "r" options (rro, rnosuid, …) to every
@@ -121,20 +187,42 @@ func applyPropagation(root *os.File, dest string, opts mountOptions) error {
 	return nil
 }
 
-// bindMount clones the source as a detached mount, sets its attributes while
-// it is still detached, and attaches it on the destination fd. Nothing is
-// ever visible half-configured, and no path is looked up twice.
-func bindMount(root *os.File, m specs.Mount, dest string, opts mountOptions, c *Config) error {
-	src := m.Source
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(c.Bundle, src)
+// bindMount attaches a bind mount's source, cloned as a detached mount
+// with its attributes already set, on the destination. The parent clones
+// it on the host (PrepareBind): the init gets the mount's fd and only moves
+// it into place, so a source the container's root may not reach, and an
+// idmapped mount in a user namespace, work as with runc. Without that fd (a
+// runtime without CAP_SYS_ADMIN, or the sysfs fallback) the init clones it
+// itself. Nothing is ever visible half-configured.
+func bindMount(root *os.File, index int, m specs.Mount, dest string, opts mountOptions, c *Config) error {
+	var tree *os.File
+	if fd, ok := c.BindFds[index]; ok {
+		tree = os.NewFile(uintptr(fd), m.Source)
+		delete(c.BindFds, index)
+	} else {
+		src := m.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(c.Bundle, src)
+		}
+		t, err := cloneBindSource(src, m, opts)
+		if err != nil {
+			return err
+		}
+		tree = t
 	}
-	fi, err := os.Stat(src)
-	if err != nil {
+	defer tree.Close()
+	if dest == "/proc" {
+		if err := checkProcSource(tree); err != nil {
+			return err
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(tree.Fd()), &st); err != nil {
 		return fmt.Errorf("bind source: %w", err)
 	}
 	var target *os.File
-	if fi.IsDir() {
+	var err error
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		target, err = mkdirInRoot(root, dest)
 	} else {
 		target, err = fileInRoot(root, dest)
@@ -146,25 +234,85 @@ func bindMount(root *os.File, m specs.Mount, dest string, opts mountOptions, c *
 	if err := refuseProcTarget(target, m); err != nil {
 		return err
 	}
+	if err := attachTree(int(tree.Fd()), target); err != nil {
+		return fmt.Errorf("attach: %w", err)
+	}
+	// Propagation is set once attached: a detached mount has no peers.
+	return applyPropagation(root, dest, opts)
+}
 
+// PrepareBind clones the source of mounts[index] (a bind mount) on the
+// host, as a detached mount with the config's attributes, its idmapping
+// (idmapFd: a user namespace holding the mount's mappings, 0 for none) and
+// the propagation the container's root would have given it, for the init to
+// attach (bindMount). It runs in the parent, in the runtime's mount
+// namespace, with the runtime's credentials. userns: the container has a
+// user namespace, where the source's flags would be locked (setBindAttr).
+func PrepareBind(m specs.Mount, bundle string, idmapFd int, rootPropagation string, userns bool) (*os.File, error) {
+	opts := parseOptions(m.Options)
+	opts.idmapFd = idmapFd
+	opts.userns = userns
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(bundle, src)
+	}
+	tree, err := cloneBindSource(src, m, opts)
+	if err != nil {
+		return nil, err
+	}
+	if p := inheritedPropagation(rootPropagation); p != 0 {
+		flags := uint(unix.AT_EMPTY_PATH)
+		if opts.recursive {
+			flags |= unix.AT_RECURSIVE
+		}
+		if err := unix.MountSetattr(int(tree.Fd()), "", flags, &unix.MountAttr{Propagation: uint64(p)}); err != nil {
+			tree.Close()
+			return nil, fmt.Errorf("set propagation of %s: %w", src, err)
+		}
+	}
+	return tree, nil
+}
+
+// inheritedPropagation is what a bind of a host mount would be in the
+// container's namespace had it been cloned there (as runc does) after the
+// runtime's "/" was given linux.rootfsPropagation: a slave of the host's
+// peer group by default (rslave), private with rprivate, the host's own peer
+// (both ways) with shared or rshared. 0: as on the host.
+func inheritedPropagation(rootPropagation string) uintptr {
+	switch rootPropagation {
+	case "", "slave", "rslave":
+		return unix.MS_SLAVE
+	case "private", "rprivate":
+		return unix.MS_PRIVATE
+	}
+	return 0
+}
+
+// cloneBindSource clones src (recursively for rbind) as a detached mount and
+// sets on it the mount's attributes and idmapping.
+func cloneBindSource(src string, m specs.Mount, opts mountOptions) (*os.File, error) {
+	if _, err := os.Stat(src); err != nil {
+		return nil, fmt.Errorf("bind source: %w", err)
+	}
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if opts.recursive {
 		flags |= unix.AT_RECURSIVE
 	}
-	tree, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
 	if err != nil {
-		return fmt.Errorf("clone %s: %w", src, err)
+		return nil, fmt.Errorf("clone %s: %w", src, err)
 	}
-	defer unix.Close(tree)
-	attr, err := opts.mountAttr()
-	if err != nil {
-		return err
+	tree := os.NewFile(uintptr(fd), src)
+	if err := setBindAttrs(fd, m, opts); err != nil {
+		tree.Close()
+		return nil, err
 	}
-	// ro/nosuid/… apply to the top mount only, as with mount(2) remounts.
-	if attr.Attr_set != 0 || attr.Attr_clr != 0 {
-		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
-			return fmt.Errorf("set mount attributes %s: %w", strings.Join(m.Options, ","), err)
-		}
+	return tree, nil
+}
+
+func setBindAttrs(tree int, m specs.Mount, opts mountOptions) error {
+	if err := setBindAttr(tree, opts); err != nil {
+		return fmt.Errorf("set mount attributes %s: %w", strings.Join(m.Options, ","), err)
 	}
 	if opts.idmapFd > 0 {
 		// Only a detached mount can be idmapped: now, before the attach.
@@ -182,11 +330,7 @@ func bindMount(root *os.File, m specs.Mount, dest string, opts mountOptions, c *
 			return fmt.Errorf("set recursive mount attributes %s: %w", strings.Join(m.Options, ","), err)
 		}
 	}
-	if err := attachTree(tree, target); err != nil {
-		return fmt.Errorf("attach: %w", err)
-	}
-	// Propagation is set once attached: a detached mount has no peers.
-	return applyPropagation(root, dest, opts)
+	return nil
 }
 
 // labelledFS: filesystems that take an SELinux context= mount option (proc,
@@ -208,10 +352,23 @@ var procFileBinds = map[string]bool{
 	"/proc/net/dev": true, "/proc/sys/kernel/ns_last_pid": true,
 }
 
-func checkProcDestination(m specs.Mount, dest string) error {
+// checkProcDestination refuses mounts on or under /proc but for a fresh
+// procfs, the lxcfs-style file binds, and a bind of a procfs on /proc in
+// a container that shares the host's pid namespace (hostPID: no pid entry
+// in linux.namespaces), which runc accepts and rootless podman --pid=host
+// writes: that container sees the host's processes anyway. With a pid
+// namespace of its own the host's /proc would show it the host's. That
+// the bind's source really is a procfs is checkProcSource's job.
+func checkProcDestination(m specs.Mount, dest string, hostPID bool) error {
 	switch {
 	case dest == "/proc":
-		if m.Type != "proc" {
+		bind := IsBind(m)
+		switch {
+		case m.Type == "proc" && !bind:
+		case bind && hostPID:
+		case bind:
+			return fmt.Errorf("%s on /proc: a bind on /proc is only accepted when the container shares the host's pid namespace (no pid entry in linux.namespaces); this one has its own", m.Source)
+		default:
 			return fmt.Errorf("%s on /proc: /proc must be a proc filesystem, not %q", m.Source, m.Type)
 		}
 	case strings.HasPrefix(dest, "/proc/"):
@@ -220,6 +377,39 @@ func checkProcDestination(m specs.Mount, dest string) error {
 		}
 	}
 	return nil
+}
+
+// checkProcSource: what is bound on /proc (checkProcDestination let only
+// a host-pid container do it) must be the root of a procfs, the host's
+// /proc, never a directory that merely looks like one.
+func checkProcSource(tree *os.File) error {
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(tree.Fd()), &fs); err != nil {
+		return fmt.Errorf("statfs the bind source: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(tree.Fd()), &st); err != nil {
+		return fmt.Errorf("stat the bind source: %w", err)
+	}
+	// A procfs's root directory is inode 1.
+	if fs.Type != unix.PROC_SUPER_MAGIC || st.Ino != 1 {
+		return errors.New("a bind on /proc must have the root of a procfs (the host's /proc) as its source")
+	}
+	return nil
+}
+
+// SharesHostPID: the config lists no pid namespace, so the container is
+// in the runtime's (the host's) pid namespace.
+func SharesHostPID(s *specs.Spec) bool {
+	if s.Linux == nil {
+		return true
+	}
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.PIDNamespace {
+			return false
+		}
+	}
+	return true
 }
 
 // refuseProcTarget checks the resolved target, not the destination as

@@ -55,3 +55,25 @@ func kernelFSAt(path string) bool {
 	}
 	return st.Type == unix.PROC_SUPER_MAGIC || st.Type == unix.SYSFS_MAGIC
 }
+
+// makeHoldingMountPrivate makes the mount that holds the directory fd
+// private (in the init's own mount namespace).
+func makeHoldingMountPrivate(fd int) error {
+	id, ok := mountIDOf(fd)
+	if !ok {
+		return errors.New("cannot tell which mount holds the rootfs (statx without STATX_MNT_ID)")
+	}
+	infos, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
+		return uint64(i.ID) != id, uint64(i.ID) == id
+	})
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	if len(infos) != 1 {
+		return fmt.Errorf("mount %d holding the rootfs is not in mountinfo", id)
+	}
+	if err := unix.Mount("", infos[0].Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s private: %w", infos[0].Mountpoint, err)
+	}
+	return nil
+}

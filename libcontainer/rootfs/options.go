@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,10 @@ type mountOptions struct {
 	// idmapFd is the user namespace to idmap with (0: none); set by
 	// mountEntry from Config.IdmapFds, not by parsing.
 	idmapFd int
+	// userns: the bind is for a container in a user namespace, so the
+	// source mount's flags a user namespace locks are kept (setBindAttr)
+	// even where the clone is made outside of it. Set by the caller.
+	userns bool
 }
 
 // recursiveAttrOptions are runc's "r"-prefixed options: mount attributes for
@@ -171,59 +176,226 @@ func parseOptions(opts []string) mountOptions {
 	return m
 }
 
-// mountAttr converts the flags to mount_setattr attributes for fd-based bind
-// mounts. MS_* names that mount_setattr cannot express are refused.
+// The per-mount flags a bind of a mount inherited from another user
+// namespace cannot change: the kernel locks (MNT_LOCK_*) those the source
+// has when it copies mounts into a less privileged user namespace, and
+// always locks the atime mode.
+const (
+	atimeFlags = unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_STRICTATIME | unix.MS_NODIRATIME
+	lockFlags  = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | atimeFlags
+)
+
+// attrFlags pairs the per-mount MS_* flags with their mount_setattr bits
+// (the atime mode, a field rather than bits, is handled apart).
+var attrFlags = []struct {
+	ms   uintptr
+	attr uint64
+}{
+	{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
+	{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+	{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
+	{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+	{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+	{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+}
+
+// mountAttr converts the flags to the mount_setattr attributes of a bind
+// mount, with runc's rules (an MS_BIND|MS_REMOUNT with the config's flags):
+// without any flag option the bind keeps the source mount's flags; with
+// any (set or cleared), the mount gets exactly the flags asked for, so ro,
+// nosuid, nodev, noexec and nosymfollow not asked for are cleared; the
+// atime mode is kept unless an atime option (noatime, nodiratime,
+// relatime, strictatime) is given, which sets it (strictatime over
+// noatime over the default relatime, as the kernel ranks them). MS_* names
+// mount_setattr cannot express are refused.
 func (m mountOptions) mountAttr() (unix.MountAttr, error) {
 	var a unix.MountAttr
-	pairs := []struct {
-		ms   uintptr
-		attr uint64
-	}{
-		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
-		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
-		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
-		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
-		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
-		{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
-	}
-	for _, p := range pairs {
-		if m.flags&p.ms != 0 {
-			a.Attr_set |= p.attr
-		}
-		if m.clear&p.ms != 0 {
-			a.Attr_clr |= p.attr
-		}
-	}
-	switch {
-	case m.flags&unix.MS_NOATIME != 0:
-		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		a.Attr_set |= unix.MOUNT_ATTR_NOATIME
-	case m.flags&unix.MS_STRICTATIME != 0:
-		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		a.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
-	case m.flags&unix.MS_RELATIME != 0:
-		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		a.Attr_set |= unix.MOUNT_ATTR_RELATIME
-	}
 	unsupported := m.flags &^ (unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
 		unix.MS_NODIRATIME | unix.MS_NOSYMFOLLOW | unix.MS_NOATIME | unix.MS_STRICTATIME |
 		unix.MS_RELATIME | unix.MS_SILENT)
 	if unsupported != 0 {
 		return a, fmt.Errorf("option flags %#x do not apply to a bind mount", unsupported)
 	}
+	if m.flags == 0 && m.clear == 0 {
+		return a, nil
+	}
+	for _, f := range attrFlags {
+		switch {
+		case m.flags&f.ms != 0:
+			a.Attr_set |= f.attr
+		case f.ms != unix.MS_NODIRATIME:
+			a.Attr_clr |= f.attr
+		}
+	}
+	if m.flags&atimeFlags != 0 {
+		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		if m.flags&unix.MS_NODIRATIME == 0 {
+			a.Attr_clr |= unix.MOUNT_ATTR_NODIRATIME
+		}
+		switch {
+		case m.flags&unix.MS_STRICTATIME != 0:
+			a.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
+		case m.flags&unix.MS_NOATIME != 0:
+			a.Attr_set |= unix.MOUNT_ATTR_NOATIME
+		default:
+			a.Attr_set |= unix.MOUNT_ATTR_RELATIME
+		}
+	}
 	return a, nil
+}
+
+// lockedMountAttr is mountAttr for a source whose flags (src, MS_*) are
+// locked by a user namespace, as runc retries a refused bind remount: the
+// source's ro, nosuid, nodev, noexec are kept rather than cleared; an
+// option that explicitly clears one of them, or an atime option other than
+// the source's atime mode, cannot be honoured and is an error naming it.
+func (m mountOptions) lockedMountAttr(src uintptr) (unix.MountAttr, error) {
+	a, err := m.mountAttr()
+	if err != nil {
+		return a, err
+	}
+	locked := src & lockFlags
+	if c := locked & m.clear; c != 0 {
+		return a, fmt.Errorf("cannot clear %s: set on the source mount and locked in the container's user namespace", flagNames(c))
+	}
+	if req := m.flags & atimeFlags; req != 0 && req != src&atimeFlags {
+		return a, fmt.Errorf("cannot change the atime flags to %s: the source mount's atime flags (%s) are locked in the container's user namespace",
+			flagNames(req), flagNames(src&atimeFlags))
+	}
+	for _, f := range attrFlags {
+		if locked&f.ms != 0 && f.ms != unix.MS_NODIRATIME {
+			a.Attr_set |= f.attr
+			a.Attr_clr &^= f.attr
+		}
+	}
+	return a, nil
+}
+
+// changesLocked says whether a, applied to a mount with flags src, would
+// change a flag a user namespace locks: the kernel would refuse it there.
+func changesLocked(a unix.MountAttr, src uintptr) bool {
+	for _, f := range attrFlags {
+		if src&lockFlags&f.ms != 0 && a.Attr_clr&f.attr != 0 && a.Attr_set&f.attr == 0 {
+			return true
+		}
+	}
+	if a.Attr_clr&unix.MOUNT_ATTR__ATIME == 0 {
+		return false
+	}
+	return attrAtime(a) != src&atimeFlags
+}
+
+// attrAtime is the atime flags (MS_*) a sets, for a that sets the mode.
+func attrAtime(a unix.MountAttr) uintptr {
+	var f uintptr
+	switch a.Attr_set & unix.MOUNT_ATTR__ATIME {
+	case unix.MOUNT_ATTR_NOATIME:
+		f = unix.MS_NOATIME
+	case unix.MOUNT_ATTR_STRICTATIME:
+		f = unix.MS_STRICTATIME
+	default:
+		f = unix.MS_RELATIME
+	}
+	if a.Attr_set&unix.MOUNT_ATTR_NODIRATIME != 0 {
+		f |= unix.MS_NODIRATIME
+	}
+	return f
+}
+
+// setBindAttr sets opts' flags on tree, a detached clone of a bind mount's
+// source, as runc's bind remount leaves them (mountAttr; the "r" options
+// and the idmapping are not its job). ro/nosuid/… apply to the top mount
+// only, as with mount(2). The source's flags that a user namespace locks
+// are kept (lockedMountAttr): when the kernel refuses to clear them (the
+// clone was made inside such a namespace), and when opts.userns says the
+// mount is for a container in a user namespace although it was cloned
+// outside of it, where the kernel would have locked them.
+func setBindAttr(tree int, opts mountOptions) error {
+	a, err := opts.mountAttr()
+	if err != nil || a.Attr_set == 0 && a.Attr_clr == 0 {
+		return err
+	}
+	src, err := mountFlags(tree)
+	if err != nil {
+		return err
+	}
+	if opts.userns && changesLocked(a, src) {
+		if a, err = opts.lockedMountAttr(src); err != nil {
+			return err
+		}
+	}
+	err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &a)
+	if !errors.Is(err, unix.EPERM) || !changesLocked(a, src) {
+		return err
+	}
+	if a, err = opts.lockedMountAttr(src); err != nil {
+		return err
+	}
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &a); err != nil {
+		return fmt.Errorf("with the source's locked flags %s kept: %w", flagNames(src&lockFlags), err)
+	}
+	return nil
+}
+
+// mountFlags is the per-mount flags (MS_*) of the mount fd is on, from
+// statfs(2) as runc reads them. No atime flag means strictatime.
+func mountFlags(fd int) (uintptr, error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return 0, fmt.Errorf("statfs bind source: %w", err)
+	}
+	var f uintptr
+	for _, p := range []struct {
+		st int64
+		ms uintptr
+	}{
+		{unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOSUID, unix.MS_NOSUID},
+		{unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if int64(st.Flags)&p.st != 0 {
+			f |= p.ms
+		}
+	}
+	if f&(unix.MS_NOATIME|unix.MS_RELATIME) == 0 {
+		f |= unix.MS_STRICTATIME
+	}
+	return f, nil
+}
+
+// flagNames spells MS_* flags as mount options, for messages.
+func flagNames(f uintptr) string {
+	var names []string
+	for _, p := range []struct {
+		ms   uintptr
+		name string
+	}{
+		{unix.MS_RDONLY, "ro"}, {unix.MS_NOSUID, "nosuid"}, {unix.MS_NODEV, "nodev"},
+		{unix.MS_NOEXEC, "noexec"}, {unix.MS_NOATIME, "noatime"}, {unix.MS_RELATIME, "relatime"},
+		{unix.MS_STRICTATIME, "strictatime"}, {unix.MS_NODIRATIME, "nodiratime"},
+	} {
+		if f&p.ms != 0 {
+			names = append(names, p.name)
+		}
+	}
+	return strings.Join(names, ",")
 }
 
 func (m mountOptions) dataString() string { return strings.Join(m.data, ",") }
 
 // CheckMount refuses, before anything is created, options that cannot mean
 // anything for this mount: data options on a bind mount (bind mounts take
-// none, so an unknown word there is a typo), and options that need another
-// mount type.
-func CheckMount(i int, m specs.Mount) error {
+// none, so an unknown word there is a typo), options that need another
+// mount type, a mount over the root itself, and mounts on /proc
+// (checkProcDestination; hostPID: the container has no pid namespace).
+func CheckMount(i int, m specs.Mount, hostPID bool) error {
 	opts := parseOptions(m.Options)
 	bind := opts.bind || m.Type == "bind"
 	field := fmt.Sprintf("mounts[%d].options", i)
+	if m.Destination != "" && filepath.Clean("/"+m.Destination) == "/" {
+		return fmt.Errorf("mounts[%d].destination %q: a mount over the container's root directory is not supported (root.path is the root)", i, m.Destination)
+	}
 	if bind {
 		// The kernel ignores filesystem data on a bind, and configs carry
 		// "mode=755"-style data there (runc accepts it): only a bare word
@@ -234,7 +406,7 @@ func CheckMount(i int, m specs.Mount) error {
 			}
 		}
 	}
-	if err := checkProcDestination(m, filepath.Clean(m.Destination)); err != nil {
+	if err := checkProcDestination(m, filepath.Clean("/"+m.Destination), hostPID); err != nil {
 		return fmt.Errorf("mounts[%d]: %w", i, err)
 	}
 	if opts.tmpcopyup && m.Type != "tmpfs" {

@@ -108,7 +108,16 @@ func TestDataString(t *testing.T) {
 	}
 }
 
+// TestMountAttr: runc's bind rules. No flag option keeps the source's
+// flags; any flag option (set or cleared) gives exactly the flags asked
+// for, clearing the others; the atime mode changes only with an atime
+// option.
 func TestMountAttr(t *testing.T) {
+	const (
+		ro, nosuid, nodev, noexec = unix.MOUNT_ATTR_RDONLY, unix.MOUNT_ATTR_NOSUID, unix.MOUNT_ATTR_NODEV, unix.MOUNT_ATTR_NOEXEC
+		nosym, nodir, atime       = unix.MOUNT_ATTR_NOSYMFOLLOW, unix.MOUNT_ATTR_NODIRATIME, unix.MOUNT_ATTR__ATIME
+		all                       = ro | nosuid | nodev | noexec | nosym
+	)
 	tests := []struct {
 		opts     []string
 		set, clr uint64
@@ -116,34 +125,30 @@ func TestMountAttr(t *testing.T) {
 		{nil, 0, 0},
 		{[]string{"bind"}, 0, 0},
 		{[]string{"rbind", "rprivate", "mode=755"}, 0, 0},
-		{[]string{"ro"}, unix.MOUNT_ATTR_RDONLY, 0},
-		{[]string{"rw"}, 0, unix.MOUNT_ATTR_RDONLY},
-		{[]string{"ro", "rw"}, 0, unix.MOUNT_ATTR_RDONLY},
-		{[]string{"nosuid"}, unix.MOUNT_ATTR_NOSUID, 0},
-		{[]string{"suid"}, 0, unix.MOUNT_ATTR_NOSUID},
-		{[]string{"nodev"}, unix.MOUNT_ATTR_NODEV, 0},
-		{[]string{"dev"}, 0, unix.MOUNT_ATTR_NODEV},
-		{[]string{"noexec"}, unix.MOUNT_ATTR_NOEXEC, 0},
-		{[]string{"exec"}, 0, unix.MOUNT_ATTR_NOEXEC},
-		{[]string{"nodiratime"}, unix.MOUNT_ATTR_NODIRATIME, 0},
-		{[]string{"diratime"}, 0, unix.MOUNT_ATTR_NODIRATIME},
-		{[]string{"nosymfollow"}, unix.MOUNT_ATTR_NOSYMFOLLOW, 0},
-		{[]string{"symfollow"}, 0, unix.MOUNT_ATTR_NOSYMFOLLOW},
-		{[]string{"noatime"}, unix.MOUNT_ATTR_NOATIME, unix.MOUNT_ATTR__ATIME},
-		{[]string{"strictatime"}, unix.MOUNT_ATTR_STRICTATIME, unix.MOUNT_ATTR__ATIME},
+		{[]string{"rbind", "rro", "rnosuid"}, 0, 0},
+		{[]string{"ro"}, ro, all &^ ro},
+		{[]string{"rw"}, 0, all},
+		{[]string{"ro", "rw"}, 0, all},
+		{[]string{"nosuid"}, nosuid, all &^ nosuid},
+		{[]string{"suid"}, 0, all},
+		{[]string{"nodev"}, nodev, all &^ nodev},
+		{[]string{"dev"}, 0, all},
+		{[]string{"noexec"}, noexec, all &^ noexec},
+		{[]string{"exec"}, 0, all},
+		{[]string{"nosymfollow"}, nosym, all &^ nosym},
+		{[]string{"symfollow"}, 0, all},
+		// An atime option sets the whole atime state.
+		{[]string{"nodiratime"}, nodir | unix.MOUNT_ATTR_RELATIME, all | atime},
+		{[]string{"noatime"}, unix.MOUNT_ATTR_NOATIME, all | atime | nodir},
+		{[]string{"strictatime"}, unix.MOUNT_ATTR_STRICTATIME, all | atime | nodir},
 		// MOUNT_ATTR_RELATIME is 0: relatime is "clear the atime field".
-		{[]string{"relatime"}, unix.MOUNT_ATTR_RELATIME, unix.MOUNT_ATTR__ATIME},
-		{[]string{"silent"}, 0, 0},
-		{
-			[]string{"ro", "nosuid", "nodev", "noexec", "noatime"},
-			unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_NOATIME,
-			unix.MOUNT_ATTR__ATIME,
-		},
-		{
-			[]string{"rw", "suid", "dev", "exec"},
-			0,
-			unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC,
-		},
+		{[]string{"relatime"}, unix.MOUNT_ATTR_RELATIME, all | atime | nodir},
+		// Clearing an atime flag sets no atime mode: the source's is kept.
+		{[]string{"atime"}, 0, all},
+		{[]string{"diratime"}, 0, all},
+		{[]string{"silent"}, 0, all},
+		{[]string{"ro", "nosuid", "nodev", "noexec", "noatime"}, ro | nosuid | nodev | noexec | unix.MOUNT_ATTR_NOATIME, nosym | atime | nodir},
+		{[]string{"rw", "suid", "dev", "exec"}, 0, all},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.opts, ","), func(t *testing.T) {
@@ -269,7 +274,7 @@ func TestCheckMount(t *testing.T) {
 		{Destination: "/b", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=1m", "mode=755", "tmpcopyup", "rnoexec"}},
 	}
 	for i, m := range good {
-		if err := CheckMount(i, m); err != nil {
+		if err := CheckMount(i, m, false); err != nil {
 			t.Errorf("CheckMount(%+v) = %v", m, err)
 		}
 	}
@@ -284,9 +289,125 @@ func TestCheckMount(t *testing.T) {
 		{specs.Mount{Destination: "/a", Type: "bind", Source: "/x", Options: []string{"bind", "sync"}}, "do not apply to a bind mount"},
 	}
 	for _, tc := range bad {
-		err := CheckMount(3, tc.m)
+		err := CheckMount(3, tc.m, false)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "mounts[3]") {
 			t.Errorf("CheckMount(%+v) = %v, want an error naming mounts[3] and %q", tc.m, err, tc.want)
 		}
+	}
+}
+
+// TestLockedMountAttr: runc's retry of a bind remount refused for locked
+// flags. The source's ro/nosuid/nodev/noexec are kept rather than cleared;
+// explicitly clearing one, or asking for another atime mode, is an error
+// naming the flags.
+func TestLockedMountAttr(t *testing.T) {
+	const src = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME
+	for _, tc := range []struct {
+		opts     []string
+		set, clr uint64
+		err      string
+	}{
+		{opts: []string{"ro"},
+			set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC,
+			clr: unix.MOUNT_ATTR_NOSYMFOLLOW},
+		{opts: []string{"nosuid", "relatime"},
+			set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_RELATIME,
+			clr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSYMFOLLOW | unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME},
+		{opts: []string{"suid"}, err: "cannot clear nosuid"},
+		{opts: []string{"ro", "dev", "exec"}, err: "cannot clear nodev,noexec"},
+		{opts: []string{"noatime"}, err: "cannot change the atime flags to noatime: the source mount's atime flags (relatime)"},
+		{opts: []string{"nodiratime"}, err: "atime flags to nodiratime"},
+		// rw clears a flag the source does not have: nothing is locked.
+		{opts: []string{"rw"}, set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC,
+			clr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSYMFOLLOW},
+	} {
+		a, err := parseOptions(tc.opts).lockedMountAttr(src)
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "locked") {
+				t.Errorf("lockedMountAttr(%q) = %v, want an error with %q", tc.opts, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("lockedMountAttr(%q) = %v", tc.opts, err)
+		case a.Attr_set != tc.set || a.Attr_clr != tc.clr:
+			t.Errorf("lockedMountAttr(%q) = set %#x clr %#x, want set %#x clr %#x", tc.opts, a.Attr_set, a.Attr_clr, tc.set, tc.clr)
+		}
+	}
+}
+
+// TestChangesLocked: which attribute sets the kernel would refuse on a
+// mount whose flags a user namespace locks.
+func TestChangesLocked(t *testing.T) {
+	const src = unix.MS_NOSUID | unix.MS_RELATIME
+	for _, tc := range []struct {
+		opts []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"nosuid"}, false}, // clears nodev/noexec/ro, which the source lacks
+		{[]string{"ro"}, true},      // clears nosuid
+		{[]string{"nosuid", "relatime"}, false},
+		{[]string{"nosuid", "noatime"}, true},
+		{[]string{"nosuid", "strictatime"}, true},
+	} {
+		a, err := parseOptions(tc.opts).mountAttr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := changesLocked(a, src); got != tc.want {
+			t.Errorf("changesLocked(%q) = %v, want %v", tc.opts, got, tc.want)
+		}
+	}
+}
+
+// TestProcDestination: /proc takes a fresh procfs, or a bind only in a
+// container sharing the host's pid namespace; under /proc only the
+// lxcfs-style file binds.
+func TestProcDestination(t *testing.T) {
+	hostProc := specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind"}}
+	for _, tc := range []struct {
+		m       specs.Mount
+		hostPID bool
+		want    string // "" = accepted
+	}{
+		{specs.Mount{Destination: "/proc", Type: "proc", Source: "proc"}, false, ""},
+		{hostProc, true, ""},
+		{specs.Mount{Destination: "/proc", Type: "none", Source: "/proc", Options: []string{"rbind"}}, true, ""},
+		{hostProc, false, "pid namespace"},
+		{specs.Mount{Destination: "/proc", Type: "tmpfs", Source: "tmpfs"}, true, "must be a proc filesystem"},
+		{specs.Mount{Destination: "/proc/sys", Type: "bind", Source: "/proc/sys"}, true, "mounts under /proc are refused"},
+		{specs.Mount{Destination: "/proc/meminfo", Type: "bind", Source: "/var/lib/lxcfs/proc/meminfo"}, false, ""},
+	} {
+		err := CheckMount(2, tc.m, tc.hostPID)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("CheckMount(%+v, hostPID %v) = %v, want accepted", tc.m, tc.hostPID, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "mounts[2]")):
+			t.Errorf("CheckMount(%+v, hostPID %v) = %v, want an error naming mounts[2] and %q", tc.m, tc.hostPID, err, tc.want)
+		}
+	}
+}
+
+func TestCheckMountRefusesTheRoot(t *testing.T) {
+	for _, d := range []string{"/", "//", "/.", "/x/.."} {
+		err := CheckMount(4, specs.Mount{Destination: d, Type: "tmpfs", Source: "tmpfs"}, false)
+		if err == nil || !strings.Contains(err.Error(), "mounts[4].destination") || !strings.Contains(err.Error(), "root directory") {
+			t.Errorf("CheckMount(destination %q) = %v, want a refusal naming mounts[4].destination", d, err)
+		}
+	}
+}
+
+func TestSharesHostPID(t *testing.T) {
+	s := &specs.Spec{}
+	if !SharesHostPID(s) {
+		t.Error("no linux section: the host's pid namespace")
+	}
+	s.Linux = &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace}}}
+	if !SharesHostPID(s) {
+		t.Error("no pid entry: the host's pid namespace")
+	}
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: "/proc/1/ns/pid"})
+	if SharesHostPID(s) {
+		t.Error("a pid namespace joined by path is not treated as the host's")
 	}
 }

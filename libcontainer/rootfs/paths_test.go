@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -132,15 +134,23 @@ func inRootChild(t *testing.T, mark string) {
 	}
 	in := func(p string) string { return filepath.Join(rootPath, p) }
 	for link, target := range map[string]string{
-		"etclink":  "/etc",
-		"up":       "../../..",
-		"deep/up":  "../../../..",
-		"dangling": "/etc/" + mark + "-dangling",
-		"dangdir":  "/etc/" + mark + "-dangdir",
-		"loop1":    "loop2",
-		"loop2":    "loop1",
-		"proc":     "/etc",
-		"sys":      "realsys",
+		"etclink":    "/etc",
+		"up":         "../../..",
+		"deep/up":    "../../../..",
+		"dangling":   "/etc/" + mark + "-dangling",
+		"dangdir":    "/etc/" + mark + "-dangdir",
+		"loop1":      "loop2",
+		"loop2":      "loop1",
+		"danglast":   "/made/last",
+		"dangrel":    "../../../../made/rel",
+		"dangchain":  "dangchain2",
+		"dangchain2": "/made/chain",
+		"dangdots":   "/etc/../made/dots/../dots2/./final",
+		"danginner":  "realsys/inner/final",
+		"deep/rel":   "sibling",
+		"dangfile":   "../../../" + mark + "-escfile",
+		"proc":       "/etc",
+		"sys":        "realsys",
 	} {
 		if err := os.MkdirAll(filepath.Dir(in(link)), 0o755); err != nil {
 			t.Fatal(err)
@@ -220,15 +230,49 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("mkdir through dangling absolute symlink", func(t *testing.T) {
-		// Either refused or made inside the root, never on the host.
+		// Made where the link points inside the root (as runc does),
+		// never on the host.
 		f, err := mkdirInRoot(root, "dangdir/sub")
-		if err == nil {
-			defer f.Close()
-			isDir(t, in("etc/"+mark+"-dangdir/sub"))
-			sameFile(t, f, in("etc/"+mark+"-dangdir/sub"))
-		} else {
-			t.Logf("refused (acceptable): %v", err)
+		if err != nil {
+			t.Fatal(err)
 		}
+		defer f.Close()
+		isDir(t, in("etc/"+mark+"-dangdir/sub"))
+		sameFile(t, f, in("etc/"+mark+"-dangdir/sub"))
+	})
+
+	t.Run("mkdir on dangling symlinks as the last element", func(t *testing.T) {
+		for link, made := range map[string]string{
+			"danglast":  "made/last",           // absolute
+			"dangrel":   "made/rel",            // relative, climbing above the root
+			"dangchain": "made/chain",          // a link to a dangling link
+			"dangdots":  "made/dots2/final",    // ".." and "." inside the target
+			"danginner": "realsys/inner/final", // into an existing directory
+		} {
+			f, err := mkdirInRoot(root, "/"+link)
+			if err != nil {
+				t.Errorf("%s: %v", link, err)
+				continue
+			}
+			isDir(t, in(made))
+			sameFile(t, f, in(made))
+			f.Close()
+			if fi, err := os.Lstat(in(link)); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("%s: the symlink was replaced: %v, %v", link, fi, err)
+			}
+		}
+		absent(t, filepath.Join(base, "made"))
+		absent(t, filepath.Join(base, "a", "made"))
+	})
+
+	t.Run("follow a relative link from its own directory", func(t *testing.T) {
+		// deep/rel -> sibling: relative to deep, not to the root.
+		f, err := mkdirInRoot(root, "deep/rel/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		isDir(t, in("deep/sibling/x"))
 	})
 
 	t.Run("mkdir symlink loop fails", func(t *testing.T) {
@@ -279,18 +323,39 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("file on dangling absolute symlink", func(t *testing.T) {
-		// Either it is refused or the file is made inside the root; it must
-		// never be made at the symlink's target on the host.
+		// The file is made inside the root (as runc does), never at the
+		// symlink's target on the host.
 		f, err := fileInRoot(root, "dangling")
-		if err == nil {
-			defer f.Close()
-			isRegular(t, in("etc/"+mark+"-dangling"))
-			sameFile(t, f, in("etc/"+mark+"-dangling"))
-		} else {
-			t.Logf("refused (acceptable): %v", err)
+		if err != nil {
+			t.Fatal(err)
 		}
+		defer f.Close()
+		isRegular(t, in("etc/"+mark+"-dangling"))
+		sameFile(t, f, in("etc/"+mark+"-dangling"))
 		if fi, err := os.Lstat(in("dangling")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 			t.Errorf("the dangling symlink was replaced: %v, %v", fi, err)
+		}
+	})
+
+	t.Run("file on dangling relative symlink climbing out", func(t *testing.T) {
+		f, err := fileInRoot(root, "dangfile")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		isRegular(t, in(mark+"-escfile"))
+		sameFile(t, f, in(mark+"-escfile"))
+		absent(t, filepath.Join(base, mark+"-escfile"))
+		absent(t, filepath.Join(base, "a", mark+"-escfile"))
+	})
+
+	t.Run("file at the root itself is refused", func(t *testing.T) {
+		// Lexically the root once the missing component is followed.
+		if f, err := fileInRoot(root, "nosuch/.."); err == nil {
+			f.Close()
+			t.Fatal("fileInRoot accepted a path that resolves to the root")
+		} else if !strings.Contains(err.Error(), "root directory") {
+			t.Errorf("error = %q, want it to say the path is the root", err)
 		}
 	})
 
@@ -383,5 +448,58 @@ func TestRealDirInRootCreatesMissing(t *testing.T) {
 		isDir(t, p)
 		sameFile(t, f, p)
 		f.Close()
+	}
+}
+
+// TestDestination: runc's lexical handling of a mount destination: cleaned,
+// a relative one taken from "/", the rootfs's own host path stripped.
+func TestDestination(t *testing.T) {
+	const rootfs = "/var/lib/b/rootfs"
+	for _, tc := range []struct{ dest, want string }{
+		{"/data", "/data"},
+		{"/data/../x/./y/", "/x/y"},
+		{"data", "/data"},
+		{"../../data", "/data"},
+		{"/var/lib/b/rootfs/data", "/data"},
+		{"/var/lib/b/rootfs/data/../etc", "/etc"},
+		{"/var/lib/b/rootfs//data/", "/data"},
+		{"/var/lib/b/rootfs", "/"},
+		{"/var/lib/b/rootfs/", "/"},
+		// Only whole components: a sibling with the same prefix is not it.
+		{"/var/lib/b/rootfs2/data", "/var/lib/b/rootfs2/data"},
+		{"/var/lib/b/data", "/var/lib/b/data"},
+		// A relative destination is never taken as the rootfs path.
+		{"var/lib/b/rootfs/data", "/data"},
+	} {
+		if got := Destination(rootfs, tc.dest); got != tc.want {
+			t.Errorf("Destination(%q, %q) = %q, want %q", rootfs, tc.dest, got, tc.want)
+		}
+	}
+	if got := Destination("/", "/var/x"); got != "/var/x" {
+		t.Errorf("with the rootfs at /: %q, want /var/x", got)
+	}
+	if got := Destination("/b/rootfs/", "/b/rootfs/x"); got != "/x" {
+		t.Errorf("with a trailing slash on the rootfs: %q, want /x", got)
+	}
+}
+
+func TestNormalizeDestinations(t *testing.T) {
+	mounts := []specs.Mount{
+		{Destination: "/proc"},
+		{Destination: "mnt/rel"},
+		{Destination: "/b/rootfs/data"},
+		{Destination: ""},
+	}
+	warnings := NormalizeDestinations(mounts, "/b/rootfs")
+	var got []string
+	for _, m := range mounts {
+		got = append(got, m.Destination)
+	}
+	if want := []string{"/proc", "/mnt/rel", "/data", ""}; !reflect.DeepEqual(got, want) {
+		t.Errorf("destinations %q, want %q", got, want)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], `mounts[1].destination "mnt/rel" is not absolute`) ||
+		!strings.Contains(warnings[0], "deprecated") {
+		t.Errorf("warnings %q, want one deprecation warning naming mounts[1]", warnings)
 	}
 }

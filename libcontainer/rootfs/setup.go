@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -34,12 +35,19 @@ type Config struct {
 	// that must precede pivot_root).
 	Propagation string
 	// IdmapFds: for an idmapped mount (by index in Spec.Mounts), the fd of
-	// a user namespace with its mappings.
+	// a user namespace with its mappings (when the init clones the source
+	// itself: a bind in BindFds is idmapped already).
 	IdmapFds map[int]int
+	// BindFds: for a bind mount (by index in Spec.Mounts), its source as
+	// the parent cloned it on the host (PrepareBind). Setup takes each fd
+	// over and closes it.
+	BindFds map[int]int
 	// MountLabel, if set, formats a mount's data with its SELinux label.
 	MountLabel func(data string) string
 
 	guard *writeGuard // set by Setup
+	// lateReadonly: mounts made read-only at the end (mountFilesystem).
+	lateReadonly []lateReadonly
 }
 
 // OpenRoot makes the rootfs a mount of its own (pivot_root needs one) and
@@ -57,11 +65,12 @@ func OpenRoot(rootfs, propagation string, newMntNS bool) (*os.File, error) {
 		if !ok {
 			return nil, fmt.Errorf("linux.rootfsPropagation %q: unknown propagation", propagation)
 		}
-		// Shared and unbindable are applied to the new root after
-		// pivot_root (see finalPropagation): pivot_root refuses shared
-		// mounts, an unbindable root cannot be cloned, and a shared "/"
-		// here would copy the container's mounts into the host's tree.
-		if !postPivotPropagation(p) {
+		// Unbindable is applied to the new root after pivot_root (an
+		// unbindable root cannot be cloned); shared is applied here too,
+		// as runc does: the host's shared mounts stay peers of the
+		// host's, so a bind of one propagates both ways (Kubernetes
+		// Bidirectional), and again to the new root after the pivot.
+		if p&unix.MS_UNBINDABLE == 0 {
 			prop = p
 		}
 	}
@@ -78,6 +87,15 @@ func OpenRoot(rootfs, propagation string, newMntNS bool) (*os.File, error) {
 		return nil, fmt.Errorf("open rootfs %s: %w", rootfs, err)
 	}
 	defer unix.Close(dirFd)
+	if newMntNS && prop&unix.MS_SHARED != 0 {
+		// With "/" shared, the mount holding the rootfs is a peer of the
+		// host's: made private, it passes neither the rootfs's clone nor
+		// the container's mounts on to the host, and pivot_root (which
+		// refuses a shared parent) works.
+		if err := makeHoldingMountPrivate(dirFd); err != nil {
+			return nil, fmt.Errorf("linux.rootfsPropagation %s: %w", propagation, err)
+		}
+	}
 	tree, err := unix.OpenTree(dirFd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
 	if err != nil {
 		return nil, fmt.Errorf("bind rootfs %s: %w", rootfs, err)
@@ -99,6 +117,7 @@ func Setup(root *os.File, c *Config) error {
 	old := unix.Umask(0) // device and directory modes exactly as asked
 	defer unix.Umask(old)
 	c.guard = newWriteGuard(root)
+	defer closeLateReadonly(c)
 	for i, m := range c.Spec.Mounts {
 		if err := mountEntry(root, i, m, c); err != nil {
 			return err
@@ -136,16 +155,17 @@ func Setup(root *os.File, c *Config) error {
 		}
 	}
 	if c.Spec.Linux != nil {
-		for _, p := range c.Spec.Linux.MaskedPaths {
-			if err := maskPath(p); err != nil {
-				return fmt.Errorf("linux.maskedPaths %s: %w", p, err)
-			}
+		if err := maskPaths(c.Spec.Linux.MaskedPaths); err != nil {
+			return err
 		}
 		for _, p := range c.Spec.Linux.ReadonlyPaths {
 			if err := readonlyPath(p); err != nil {
 				return fmt.Errorf("linux.readonlyPaths %s: %w", p, err)
 			}
 		}
+	}
+	if err := finishReadonly(c); err != nil {
+		return err
 	}
 	if c.Spec.Root != nil && c.Spec.Root.Readonly {
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
@@ -154,6 +174,29 @@ func Setup(root *os.File, c *Config) error {
 		}
 	}
 	return nil
+}
+
+// finishReadonly makes read-only the tmpfs and /dev mounts whose ro was
+// put off until nothing more is made in them (deferredReadonly).
+func finishReadonly(c *Config) error {
+	for _, l := range c.lateReadonly {
+		flags := uint(unix.AT_EMPTY_PATH)
+		if l.recursive {
+			flags |= unix.AT_RECURSIVE
+		}
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(int(l.mnt.Fd()), "", flags, &attr); err != nil {
+			return fmt.Errorf("make %s read-only: %w", l.mnt.Name(), err)
+		}
+	}
+	return nil
+}
+
+func closeLateReadonly(c *Config) {
+	for _, l := range c.lateReadonly {
+		l.mnt.Close()
+	}
+	c.lateReadonly = nil
 }
 
 // checkProcfs refuses to go on if path is not a real procfs: nook writes and
@@ -199,8 +242,19 @@ func switchRoot(root *os.File, noPivot, chrootOnly bool) error {
 	}
 	// pivot_root(".", ".") stacks the old root on top of the new one; it is
 	// then detached without ever needing a directory for it in the rootfs.
+	// A handle on the old root names it for that: "." after the pivot may
+	// resolve to the new root for mount(2), which must not turn the
+	// container's own mounts (a Bidirectional bind) into slaves.
+	oldRoot, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open the old root: %w", err)
+	}
+	defer unix.Close(oldRoot)
 	if err := unix.PivotRoot(".", "."); err != nil {
 		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Fchdir(oldRoot); err != nil {
+		return fmt.Errorf("chdir to the old root: %w", err)
 	}
 	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("make old root slave: %w", err)
@@ -229,9 +283,36 @@ func openAfterSwitch(path string) (root, target *os.File, err error) {
 	return root, target, nil
 }
 
-// maskPath hides a path: a read-only empty tmpfs over a directory, the
-// container's /dev/null over anything else. A missing path is fine.
-func maskPath(path string) error {
+// maskPaths hides each of paths (linux.maskedPaths): a directory under a
+// read-only empty tmpfs, anything else under the container's /dev/null. A
+// path listed twice is masked once, and every directory gets a clone of
+// one tmpfs rather than a tmpfs of its own, as runc 1.5 does: Kubernetes
+// masks dozens of per-CPU sysfs directories, and each superblock costs
+// memory and teardown time.
+func maskPaths(paths []string) error {
+	var shared *os.File // the first directory mask, attached
+	defer func() {
+		if shared != nil {
+			shared.Close()
+		}
+	}()
+	seen := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		clean := filepath.Clean("/" + p)
+		if seen[clean] {
+			continue
+		}
+		seen[clean] = true
+		if err := maskPath(p, &shared); err != nil {
+			return fmt.Errorf("linux.maskedPaths %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// maskPath hides one path. A missing path is fine. *shared is the mask
+// tmpfs to clone for a directory; maskPath sets it on the first one.
+func maskPath(path string, shared **os.File) error {
 	root, target, err := openAfterSwitch(path)
 	if target == nil {
 		return err
@@ -243,20 +324,7 @@ func maskPath(path string) error {
 		return err
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
-		if err != nil {
-			return fmt.Errorf("fsopen tmpfs: %w", err)
-		}
-		defer unix.Close(fs)
-		if err := unix.FsconfigCreate(fs); err != nil {
-			return fmt.Errorf("create tmpfs: %w", err)
-		}
-		mnt, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
-		if err != nil {
-			return fmt.Errorf("fsmount tmpfs: %w", err)
-		}
-		defer unix.Close(mnt)
-		return attachTree(mnt, target)
+		return maskDir(target, shared)
 	}
 	null, err := trustedDevNull(root)
 	if err != nil {
@@ -269,6 +337,40 @@ func maskPath(path string) error {
 	}
 	defer unix.Close(tree)
 	return attachTree(tree, target)
+}
+
+// maskDir covers target with a clone of *shared (the clone keeps its
+// read-only and other flags), or, for the first directory, with a new
+// read-only empty tmpfs that then becomes *shared.
+func maskDir(target *os.File, shared **os.File) error {
+	if *shared != nil {
+		tree, err := unix.OpenTree(int((*shared).Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+		if err != nil {
+			return fmt.Errorf("clone the mask tmpfs: %w", err)
+		}
+		defer unix.Close(tree)
+		return attachTree(tree, target)
+	}
+	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(fs)
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return fmt.Errorf("create tmpfs: %w", err)
+	}
+	mnt, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsmount tmpfs: %w", err)
+	}
+	f := os.NewFile(uintptr(mnt), "mask tmpfs")
+	if err := attachTree(mnt, target); err != nil {
+		f.Close()
+		return err
+	}
+	// Attached, the fd still names the mount: later masks clone it.
+	*shared = f
+	return nil
 }
 
 // trustedDevNull opens the container's /dev/null and checks it is the real
@@ -314,8 +416,8 @@ func readonlyPath(path string) error {
 	return attachTree(tree, target)
 }
 
-// postPivotPropagation: propagation types set on the new root rather than on
-// the runtime's "/" before it is cloned.
+// postPivotPropagation: propagation types set on the new root once it is
+// "/" (shared also before the clone, see OpenRoot).
 func postPivotPropagation(p uintptr) bool {
 	return p&(unix.MS_SHARED|unix.MS_UNBINDABLE) != 0
 }

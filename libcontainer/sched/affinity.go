@@ -23,39 +23,46 @@ func ParseCPUSet(s string) (unix.CPUSet, error) { return parseList("cpu", "CPU",
 // name them in errors ("cpu list", "is not a CPU number").
 func parseList(kind, unit, s string) (unix.CPUSet, error) {
 	var set unix.CPUSet
+	err := parseIDs(kind, unit, s, maxCPUs, set.Set)
+	return set, err
+}
+
+// parseIDs parses a list in cpuset syntax, calling add for every id in it
+// (ids are below max).
+func parseIDs(kind, unit, s string, max int, add func(id int)) error {
 	if strings.TrimSpace(s) == "" {
-		return set, fmt.Errorf("empty %s list", kind)
+		return fmt.Errorf("empty %s list", kind)
 	}
 	for item := range strings.SplitSeq(s, ",") {
 		item = strings.TrimSpace(item)
 		lo, hi, isRange := strings.Cut(item, "-")
-		first, err := parseID(unit, lo)
+		first, err := parseID(unit, lo, max)
 		if err != nil {
-			return set, fmt.Errorf("%s list %q: item %q: %w", kind, s, item, err)
+			return fmt.Errorf("%s list %q: item %q: %w", kind, s, item, err)
 		}
 		last := first
 		if isRange {
-			if last, err = parseID(unit, hi); err != nil {
-				return set, fmt.Errorf("%s list %q: item %q: %w", kind, s, item, err)
+			if last, err = parseID(unit, hi, max); err != nil {
+				return fmt.Errorf("%s list %q: item %q: %w", kind, s, item, err)
 			}
 			if last < first {
-				return set, fmt.Errorf("%s list %q: item %q: range ends before it starts", kind, s, item)
+				return fmt.Errorf("%s list %q: item %q: range ends before it starts", kind, s, item)
 			}
 		}
 		for id := first; id <= last; id++ {
-			set.Set(id)
+			add(id)
 		}
 	}
-	return set, nil
+	return nil
 }
 
-func parseID(unit, s string) (int, error) {
+func parseID(unit, s string, max int) (int, error) {
 	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
 		return 0, fmt.Errorf("%q is not a %s number", s, unit)
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n >= maxCPUs {
-		return 0, fmt.Errorf("%s %s is beyond the %d %ss this runtime can address", unit, s, maxCPUs, unit)
+	if err != nil || n >= max {
+		return 0, fmt.Errorf("%s %s is beyond the %d %ss this runtime can address", unit, s, max, unit)
 	}
 	return n, nil
 }
@@ -67,12 +74,12 @@ func ValidateCPUAffinity(a *specs.CPUAffinity) error {
 		return nil
 	}
 	if a.Initial != "" {
-		if _, err := ParseCPUSet(a.Initial); err != nil {
+		if _, err := ParseCPUMask(a.Initial); err != nil {
 			return fmt.Errorf("process.execCPUAffinity.initial: %w", err)
 		}
 	}
 	if a.Final != "" {
-		if _, err := ParseCPUSet(a.Final); err != nil {
+		if _, err := ParseCPUMask(a.Final); err != nil {
 			return fmt.Errorf("process.execCPUAffinity.final: %w", err)
 		}
 	}
@@ -80,16 +87,8 @@ func ValidateCPUAffinity(a *specs.CPUAffinity) error {
 }
 
 // SetAffinity restricts the calling thread to set with sched_setaffinity(2). Threads and
-// processes it creates afterwards inherit the mask.
-//
-// How `nook exec` should apply process.execCPUAffinity (it does not apply to a container's
-// init process):
-//   - initial: in the runtime parent, before the exec'd process exists: start it from
-//     OnThreadWithAffinity(initial, start), so it is born with that mask and the parent's
-//     other threads keep theirs.
-//   - final: in the exec'd process itself, after the parent has placed it in the container's
-//     cgroup (joining a cpuset may reset the mask), on the locked thread right before execve.
-//     When final is empty, leave the mask to the kernel.
+// processes it creates afterwards inherit the mask. CPUMask does the same for masks of any
+// size (process.execCPUAffinity goes through it).
 func SetAffinity(set unix.CPUSet) error {
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
 		return os.NewSyscallError("sched_setaffinity", err)

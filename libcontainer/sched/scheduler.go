@@ -127,6 +127,12 @@ func SetScheduler(s *specs.Scheduler) error {
 		return err
 	}
 	if err := unix.SchedSetAttr(0, schedAttr(s), 0); err != nil {
+		if err == unix.EPERM {
+			// The usual cause rootless: the capability counts only in
+			// the initial user namespace.
+			return fmt.Errorf("process.scheduler: %w (a real-time or deadline policy, or a nice value below the current one, needs CAP_SYS_NICE on the host; without it only what RLIMIT_RTPRIO and RLIMIT_NICE allow)",
+				os.NewSyscallError("sched_setattr", err))
+		}
 		return fmt.Errorf("process.scheduler: %w", os.NewSyscallError("sched_setattr", err))
 	}
 	return nil

@@ -15,9 +15,10 @@ import (
 // created for it, or joined by path. A path that names the runtime's own namespace (for net,
 // the host's) is not separate and must be reported false.
 type Namespaces struct {
-	IPC bool
-	Net bool
-	UTS bool
+	IPC  bool
+	Net  bool
+	UTS  bool
+	User bool
 }
 
 // ipcKeys are the kernel.* sysctls that live in the IPC namespace; fs.mqueue.* does too.
@@ -62,6 +63,14 @@ func checkNamespace(name string, ns Namespaces) error {
 	case name == "kernel.hostname" || name == "kernel.domainname":
 		if !ns.UTS {
 			return fmt.Errorf("%q belongs to the uts namespace and the container has none of its own; %s", name, refuse)
+		}
+	case strings.HasPrefix(name, "user."):
+		// The ucount limits (user.max_user_namespaces, …) are per user
+		// namespace. Without one of its own the container would set the
+		// host's, which may have been lowered on purpose (0 disables
+		// user namespaces), as runc refuses too.
+		if !ns.User {
+			return fmt.Errorf("%q belongs to the user namespace and the container has none of its own; %s", name, refuse)
 		}
 	default:
 		return fmt.Errorf("%q is not in a separate kernel namespace of this container; %s", name, refuse)

@@ -22,6 +22,9 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"uts keys with uts ns", Namespaces{UTS: true}, []string{"kernel.hostname", "kernel.domainname"}},
 		{"everything", all, []string{"kernel.sem", "net.ipv4.ip_forward", "kernel.domainname"}},
+		{"user keys with user ns", Namespaces{User: true}, []string{
+			"user.max_user_namespaces", "user.max_net_namespaces", "user/max_inotify_watches",
+		}},
 	}
 	for _, tt := range tests {
 		m := map[string]string{}
@@ -50,6 +53,11 @@ func TestValidateRefuses(t *testing.T) {
 		{"net/core/somaxconn", Namespaces{IPC: true}, `"net.core.somaxconn" belongs to the network namespace`},
 		{"kernel.hostname", Namespaces{IPC: true, Net: true}, `"kernel.hostname" belongs to the uts namespace`},
 		{"kernel.domainname", Namespaces{}, `"kernel.domainname" belongs to the uts namespace`},
+		{"user.max_user_namespaces", all, `linux.sysctl: "user.max_user_namespaces" belongs to the user namespace and the container has none of its own; refusing to set it (it would change the host)`},
+		{"user/max_mnt_namespaces", all, `"user.max_mnt_namespaces" belongs to the user namespace`},
+		// A user namespace makes only the user.* keys its own.
+		{"vm.swappiness", Namespaces{User: true}, `"vm.swappiness" is not in a separate kernel namespace`},
+		{"kernel.shmmax", Namespaces{User: true}, `"kernel.shmmax" belongs to the ipc namespace`},
 		{"net/../../kernel/core_pattern", all, `linux.sysctl: sysctl name "net/../../kernel/core_pattern" has a ".." level`},
 		{"net..ipv4", all, "empty level"},
 	}

@@ -89,3 +89,23 @@ func parseID(s string) (uint32, bool) {
 	}
 	return uint32(n), true
 }
+
+// HomeByUID returns the home directory of the first passwd(5) entry with
+// uid, as getpwuid(3) would. No entry is an error wrapping ErrNotFound.
+func HomeByUID(passwd io.Reader, uid uint32) (string, error) {
+	home, found := "", false
+	err := eachLine(passwd, func(line string) bool {
+		e, ok := parsePasswdLine(line)
+		if ok && e.uid == uid {
+			home, found = e.home, true
+		}
+		return !found
+	})
+	if err != nil {
+		return "", fmt.Errorf("look up uid %d: read passwd: %w", uid, err)
+	}
+	if !found {
+		return "", fmt.Errorf("look up uid %d in passwd: %w", uid, ErrNotFound)
+	}
+	return home, nil
+}

@@ -114,3 +114,27 @@ func TestLookupUserReadError(t *testing.T) {
 		t.Errorf("LookupUser = %d, %v", uid, err)
 	}
 }
+
+func TestHomeByUID(t *testing.T) {
+	for _, tc := range []struct {
+		uid  uint32
+		home string
+	}{
+		{0, "/root"},
+		{1000, "/home/alice"}, // the first entry with the uid, not by name
+		{2000, "/home/numeric"},
+		{1005, "/home/last"}, // no trailing newline
+		{1003, "/home/crlf"},
+	} {
+		home, err := HomeByUID(strings.NewReader(passwdFixture), tc.uid)
+		if err != nil || home != tc.home {
+			t.Errorf("HomeByUID(%d) = %q, %v; want %q", tc.uid, home, err, tc.home)
+		}
+	}
+	if _, err := HomeByUID(strings.NewReader(passwdFixture), 4242); !errors.Is(err, ErrNotFound) {
+		t.Errorf("HomeByUID of a uid without entry: %v, want ErrNotFound", err)
+	}
+	if _, err := HomeByUID(iotest.ErrReader(io.ErrUnexpectedEOF), 0); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("HomeByUID on a failing reader: %v", err)
+	}
+}

@@ -20,7 +20,7 @@ PODMAN_SCENARIOS=(
 	detached_ps_logs_stop stop_timeout_kill exec exec_tty exec_user_workdir_env exec_detach
 	read_only user workdir env bind_mount tmpfs memory cpus pids_limit cap_drop privileged security_opts
 	pause_unpause rm_force_paused kill_signal top stats restart rm_after_runtime_delete network_none hostname sysctl device ulimit
-	seccomp uidmap join_pid_ns oom_kill
+	seccomp uidmap join_pid_ns oom_kill checkpoint_restore
 )
 
 pm() { podman --runtime "$RT" "$@"; }
@@ -511,4 +511,35 @@ podman_join_pid_ns() {
 podman_oom_kill() {
 	step prun --rm --memory 32m --memory-swap 32m "$PODMAN_IMAGE" sh -c 'tail /dev/zero'
 	want_rc 137
+}
+
+# podman container checkpoint / restore: a counter goes on from where it stopped, in place and exported
+# to a new container. podman, and the runtime it runs, find CRIU in PATH: the one `make deps` provides
+# (.build/criu, a working CRIU 4.2 where Debian's 3.17 fails on this kernel) comes first when there is one.
+podman_checkpoint_restore() {
+	local n n2 last criu_dir
+	criu_dir=$(readlink -f "$E2E_DIR/../../.build/criu")
+	[[ -x "$criu_dir/criu" ]] && export PATH="$criu_dir:$PATH"
+	n=$(cname)
+	n2=$(cname restored)
+	step prun -d --name "$n" "$PODMAN_IMAGE" sh -c 'i=0; while :; do echo "n=$i"; i=$((i+1)); sleep 0.1; done'
+	want_rc 0 || return 1
+	wait_for 20 podman_logs_have "$n" "n=3" || fail "the counter never printed n=3" || return 1
+	step pm container checkpoint "$n"
+	want_rc 0 || return 1
+	podman_status_is "$n" exited || fail "after checkpoint $n is $(podman inspect --format '{{.State.Status}}' "$n"), not exited" || return 1
+	last=$(podman logs "$n" 2>&1 | tail -1)
+	last=${last#n=}
+	step pm container restore "$n"
+	want_rc 0 || return 1
+	wait_for 10 podman_logs_have "$n" "n=$((last + 3))" || fail "restored counter did not go on from n=$last" || return 1
+	podman_status_is "$n" running || fail "after restore $n is not running" || return 1
+	# Exported while it runs, imported as a second container.
+	step pm container checkpoint --leave-running --export "$T/$n.tar.gz" "$n"
+	want_rc 0 || return 1
+	step pm container restore --import "$T/$n.tar.gz" --name "$n2"
+	want_rc 0 || return 1
+	podman_status_is "$n2" running || fail "the imported checkpoint $n2 is not running" || return 1
+	podman_status_is "$n" running || fail "after checkpoint --leave-running $n is not running"
+	rm -f "$T/$n.tar.gz"
 }

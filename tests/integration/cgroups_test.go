@@ -380,14 +380,16 @@ func TestCgroupMoreResources(t *testing.T) {
 
 func boolp(b bool) *bool { return &b }
 
-// TestCgroupNamespaceRoot: the base spec's new cgroup namespace is rooted
-// at the container's cgroup (the init unshares it only once the parent has
-// moved it there), so the container sees itself at "/" in every hierarchy.
-// Without the namespace, or with it unshared in the host's root, the lines
-// would end in the cgroup's host path.
+// TestCgroupNamespaceRoot: a new cgroup namespace (not in the default
+// config, as in runc's) is rooted at the container's cgroup (the init
+// unshares it only once the parent has moved it there), so the container
+// sees itself at "/" in every hierarchy. Without the namespace, or with it
+// unshared in the host's root, the lines would end in the cgroup's host path.
 func TestCgroupNamespaceRoot(t *testing.T) {
 	e := newEnv(t)
-	out := e.runOK(sh("cat /proc/self/cgroup"))
+	out := e.runOK(sh("cat /proc/self/cgroup"), func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	})
 	lines := strings.Fields(strings.TrimSpace(out))
 	if len(lines) == 0 {
 		t.Fatal("empty /proc/self/cgroup")
@@ -398,3 +400,57 @@ func TestCgroupNamespaceRoot(t *testing.T) {
 		}
 	}
 }
+
+// v1Controllers lists the controllers mounted as cgroup v1 hierarchies.
+func v1Controllers(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	must(t, err)
+	ctrls := map[string]bool{}
+	for _, l := range strings.Split(string(b), "\n") {
+		_, post, ok := strings.Cut(l, " - ")
+		f := strings.Fields(post)
+		if !ok || len(f) < 3 || f[0] != "cgroup" {
+			continue
+		}
+		for _, o := range strings.Split(f[2], ",") {
+			ctrls[o] = true
+		}
+	}
+	return ctrls
+}
+
+// On a v1 or hybrid host without net_cls and net_prio, linux.resources.network
+// is refused at create, naming the field, before anything exists (runc's
+// cgroupfs driver refuses it too); it used to be silently ignored. What
+// needs no controller (class 0, no priorities) still runs.
+func TestCgroupNetworkWithoutController(t *testing.T) {
+	e := newEnv(t)
+	ctrls := v1Controllers(t)
+	if len(ctrls) == 0 {
+		t.Skip("no cgroup v1 hierarchy: on cgroup v2 linux.resources.network is ignored")
+	}
+	if ctrls["net_cls"] || ctrls["net_prio"] {
+		t.Skip("net_cls or net_prio is mounted on this host")
+	}
+	cases := []struct {
+		net  *specs.LinuxNetwork
+		want string
+	}{
+		{&specs.LinuxNetwork{ClassID: u32p(0x100001)}, "linux.resources.network.classID: the net_cls cgroup controller is not mounted on this host"},
+		{&specs.LinuxNetwork{Priorities: []specs.LinuxInterfacePriority{{Name: "lo", Priority: 3}}}, "linux.resources.network.priorities: the net_prio cgroup controller is not mounted on this host"},
+	}
+	for _, c := range cases {
+		b := e.bundle(args("true"), func(s *specs.Spec) { s.Linux.Resources.Network = c.net })
+		for _, cmd := range []string{"create", "run"} {
+			id := e.id()
+			e.expectFail(e.nook(cmd, "--bundle", b, id), c.want)
+			noCgroupLeft(t, id)
+		}
+	}
+	e.ok(e.run(args("true"), func(s *specs.Spec) {
+		s.Linux.Resources.Network = &specs.LinuxNetwork{ClassID: u32p(0), Priorities: []specs.LinuxInterfacePriority{}}
+	}))
+}
+
+func u32p(v uint32) *uint32 { return &v }

@@ -1,8 +1,12 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -266,4 +270,147 @@ func TestBadNamespacePath(t *testing.T) {
 			t.Errorf("create with namespace path %s took %v", path, took)
 		}
 	}
+}
+
+// nookWithin runs nook like e.nook, but kills it after limit: a command
+// that hangs on a hostile file then fails its test quickly, instead of
+// reading /dev/zero into memory for the harness's 30 s.
+func (e *env) nookWithin(limit time.Duration, a ...string) (result, time.Duration) {
+	e.t.Helper()
+	full := append([]string{"--root", e.root}, a...)
+	n := e.next()
+	r := result{args: full, outPath: filepath.Join(e.dir, fmt.Sprintf("out%d", n))}
+	errPath := filepath.Join(e.dir, fmt.Sprintf("err%d", n))
+	out, err := os.Create(r.outPath)
+	must(e.t, err)
+	defer out.Close()
+	errf, err := os.Create(errPath)
+	must(e.t, err)
+	defer errf.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nookBin, full...)
+	cmd.Stdout, cmd.Stderr = out, errf
+	began := time.Now()
+	runErr := cmd.Run()
+	took := time.Since(began)
+	var ee *exec.ExitError
+	switch {
+	case runErr == nil:
+	case errors.As(runErr, &ee):
+		r.code = ee.ExitCode()
+	default:
+		r.code = -1
+	}
+	r.stdout, r.stderr = readString(r.outPath), readString(errPath)
+	if ctx.Err() != nil {
+		r.stderr += fmt.Sprintf("\n(test harness: killed after %v)", limit)
+	}
+	return r, took
+}
+
+// hostileConfig checks that create and run refuse the bundle's config.json
+// at once: exit 1, one line naming config.json and saying what is wrong,
+// and nothing left (newEnv's cleanup checks state dirs and processes,
+// noCgroupLeft the cgroups).
+func hostileConfig(t *testing.T, e *env, b string, wants ...string) {
+	t.Helper()
+	for _, cmd := range []string{"create", "run"} {
+		id := e.id()
+		r, took := e.nookWithin(5*time.Second, cmd, "--bundle", b, id)
+		e.expectFail(r, append([]string{filepath.Join(b, "config.json")}, wants...)...)
+		if took > 3*time.Second {
+			t.Errorf("%s took %v to refuse the config", cmd, took)
+		}
+		noCgroupLeft(t, id)
+	}
+}
+
+// A FIFO hung create and run (reading it waits for a writer forever).
+func TestBadConfigFIFO(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle()
+	cfg := filepath.Join(b, "config.json")
+	must(t, os.Remove(cfg))
+	must(t, unix.Mkfifo(cfg, 0o644))
+	hostileConfig(t, e, b, "is a FIFO, not a regular file")
+}
+
+// /dev/zero never ends: it was read into memory until something gave.
+func TestBadConfigDevZero(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle()
+	cfg := filepath.Join(b, "config.json")
+	must(t, os.Remove(cfg))
+	must(t, os.Symlink("/dev/zero", cfg))
+	hostileConfig(t, e, b, "is a character device, not a regular file")
+}
+
+func TestBadConfigDirectory(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle()
+	cfg := filepath.Join(b, "config.json")
+	must(t, os.Remove(cfg))
+	must(t, os.Mkdir(cfg, 0o755))
+	hostileConfig(t, e, b, "is a directory, not a regular file")
+}
+
+// A sparse 8 GiB file costs no disk, but reading it would take 8 GiB of
+// memory.
+func TestBadConfigOversized(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle()
+	cfg := filepath.Join(b, "config.json")
+	must(t, os.Truncate(cfg, 8<<30))
+	hostileConfig(t, e, b, "8589934592 bytes", "more than the limit of 32 MiB")
+}
+
+// A config.json symlinked to a regular file is read, as runc reads it.
+func TestConfigSymlinkToRegularFile(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(args("echo", "through a symlink"))
+	cfg := filepath.Join(b, "config.json")
+	must(t, os.Rename(cfg, filepath.Join(e.dir, "elsewhere.json")))
+	must(t, os.Symlink(filepath.Join(e.dir, "elsewhere.json"), cfg))
+	if out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout; !strings.Contains(out, "through a symlink") {
+		t.Errorf("run output %q", out)
+	}
+}
+
+// A root.path that is a FIFO or a device is refused by a stat, before
+// anything opens it.
+func TestBadRootfsNotDirectory(t *testing.T) {
+	e := newEnv(t)
+	fifo := filepath.Join(e.dir, "rootfs-fifo")
+	must(t, unix.Mkfifo(fifo, 0o644))
+	for _, root := range []string{fifo, "/dev/zero"} {
+		b := e.bundle(func(s *specs.Spec) { s.Root.Path = root })
+		for _, cmd := range []string{"create", "run"} {
+			id := e.id()
+			r, took := e.nookWithin(5*time.Second, cmd, "--bundle", b, id)
+			e.expectFail(r, "root.path", root, "not a directory")
+			if took > 3*time.Second {
+				t.Errorf("%s with root.path %s took %v", cmd, root, took)
+			}
+			noCgroupLeft(t, id)
+		}
+	}
+}
+
+// The JSON files exec --process and update --resources are given get
+// config.json's guards: a FIFO is refused at once (update reads it while it
+// holds the container's lock, so a hang there would block every command on
+// the container).
+func TestBadProcessAndResourcesFIFO(t *testing.T) {
+	e := newEnv(t)
+	id, _, _ := e.createStarted(args("sleep", "100"))
+	fifo := filepath.Join(e.dir, "fifo.json")
+	must(t, unix.Mkfifo(fifo, 0o644))
+	for _, a := range [][]string{{"exec", "--process", fifo, id}, {"update", "--resources", fifo, id}} {
+		r, took := e.nookWithin(5*time.Second, a...)
+		if r.code == 0 || r.code == -1 || took > 3*time.Second || !strings.Contains(r.stderr, "is a FIFO, not a regular file") {
+			t.Errorf("%v: want a prompt refusal naming the FIFO, got %s after %v", a, r, took)
+		}
+	}
+	e.ok(e.nook("delete", "--force", id))
 }

@@ -61,21 +61,21 @@ func TestExec(t *testing.T) {
 	}
 	// Paused: refused unless --ignore-paused.
 	e.ok(e.nook("pause", id))
-	e.expectFail(e.nook("exec", id, "true"), "paused")
+	e.expectCode(e.nook("exec", id, "true"), 255, "paused") // 255: nook failed, not the process
 	e.ok(e.nook("resume", id))
 	e.ok(e.nook("delete", "--force", id))
-	e.expectFail(e.nook("exec", id, "true"), "does not exist")
+	e.expectCode(e.nook("exec", id, "true"), 255, "does not exist")
 }
 
 func TestExecStoppedAndBad(t *testing.T) {
 	e := newEnv(t)
 	id, _, _ := e.createStarted(args("true"))
 	e.waitStatus(id, "stopped")
-	e.expectFail(e.nook("exec", id, "true"), "stopped")
+	e.expectCode(e.nook("exec", id, "true"), 255, "stopped")
 	e.ok(e.nook("delete", id))
 	id2, _, _ := e.createStarted(args("sleep", "100"))
-	e.expectFail(e.nook("exec", id2, "no-such-binary"), "no-such-binary")
-	e.expectFail(e.nook("exec", "--user", "nobody", id2, "true"), "--user")
+	e.expectCode(e.nook("exec", id2, "no-such-binary"), 255, "no-such-binary")
+	e.expectCode(e.nook("exec", "--user", "nobody", id2, "true"), 255, "--user")
 	e.ok(e.nook("delete", "--force", id2))
 }
 
@@ -86,7 +86,9 @@ func TestExecTerminal(t *testing.T) {
 	// which must be gone afterwards.
 	tmp := t.TempDir()
 	e.env = []string{"TMPDIR=" + tmp}
-	out := e.ok(e.nook("exec", "-t", id, "sh", "-c", "tty; echo done")).stdout
+	// nook relays to its caller's terminal, which it must have (as runc).
+	_, tty := openPty(t)
+	out := e.ok(e.nookCmd(nookOpts{stdin: tty}, "exec", "-t", id, "sh", "-c", "tty; echo done")).stdout
 	lines := nonEmptyLines(strings.ReplaceAll(out, "\r", ""))
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "/dev/pts/") || lines[1] != "done" {
 		t.Errorf("exec -t printed %q", lines)

@@ -3,10 +3,13 @@ package integration
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,22 +79,40 @@ func TestSeccompArgumentFilter(t *testing.T) {
 	}
 }
 
-func TestSeccompNotify(t *testing.T) {
-	e := newEnv(t)
+// seccompAgent is a running tests/seccompagent.
+type seccompAgent struct {
+	sock      string // its listenerPath
+	stateFile string // the container process state it received
+	log       string // its stderr: one line per answered notification
+}
+
+// startSeccompAgent builds and starts the test agent; fakeMkdir is the
+// directory whose mkdir it answers with success without making it.
+func startSeccompAgent(t *testing.T, e *env, fakeMkdir string) seccompAgent {
+	t.Helper()
 	repo, err := repoRoot()
 	must(t, err)
-	agent := filepath.Join(e.dir, "seccompagent")
-	build := exec.Command("go", "build", "-o", agent, "./tests/seccompagent")
-	build.Dir = repo
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build agent: %v\n%s", err, out)
+	bin := filepath.Join(e.dir, "seccompagent")
+	if _, err := os.Stat(bin); err != nil {
+		build := exec.Command("go", "build", "-o", bin, "./tests/seccompagent")
+		build.Dir = repo
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build agent: %v\n%s", err, out)
+		}
 	}
-	sock := filepath.Join(e.dir, "agent.sock")
-	stateFile := filepath.Join(e.dir, "agent-state.json")
-	cmd := exec.Command(agent, "-socket", sock, "-state-file", stateFile, "-fake-mkdir", "/tmp/faked")
+	n := e.next()
+	a := seccompAgent{
+		sock:      filepath.Join(e.dir, fmt.Sprintf("agent%d.sock", n)),
+		stateFile: filepath.Join(e.dir, fmt.Sprintf("agent%d-state.json", n)),
+		log:       filepath.Join(e.dir, fmt.Sprintf("agent%d.log", n)),
+	}
+	logFile, err := os.Create(a.log)
+	must(t, err)
+	defer logFile.Close()
+	cmd := exec.Command(bin, "-socket", a.sock, "-state-file", a.stateFile, "-fake-mkdir", fakeMkdir)
 	stdout, err := cmd.StdoutPipe()
 	must(t, err)
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = logFile
 	must(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	ready := make(chan string, 1)
@@ -104,8 +125,14 @@ func TestSeccompNotify(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("seccomp agent did not become ready")
 	}
+	return a
+}
+
+func TestSeccompNotify(t *testing.T) {
+	e := newEnv(t)
+	agent := startSeccompAgent(t, e, "/tmp/faked")
 	prof := seccompProfile(t, "notify-mkdir.json")
-	prof.ListenerPath = sock
+	prof.ListenerPath = agent.sock
 	// The agent answers mkdir /tmp/faked with success without making it:
 	// the container sees success and no directory.
 	out := e.runOK(sh("mkdir /tmp/faked && echo mkdir-ok; test -d /tmp/faked && echo exists || echo absent; mkdir /tmp/real && test -d /tmp/real && echo real-made"),
@@ -114,9 +141,185 @@ func TestSeccompNotify(t *testing.T) {
 		t.Errorf("container saw %q, want the agent's fake success, no directory, and a real mkdir continued", got)
 	}
 	var st specs.ContainerProcessState
-	must(t, json.Unmarshal([]byte(readString(stateFile)), &st))
+	must(t, json.Unmarshal([]byte(readString(agent.stateFile)), &st))
 	if st.Metadata != "nook-test-metadata" || len(st.Fds) != 1 || st.Fds[0] != "seccompFd" || st.Pid == 0 || st.State.ID == "" {
 		t.Errorf("agent received state %+v", st)
+	}
+}
+
+// notifyMost notifies what the init's last steps (the listener hand-off,
+// the Go runtime around it, the execve) and busybox make most use of; only
+// write is refused, as runc refuses it.
+func notifyMost() []string {
+	return []string{"close", "futex", "mmap", "munmap", "madvise", "mprotect", "brk", "openat", "read",
+		"fcntl", "newfstatat", "fstat", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
+		"sched_yield", "nanosleep", "getpid", "gettid", "tgkill", "prlimit64", "execve", "exit_group",
+		"mkdir", "mkdirat"}
+}
+
+// TestSeccompNotifyAnySyscall: NOTIFY on syscalls the init itself makes
+// right after loading the filter (futex, mmap, close, …, even execve) works:
+// the init hands the listener on from another thread, the container runs,
+// and the agent sees the calls. A few rounds, since a deadlock would be a
+// race.
+func TestSeccompNotifyAnySyscall(t *testing.T) {
+	e := newEnv(t)
+	for round := range 3 {
+		agent := startSeccompAgent(t, e, "/tmp/faked")
+		prof := &specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			ListenerPath:  agent.sock,
+			Syscalls:      []specs.LinuxSyscall{{Names: notifyMost(), Action: specs.ActNotify}},
+		}
+		out := e.runOK(sh("cat /etc/passwd >/dev/null && mkdir /tmp/faked && echo mkdir-ok; test -d /tmp/faked || echo absent"),
+			withSeccomp(prof), tmpfsTmp)
+		if got := strings.Join(nonEmptyLines(out), " "); got != "mkdir-ok absent" {
+			t.Errorf("round %d: container saw %q, want the agent's fake mkdir", round, got)
+		}
+		log := readString(agent.log)
+		for _, call := range []string{" futex: continue", " execve: continue", " openat: continue", " close: continue", " mkdir /tmp/faked: faked success"} {
+			if !strings.Contains(log, call) {
+				t.Errorf("round %d: the agent did not see %q; its log:\n%s", round, call, log)
+			}
+		}
+	}
+}
+
+func TestSeccompNotifyWriteRefused(t *testing.T) {
+	e := newEnv(t)
+	prof := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		ListenerPath:  filepath.Join(e.dir, "never.sock"),
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"close", "write"}, Action: specs.ActNotify}},
+	}
+	b := e.bundle(withSeccomp(prof))
+	e.expectFail(e.nook("create", "--bundle", b, e.id()), "linux.seccomp.syscalls[0].names[1]", "SCMP_ACT_NOTIFY cannot be used for", "write")
+}
+
+// enosysProbe builds a static program that makes each syscall number of its
+// arguments with zero arguments and prints "<arg>=<errno>".
+func enosysProbe(t *testing.T, e *env) string {
+	t.Helper()
+	dir := filepath.Join(e.dir, "probe-src")
+	must(t, os.MkdirAll(dir, 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module probe\n\ngo 1.22\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(`package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+func main() {
+	for _, a := range os.Args[1:] {
+		nr, _ := strconv.ParseUint(a, 0, 64)
+		_, _, errno := syscall.RawSyscall(uintptr(nr), 0, 0, 0)
+		fmt.Printf("%s=%d\n", a, int(errno))
+	}
+}
+`), 0o644))
+	bin := filepath.Join(e.dir, "probe")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the probe: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestSeccompENOSYS: under a profile that denies by default (EPERM, or a
+// kill) and allows what the container needs, a syscall newer than every one
+// the profile names gets ENOSYS, for x86_64 and x32 numbers alike, so that
+// libc can fall back; a named denied syscall keeps its EPERM.
+func TestSeccompENOSYS(t *testing.T) {
+	e := newEnv(t)
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the probe's syscall numbers are x86_64's")
+	}
+	probe := enosysProbe(t, e)
+	const (
+		newSyscall    = "1000"
+		newX32Syscall = "0x400003e8" // __X32_SYSCALL_BIT | 1000
+		mkdir         = "83"
+		x32Mkdir      = "0x40000053"
+	)
+	for _, def := range []specs.LinuxSeccompAction{specs.ActErrno, specs.ActKillProcess} {
+		prof := seccompProfile(t, "docker-default.json")
+		prof.DefaultAction = def
+		if def != specs.ActErrno {
+			prof.DefaultErrnoRet = nil
+		}
+		// mkdir and mkdirat: named, denied with EPERM.
+		for i := range prof.Syscalls {
+			prof.Syscalls[i].Names = slices.DeleteFunc(prof.Syscalls[i].Names, func(n string) bool { return n == "mkdir" || n == "mkdirat" })
+		}
+		one := uint(1)
+		prof.Syscalls = append(prof.Syscalls, specs.LinuxSyscall{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &one})
+		b := e.bundle(args("/probe", newSyscall, newX32Syscall, mkdir, x32Mkdir), withSeccomp(prof))
+		data, err := os.ReadFile(probe)
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(b, "rootfs", "probe"), data, 0o755))
+		r := e.nook("run", "--bundle", b, e.id())
+		if r.code != 0 {
+			t.Errorf("%s: the probe failed: %s", def, r)
+			continue
+		}
+		want := []string{newSyscall + "=38", newX32Syscall + "=38", mkdir + "=1", x32Mkdir + "=1"}
+		if got := nonEmptyLines(r.stdout); !slices.Equal(got, want) {
+			t.Errorf("%s default: the probe saw %q, want %q (ENOSYS for new syscalls, EPERM for named ones)", def, got, want)
+		}
+	}
+}
+
+// TestSeccompStartContainerHook: startContainer hooks run under the
+// container's seccomp filter, as with runc: a hook's mkdir fails under a
+// profile that denies it, and the init reports the hook's failure as it
+// reports any startContainer hook's (on the container's stderr, the process
+// never runs); without the profile the same hook succeeds.
+func TestSeccompStartContainerHook(t *testing.T) {
+	e := newEnv(t)
+	hook := func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{
+			Path: "/bin/sh",
+			Args: []string{"sh", "-c", "mkdir /tmp/hook-dir && echo made > /tmp/hook-dir/x"},
+		}}}
+	}
+	out := e.runOK(args("cat", "/tmp/hook-dir/x"), hook, tmpfsTmp)
+	if strings.TrimSpace(out) != "made" {
+		t.Errorf("without a profile the hook's mkdir did not work: container saw %q", out)
+	}
+	r := e.run(args("cat", "/tmp/hook-dir/x"), hook, tmpfsTmp, withSeccomp(seccompProfile(t, "deny-mkdir.json")))
+	e.expectFail(r, "startContainer hook #0 (/bin/sh): exit status 1", "mkdir: can't create directory '/tmp/hook-dir': Operation not permitted")
+	if r.stdout != "" {
+		t.Errorf("the process ran after the failed hook: %s", r)
+	}
+}
+
+// TestSeccompNotifyStartContainerHook: with a NOTIFY profile, a
+// startContainer hook runs under the filter without a listener of its own
+// (the agent gets one listener, the container process's), so its notified
+// syscalls answer ENOSYS; the process then runs with the agent answering.
+// runc would hand the hook's notifications to the agent: its init loads the
+// filter before the hooks, on the thread that forks them.
+func TestSeccompNotifyStartContainerHook(t *testing.T) {
+	e := newEnv(t)
+	agent := startSeccompAgent(t, e, "/tmp/faked")
+	prof := seccompProfile(t, "notify-mkdir.json")
+	prof.ListenerPath = agent.sock
+	out := e.runOK(sh("cat /tmp/hook-err; mkdir /tmp/faked && echo mkdir-ok"), withSeccomp(prof), tmpfsTmp, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{
+			Path: "/bin/sh",
+			Args: []string{"sh", "-c", "mkdir /tmp/hook-dir 2>/tmp/hook-err; true"},
+		}}}
+	})
+	if got := strings.Join(nonEmptyLines(out), " | "); got != "mkdir: can't create directory '/tmp/hook-dir': Function not implemented | mkdir-ok" {
+		t.Errorf("container saw %q, want the hook's ENOSYS and the agent's fake mkdir", got)
+	}
+	if log := readString(agent.log); strings.Contains(log, "hook-dir") || !strings.Contains(log, "mkdir /tmp/faked: faked success") {
+		t.Errorf("agent log:\n%s", log)
 	}
 }
 

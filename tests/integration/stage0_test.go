@@ -138,8 +138,8 @@ func TestFailedExecLeavesNoStage0(t *testing.T) {
 	} {
 		r := e.nook("--debug", "exec", c.id, "true")
 		left := liveWriters(r.outPath)
-		if r.code != 1 || !strings.Contains(r.stderr, c.want) {
-			t.Errorf("exec in %s: want exit 1 and an error about %q, got: %s", c.id, c.want, r)
+		if r.code != 255 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("exec in %s: want exit 255 and an error about %q, got: %s", c.id, c.want, r)
 		}
 		// Killed and reaped by exec itself, not left to die of EOF when
 		// exec has gone.

@@ -86,7 +86,10 @@ func TestRunForegroundTerminal(t *testing.T) {
 	// which must be gone afterwards.
 	tmp := t.TempDir()
 	e.env = []string{"TMPDIR=" + tmp}
-	out := e.runOK(sh("tty; echo term=$TERM"), func(s *specs.Spec) { s.Process.Terminal = true })
+	// nook relays to its caller's terminal, which it must have (as runc).
+	_, tty := openPty(t)
+	b := e.bundle(sh("tty; echo term=$TERM"), func(s *specs.Spec) { s.Process.Terminal = true })
+	out := e.ok(e.nookCmd(nookOpts{stdin: tty}, "run", "--bundle", b, e.id())).stdout
 	lines := nonEmptyLines(strings.ReplaceAll(out, "\r", ""))
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "/dev/pts/") {
 		t.Errorf("run with terminal printed %q, want a /dev/pts tty", lines)
