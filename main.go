@@ -55,7 +55,18 @@ func run(args []string) int {
 		return exit.Code
 	}
 	log := loggerOf(app)
-	log.Error(err)
+	if _, isJSON := log.Formatter.(*logrus.JSONFormatter); isJSON {
+		// A stable kind (and the config field) for engines and scripts to
+		// branch on; the text format stays as it was, for people.
+		kind, field := cli.ErrorKind(err)
+		entry := log.WithField("kind", kind)
+		if field != "" {
+			entry = entry.WithField("field", field)
+		}
+		entry.Error(err)
+	} else {
+		log.Error(err)
+	}
 	// With --log FILE the error line goes there (engines read it) and the
 	// plain message to stderr (conmon forwards stderr).
 	if log.Out != os.Stderr {

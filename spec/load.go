@@ -35,6 +35,17 @@ type Config struct {
 	data         []byte
 }
 
+// ConfigError is a config.json that cannot be read, decoded or accepted.
+// Its text is "config <path>: <why>"; the why starts with the field's
+// path where there is one (spec.Validate's errors all do).
+type ConfigError struct {
+	Path string
+	Err  error
+}
+
+func (e *ConfigError) Error() string { return "config " + e.Path + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // Read reads <bundle>/config.json.
 func Read(bundle string) (*Config, error) {
 	fi, err := os.Stat(bundle)
@@ -47,7 +58,7 @@ func Read(bundle string) (*Config, error) {
 	path := filepath.Join(bundle, configName)
 	data, err := readRegular(path, maxConfigSize)
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, &ConfigError{Path: path, Err: err}
 	}
 	return &Config{bundle: bundle, path: path, data: data}, nil
 }
@@ -158,10 +169,10 @@ func fileKind(t os.FileMode) string {
 func (c *Config) Parse() (*specs.Spec, error) {
 	s, err := decode(bytes.NewReader(c.data))
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", c.path, err)
+		return nil, &ConfigError{Path: c.path, Err: err}
 	}
 	if err := Validate(s, c.bundle); err != nil {
-		return nil, fmt.Errorf("config %s: %w", c.path, err)
+		return nil, &ConfigError{Path: c.path, Err: err}
 	}
 	return s, nil
 }

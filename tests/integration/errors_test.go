@@ -414,3 +414,50 @@ func TestBadProcessAndResourcesFIFO(t *testing.T) {
 	}
 	e.ok(e.nook("delete", "--force", id))
 }
+
+// Issue 21 §4: with --log-format json every error line carries a stable
+// kind and, where there is one, the config field; stderr keeps the text.
+func TestLogJSONErrorKinds(t *testing.T) {
+	e := newEnv(t)
+	lastError := func(a ...string) (map[string]any, result) {
+		t.Helper()
+		logFile := filepath.Join(e.dir, fmt.Sprintf("log%d.json", e.next()))
+		r := e.nookGlobal(append([]string{"--root", e.root, "--log", logFile, "--log-format", "json"}, a...), nil)
+		var last map[string]any
+		for _, l := range nonEmptyLines(readString(logFile)) {
+			var entry map[string]any
+			if json.Unmarshal([]byte(l), &entry) == nil && entry["level"] == "error" {
+				last = entry
+			}
+		}
+		return last, r
+	}
+	id, _, _ := e.createStarted(args("sleep", "100"))
+	stopped, _, _ := e.createStarted(args("true"))
+	e.waitStatus(stopped, "stopped")
+	bad := e.bundle(func(s *specs.Spec) { v := 5000; s.Process.OOMScoreAdj = &v })
+	for _, tc := range []struct {
+		args        []string
+		kind, field string
+	}{
+		{[]string{"state", "no-such-container"}, "not-found", ""},
+		{[]string{"kill", stopped, "TERM"}, "not-running", ""},
+		{[]string{"create", "--bundle", e.bundle(), id}, "already-exists", ""},
+		{[]string{"create", "--bundle", bad, e.id()}, "invalid-config", "process.oomScoreAdj"},
+	} {
+		entry, r := lastError(tc.args...)
+		if r.code == 0 || entry == nil {
+			t.Errorf("%v: want a failure with an error line: %s", tc.args, r)
+			continue
+		}
+		field, _ := entry["field"].(string)
+		if entry["kind"] != tc.kind || field != tc.field {
+			t.Errorf("%v: kind %v field %q, want %s %q (msg %v)", tc.args, entry["kind"], field, tc.kind, tc.field, entry["msg"])
+		}
+		if strings.Contains(r.stderr, "kind=") {
+			t.Errorf("%v: stderr's text changed: %q", tc.args, r.stderr)
+		}
+	}
+	e.ok(e.nook("delete", "--force", id))
+	e.ok(e.nook("delete", stopped))
+}
