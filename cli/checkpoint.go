@@ -4,6 +4,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer/checkpoint"
+	"github.com/nookrt/nook/libcontainer/state"
 )
 
 // criuFlags are the CRIU options checkpoint and restore share (runc's).
@@ -76,19 +77,9 @@ func checkpointCommand() *ucli.Command {
 		ArgsUsage: "<container-id>",
 		Flags:     flags,
 		Action: func(ctx *ucli.Context) error {
-			if err := requireArgs(ctx, 1, 1); err != nil {
-				return err
-			}
-			h, err := store(ctx).Lock(ctx.Args().First(), true)
-			if err != nil {
-				return err
-			}
-			defer h.Close()
-			r, err := h.Load()
-			if err != nil {
-				return err
-			}
-			return checkpoint.Checkpoint(h, r, criuOf(ctx), criuOptions(ctx), warnFunc(ctx))
+			return withContainer(ctx, func(h *state.Handle, r *state.Record) error {
+				return checkpoint.Checkpoint(h, r, criuOf(ctx), criuOptions(ctx), warnFunc(ctx))
+			})
 		},
 	}
 }

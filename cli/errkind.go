@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"regexp"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -35,7 +34,7 @@ func ErrorKind(err error) (kind, field string) {
 	switch {
 	case errors.Is(err, state.ErrNotExist):
 		return KindNotFound, ""
-	case errors.Is(err, libcontainer.ErrNotRunning) || strings.Contains(err.Error(), "it is stopped"):
+	case errors.Is(err, libcontainer.ErrNotRunning):
 		return KindNotRunning, ""
 	case errors.Is(err, state.ErrExist):
 		return KindAlreadyExists, ""

@@ -19,7 +19,6 @@ func TestErrorKind(t *testing.T) {
 	}{
 		{state.ErrNotExist, KindNotFound, ""},
 		{fmt.Errorf("kill: %w", libcontainer.ErrNotRunning), KindNotRunning, ""},
-		{errors.New("cannot exec in container x: it is stopped"), KindNotRunning, ""},
 		{state.ErrExist, KindAlreadyExists, ""},
 		{fmt.Errorf("lock: %w", state.ErrBusy), KindBusy, ""},
 		{&spec.ConfigError{Path: "/b/config.json", Err: errors.New("process.oomScoreAdj 5000: must be between -1000 and 1000")}, KindInvalidConfig, "process.oomScoreAdj"},

@@ -85,7 +85,7 @@ func Update(h *state.Handle, r *state.Record, res *specs.LinuxResources) error {
 	m, _, err := cgroupOf(h, r)
 	if err != nil {
 		if errors.Is(err, ErrNotRunning) {
-			return fmt.Errorf("cannot update container %s: it is stopped", r.ID)
+			return notRunning(fmt.Sprintf("cannot update container %s: it is stopped", r.ID))
 		}
 		return err
 	}

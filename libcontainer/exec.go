@@ -60,7 +60,7 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 			return 0, fmt.Errorf("cannot exec in container %s: it is paused (resume it, or use --ignore-paused)", r.ID)
 		}
 	default:
-		return 0, fmt.Errorf("cannot exec in container %s: it is %s", r.ID, st)
+		return 0, notRunning(fmt.Sprintf("cannot exec in container %s: it is %s", r.ID, st))
 	}
 	cfg, err := r.Spec()
 	if err != nil {

@@ -76,6 +76,12 @@ func openVerifiedPidfd(pid int, startTime uint64) (int, error) {
 // ErrNotRunning: the container has stopped (engines match this text).
 var ErrNotRunning = errors.New("container not running")
 
+// notRunning is ErrNotRunning (errors.Is) worded for the command that met it.
+type notRunning string
+
+func (e notRunning) Error() string        { return string(e) }
+func (e notRunning) Is(target error) bool { return target == ErrNotRunning }
+
 // signalProcess sends sig to the recorded init through a verified pidfd.
 func signalProcess(pid int, startTime uint64, sig unix.Signal) error {
 	fd, err := openVerifiedPidfd(pid, startTime)

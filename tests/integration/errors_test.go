@@ -1,9 +1,7 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -277,36 +275,9 @@ func TestBadNamespacePath(t *testing.T) {
 // reading /dev/zero into memory for the harness's 30 s.
 func (e *env) nookWithin(limit time.Duration, a ...string) (result, time.Duration) {
 	e.t.Helper()
-	full := append([]string{"--root", e.root}, a...)
-	n := e.next()
-	r := result{args: full, outPath: filepath.Join(e.dir, fmt.Sprintf("out%d", n))}
-	errPath := filepath.Join(e.dir, fmt.Sprintf("err%d", n))
-	out, err := os.Create(r.outPath)
-	must(e.t, err)
-	defer out.Close()
-	errf, err := os.Create(errPath)
-	must(e.t, err)
-	defer errf.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, nookBin, full...)
-	cmd.Stdout, cmd.Stderr = out, errf
 	began := time.Now()
-	runErr := cmd.Run()
-	took := time.Since(began)
-	var ee *exec.ExitError
-	switch {
-	case runErr == nil:
-	case errors.As(runErr, &ee):
-		r.code = ee.ExitCode()
-	default:
-		r.code = -1
-	}
-	r.stdout, r.stderr = readString(r.outPath), readString(errPath)
-	if ctx.Err() != nil {
-		r.stderr += fmt.Sprintf("\n(test harness: killed after %v)", limit)
-	}
-	return r, took
+	r := runCaptured(e.dir, e.next(), exec.Command(nookBin, append([]string{"--root", e.root}, a...)...), limit)
+	return r, time.Since(began)
 }
 
 // hostileConfig checks that create and run refuse the bundle's config.json
@@ -442,6 +413,7 @@ func TestLogJSONErrorKinds(t *testing.T) {
 	}{
 		{[]string{"state", "no-such-container"}, "not-found", ""},
 		{[]string{"kill", stopped, "TERM"}, "not-running", ""},
+		{[]string{"exec", stopped, "true"}, "not-running", ""},
 		{[]string{"create", "--bundle", e.bundle(), id}, "already-exists", ""},
 		{[]string{"create", "--bundle", bad, e.id()}, "invalid-config", "process.oomScoreAdj"},
 	} {

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -208,51 +207,85 @@ func (e *env) nookExtra(extra []*os.File, a ...string) result {
 }
 
 func (e *env) nookGlobal(full []string, extra []*os.File) result {
-	n := e.next()
-	outPath := filepath.Join(e.dir, fmt.Sprintf("out%d", n))
-	errPath := filepath.Join(e.dir, fmt.Sprintf("err%d", n))
-	r := result{args: full, outPath: outPath}
-	out, err := os.Create(outPath)
-	if err != nil {
-		r.code, r.stderr = -1, err.Error()
-		return r
-	}
-	errf, err := os.Create(errPath)
-	if err != nil {
-		out.Close()
-		r.code, r.stderr = -1, err.Error()
-		return r
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, nookBin, full...)
-	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = out, errf, extra
+	cmd := exec.Command(nookBin, full...)
+	cmd.ExtraFiles = extra
 	if len(e.env) > 0 {
 		cmd.Env = append(os.Environ(), e.env...)
 	}
-	runErr := cmd.Run()
-	out.Close()
-	errf.Close()
+	return runCaptured(e.dir, e.next(), cmd, 30*time.Second)
+}
+
+// captured is a command whose stdout and stderr go to files (see result),
+// killed if it outlives its limit.
+type captured struct {
+	cmd      *exec.Cmd
+	res      result
+	errPath  string
+	limit    time.Duration
+	timer    *time.Timer
+	timedOut atomic.Bool
+}
+
+// startCaptured starts cmd with its output in files under dir, numbered n.
+func startCaptured(dir string, n int64, cmd *exec.Cmd, limit time.Duration) (*captured, error) {
+	c := &captured{cmd: cmd, limit: limit, errPath: filepath.Join(dir, fmt.Sprintf("err%d", n)),
+		res: result{args: cmd.Args[1:], outPath: filepath.Join(dir, fmt.Sprintf("out%d", n))}}
+	out, err := os.Create(c.res.outPath)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	errf, err := os.Create(c.errPath)
+	if err != nil {
+		return nil, err
+	}
+	defer errf.Close()
+	cmd.Stdout, cmd.Stderr = out, errf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c.timer = time.AfterFunc(limit, func() {
+		c.timedOut.Store(true)
+		cmd.Process.Kill()
+	})
+	return c, nil
+}
+
+// wait waits for the command. Its code is the exit status, 128+signal for a
+// signal, or -1 when the limit killed it or it could not be waited for.
+func (c *captured) wait() result {
+	err := c.cmd.Wait()
+	c.timer.Stop()
+	r := c.res
 	var ee *exec.ExitError
 	switch {
-	case runErr == nil:
-	case errors.As(runErr, &ee):
+	case err == nil:
+	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 		if ws, ok := ee.Sys().(unix.WaitStatus); ok && ws.Signaled() {
 			r.code = 128 + int(ws.Signal())
+			r.stderr = fmt.Sprintf("(test harness: killed by %v)\n", ws.Signal())
 		}
 	default:
 		r.code = -1
+		r.stderr = "(test harness: " + err.Error() + ")\n"
 	}
-	r.stdout = readString(outPath)
-	r.stderr = readString(errPath)
-	if runErr != nil && r.code == -1 {
-		r.stderr += "\n(test harness: " + runErr.Error() + ")"
+	if c.timedOut.Load() {
+		r.code = -1
+		r.stderr = fmt.Sprintf("(test harness: killed after %v)\n", c.limit)
 	}
-	if ctx.Err() != nil {
-		r.stderr += "\n(test harness: timed out after 30s)"
-	}
+	r.stdout = readString(r.outPath)
+	r.stderr += readString(c.errPath)
 	return r
+}
+
+// runCaptured starts cmd as startCaptured does and waits for it.
+func runCaptured(dir string, n int64, cmd *exec.Cmd, limit time.Duration) result {
+	c, err := startCaptured(dir, n, cmd, limit)
+	if err != nil {
+		return result{args: cmd.Args[1:], code: -1, stderr: "(test harness: " + err.Error() + ")"}
+	}
+	return c.wait()
 }
 
 func readString(path string) string {

@@ -7,9 +7,7 @@ package integration
 // for run, default capabilities).
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -39,50 +37,23 @@ type nookOpts struct {
 // files, as with nook().
 func (e *env) nookCmd(o nookOpts, a ...string) result {
 	e.t.Helper()
-	full := append([]string{"--root", e.root}, a...)
-	n := e.next()
-	r := result{args: full, outPath: filepath.Join(e.dir, fmt.Sprintf("out%d", n))}
-	errPath := filepath.Join(e.dir, fmt.Sprintf("err%d", n))
-	out, err := os.Create(r.outPath)
-	must(e.t, err)
-	errf, err := os.Create(errPath)
-	must(e.t, err)
 	limit := o.limit
 	if limit == 0 {
 		limit = 30 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	argv := append(append(append([]string{}, o.prefix...), nookBin), full...)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.stdin, out, errf
+	argv := append(append(append([]string{}, o.prefix...), nookBin, "--root", e.root), a...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin = o.stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: o.setsid, Setpgid: o.setpgid && !o.setsid}
 	if len(e.env) > 0 {
 		cmd.Env = append(os.Environ(), e.env...)
 	}
-	runErr := cmd.Start()
-	if runErr == nil {
-		if o.pid != nil {
-			*o.pid = cmd.Process.Pid
-		}
-		runErr = cmd.Wait()
+	c, err := startCaptured(e.dir, e.next(), cmd, limit)
+	must(e.t, err)
+	if o.pid != nil {
+		*o.pid = cmd.Process.Pid
 	}
-	out.Close()
-	errf.Close()
-	var ee *exec.ExitError
-	switch {
-	case runErr == nil:
-	case errors.As(runErr, &ee):
-		r.code = ee.ExitCode()
-	default:
-		r.code = -1
-	}
-	r.stdout, r.stderr = readString(r.outPath), readString(errPath)
-	if ctx.Err() != nil {
-		r.code = -1
-		r.stderr += fmt.Sprintf("\n(test harness: timed out after %s)", limit)
-	}
-	return r
+	return c.wait()
 }
 
 // openPty allocates a pty pair, both ends closed at the end of the test.

@@ -208,52 +208,7 @@ func (r *rlEnv) nookAs(a ...string) result { return r.runCmd(r.command(r.bin, a.
 
 // runCmd runs cmd with its output in files (see result) and a timeout.
 func (r *rlEnv) runCmd(cmd *exec.Cmd) result {
-	n := r.next()
-	outPath := filepath.Join(r.dir, fmt.Sprintf("out%d", n))
-	errPath := filepath.Join(r.dir, fmt.Sprintf("err%d", n))
-	res := result{args: cmd.Args[1:], outPath: outPath}
-	out, err := os.Create(outPath)
-	if err != nil {
-		res.code, res.stderr = -1, err.Error()
-		return res
-	}
-	errf, err := os.Create(errPath)
-	if err != nil {
-		out.Close()
-		res.code, res.stderr = -1, err.Error()
-		return res
-	}
-	cmd.Stdout, cmd.Stderr = out, errf
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		done <- err
-	} else {
-		go func() { done <- cmd.Wait() }()
-	}
-	var runErr error
-	select {
-	case runErr = <-done:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		runErr = <-done
-		res.stderr = "(test harness: timed out after 30s)\n"
-	}
-	out.Close()
-	errf.Close()
-	var ee *exec.ExitError
-	switch {
-	case runErr == nil:
-	case errors.As(runErr, &ee):
-		res.code = ee.ExitCode()
-	default:
-		res.code = -1
-	}
-	res.stdout = readString(outPath)
-	res.stderr += readString(errPath)
-	if res.code == -1 && runErr != nil {
-		res.stderr += "\n(test harness: " + runErr.Error() + ")"
-	}
-	return res
+	return runCaptured(r.dir, r.next(), cmd, 30*time.Second)
 }
 
 // bundle makes a bundle the account owns: its config from

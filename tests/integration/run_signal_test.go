@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,44 +31,16 @@ type runningNook struct {
 // signal fails its test instead of hanging it.
 func (e *env) nookAsync(a ...string) *runningNook {
 	e.t.Helper()
-	full := append([]string{"--root", e.root}, a...)
-	n := e.next()
-	r := &runningNook{res: result{args: full, outPath: filepath.Join(e.dir, fmt.Sprintf("out%d", n))}, done: make(chan struct{})}
-	errPath := filepath.Join(e.dir, fmt.Sprintf("err%d", n))
-	out, err := os.Create(r.res.outPath)
+	cmd := exec.Command(nookBin, append([]string{"--root", e.root}, a...)...)
+	c, err := startCaptured(e.dir, e.next(), cmd, 30*time.Second)
 	must(e.t, err)
-	errf, err := os.Create(errPath)
-	must(e.t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	r.cmd = exec.CommandContext(ctx, nookBin, full...)
-	r.cmd.Stdout, r.cmd.Stderr = out, errf
-	if err := r.cmd.Start(); err != nil {
-		cancel()
-		e.t.Fatal(err)
-	}
-	out.Close()
-	errf.Close()
+	r := &runningNook{cmd: cmd, res: c.res, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		defer cancel()
-		err := r.cmd.Wait()
-		var ee *exec.ExitError
-		switch {
-		case err == nil:
-		case errors.As(err, &ee):
-			r.res.code = ee.ExitCode()
-			if ws, ok := ee.Sys().(unix.WaitStatus); ok && ws.Signaled() {
-				r.res.code = 128 + int(ws.Signal())
-				r.res.stderr = fmt.Sprintf("(test harness: nook was killed by %v)\n", ws.Signal())
-			}
-		default:
-			r.res.code = -1
-		}
-		r.res.stdout = readString(r.res.outPath)
-		r.res.stderr = readString(errPath) + r.res.stderr
+		r.res = c.wait()
 	}()
 	e.t.Cleanup(func() {
-		r.cmd.Process.Kill()
+		cmd.Process.Kill()
 		<-r.done
 	})
 	return r
