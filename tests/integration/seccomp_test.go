@@ -161,7 +161,9 @@ func notifyMost() []string {
 // right after loading the filter (futex, mmap, close, …, even execve) works:
 // the init hands the listener on from another thread, the container runs,
 // and the agent sees the calls. A few rounds, since a deadlock would be a
-// race.
+// race. futex stays notified but is not required in the agent's log:
+// whether the Go runtime parks a thread between the filter and execve is
+// its scheduler's timing (CI once saw none).
 func TestSeccompNotifyAnySyscall(t *testing.T) {
 	e := newEnv(t)
 	for round := range 3 {
@@ -177,7 +179,7 @@ func TestSeccompNotifyAnySyscall(t *testing.T) {
 			t.Errorf("round %d: container saw %q, want the agent's fake mkdir", round, got)
 		}
 		log := readString(agent.log)
-		for _, call := range []string{" futex: continue", " execve: continue", " openat: continue", " close: continue", " mkdir /tmp/faked: faked success"} {
+		for _, call := range []string{" execve: continue", " openat: continue", " close: continue", " mkdir /tmp/faked: faked success"} {
 			if !strings.Contains(log, call) {
 				t.Errorf("round %d: the agent did not see %q; its log:\n%s", round, call, log)
 			}
