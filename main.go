@@ -23,7 +23,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/cli"
-	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/libcontainer/containerinit"
 	_ "github.com/nookrt/nook/nsenter" // the namespace constructor must be linked in
 	"github.com/nookrt/nook/seccomp"
 	"github.com/nookrt/nook/spec"
@@ -38,8 +38,8 @@ var (
 func main() {
 	// A container init never parses the command line: nsenter has already
 	// joined its namespaces and it goes straight to the Go half.
-	if libcontainer.IsInit() {
-		libcontainer.RunInit()
+	if containerinit.IsInit() {
+		containerinit.RunInit()
 	}
 	os.Exit(run(os.Args))
 }

@@ -5,7 +5,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/libcontainer/containerinit"
 )
 
 // initCommand is how a container init is entered; users never call it.
@@ -15,10 +15,10 @@ func initCommand() *ucli.Command {
 		Hidden: true,
 		Usage:  "container init (internal)",
 		Action: func(ctx *ucli.Context) error {
-			if !libcontainer.IsInit() {
+			if !containerinit.IsInit() {
 				return errors.New("init is internal to nook and only runs inside a container being created")
 			}
-			libcontainer.RunInit()
+			containerinit.RunInit()
 			return nil
 		},
 	}

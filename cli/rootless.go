@@ -9,7 +9,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/libcontainer/userns"
 )
 
 // DefaultRootDir is the --root default for the caller, by runc's rule: an
@@ -37,7 +37,7 @@ func honorsXDG() bool {
 	if os.Geteuid() != 0 {
 		return true
 	}
-	if !libcontainer.RunningInUserNS() {
+	if !userns.RunningInUserNS() {
 		return false
 	}
 	u, ok := os.LookupEnv("USER")
@@ -60,7 +60,7 @@ func ensureXDGRoot(root string) {
 func rootlessCgroups(ctx *ucli.Context) (bool, error) {
 	v := ctx.String("rootless")
 	if v == "" || strings.EqualFold(v, "auto") {
-		return os.Geteuid() != 0 || libcontainer.RunningInUserNS(), nil
+		return os.Geteuid() != 0 || userns.RunningInUserNS(), nil
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/libcontainer/userns"
 )
 
 // rootlessOf runs an app with nook's --rootless flag and returns what
@@ -33,7 +33,7 @@ func rootlessOf(t *testing.T, args ...string) (bool, error) {
 }
 
 func TestRootlessFlag(t *testing.T) {
-	auto := os.Geteuid() != 0 || libcontainer.RunningInUserNS()
+	auto := os.Geteuid() != 0 || userns.RunningInUserNS()
 	for _, c := range []struct {
 		args []string
 		want bool
@@ -58,7 +58,7 @@ func TestRootlessFlag(t *testing.T) {
 // Root outside a user namespace keeps /run/nook whatever XDG_RUNTIME_DIR
 // says (runc's rule); the unprivileged cases run in the integration tests.
 func TestDefaultRootDirForRoot(t *testing.T) {
-	if os.Geteuid() != 0 || libcontainer.RunningInUserNS() {
+	if os.Geteuid() != 0 || userns.RunningInUserNS() {
 		t.Skip("needs real root (uid 0 in the initial user namespace)")
 	}
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
@@ -85,7 +85,7 @@ func TestRunningInUserNSParses(t *testing.T) {
 		t.Skip(err)
 	}
 	identity := strings.Join(strings.Fields(string(b)), " ") == "0 0 4294967295"
-	if libcontainer.RunningInUserNS() == identity {
-		t.Errorf("libcontainer.RunningInUserNS() = %v for uid_map %q", libcontainer.RunningInUserNS(), b)
+	if userns.RunningInUserNS() == identity {
+		t.Errorf("userns.RunningInUserNS() = %v for uid_map %q", userns.RunningInUserNS(), b)
 	}
 }

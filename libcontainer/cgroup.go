@@ -12,6 +12,7 @@ import (
 	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/cgroups/systemd"
 	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/libcontainer/userns"
 )
 
 // newCgroupManager builds the manager create uses: cgroupfs, or systemd with
@@ -22,7 +23,7 @@ func newCgroupManager(o CreateOptions) (cgroups.Manager, error) {
 		cfg.Path = l.CgroupsPath
 		cfg.Resources = l.Resources
 	}
-	if cfg.Path == "" && !o.SystemdCgroup && (os.Geteuid() != 0 || RunningInUserNS()) {
+	if cfg.Path == "" && !o.SystemdCgroup && (os.Geteuid() != 0 || userns.RunningInUserNS()) {
 		// Without privileges on the host the default /nook/<id> is never
 		// writable: as runc, a path relative to nook's own cgroup, which
 		// lands in a subtree delegated to the caller if there is one.

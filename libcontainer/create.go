@@ -302,7 +302,7 @@ func (p *initProcess) bootstrap(s *specs.Spec) error {
 // bootstrapOf is what stage 0 is told of s: the Bootstrap payload, and the
 // CPUs it starts the init on.
 func bootstrapOf(s *specs.Spec) (payload []byte, affinity string) {
-	flags, join := namespacePlan(s.Linux)
+	flags, join := initproto.NamespacePlan(s.Linux)
 	var oom *int
 	if a := s.Process; a != nil {
 		if a.ExecCPUAffinity != nil {
@@ -322,7 +322,7 @@ func (p *initProcess) bootstrappedFor(s *specs.Spec) bool {
 
 // bringUp drives the conversation of initproto up to Ready.
 func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOptions, cg cgroups.Manager, prep *cgroupPrep, start time.Time) (*Container, error) {
-	flags, _ := namespacePlan(o.Spec.Linux)
+	flags, _ := initproto.NamespacePlan(o.Spec.Linux)
 	warn := o.Warn
 	if flags&unix.CLONE_NEWUSER != 0 {
 		b, err := initproto.Expect(p.sock, initproto.UsernsReady, warn)
@@ -364,9 +364,9 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	// The config goes now: the init's Go runtime starts and decodes it
 	// while the cgroup is made ready; it waits for InitGo before it does
 	// anything in the container.
-	cfg := InitConfig{
+	cfg := initproto.InitConfig{
 		ID: o.ID, Spec: initSpec(o.Spec), Rootfs: o.Rootfs, Bundle: o.Bundle,
-		Userns:         hasNamespace(o.Spec.Linux, specs.UserNamespace),
+		Userns:         initproto.HasNamespace(o.Spec.Linux, specs.UserNamespace),
 		NoPivot:        o.NoPivot,
 		NoNewKeyring:   o.NoNewKeyring,
 		Pid:            p.pid,
@@ -509,9 +509,9 @@ func timeOffsets(l *specs.Linux) string {
 // joined (by exec, or by another container's config).
 func namespacePaths(pid int, l *specs.Linux) map[string]string {
 	m := map[string]string{}
-	for _, k := range nsKinds {
-		if hasNamespace(l, k.typ) {
-			m[string(k.typ)] = fmt.Sprintf("/proc/%d/ns/%s", pid, k.proc)
+	for _, k := range initproto.NamespaceKinds() {
+		if initproto.HasNamespace(l, k.Type) {
+			m[string(k.Type)] = fmt.Sprintf("/proc/%d/ns/%s", pid, k.Proc)
 		}
 	}
 	return m

@@ -122,9 +122,9 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 // runs anything of its own, and drives it to Ready.
 func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs []string, unlock func()) (int, error) {
 	var join []initproto.NsPath
-	for _, k := range nsKinds {
-		if path, ok := r.Namespaces[string(k.typ)]; ok {
-			join = append(join, initproto.NsPath{Flag: k.flag, Path: path})
+	for _, k := range initproto.NamespaceKinds() {
+		if path, ok := r.Namespaces[string(k.Type)]; ok {
+			join = append(join, initproto.NsPath{Flag: k.Flag, Path: path})
 		}
 	}
 	// The recorded paths are the init's /proc entries: make sure they still
@@ -152,7 +152,7 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 	if err := p.reapStage0(); err != nil {
 		return 0, err
 	}
-	cfg := InitConfig{
+	cfg := initproto.InitConfig{
 		ID: r.ID, Spec: initSpec(o.Spec), Rootfs: r.Rootfs, Bundle: r.Bundle,
 		Exec:           true,
 		Pid:            p.pid,

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/console"
+	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/procfs"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/seccomp"
@@ -96,7 +97,7 @@ func (h *handoffs) prepareBinds(o CreateOptions) error {
 	if o.Spec.Linux != nil {
 		propagation = o.Spec.Linux.RootfsPropagation
 	}
-	userns := hasNamespace(o.Spec.Linux, specs.UserNamespace)
+	userns := initproto.HasNamespace(o.Spec.Linux, specs.UserNamespace)
 	for i, m := range o.Spec.Mounts {
 		if !rootfs.IsBind(m) || !userns && !slices.Contains(h.idmapMounts, i) {
 			continue
@@ -141,7 +142,7 @@ func (h *handoffs) openFifo(path string) error {
 // files returns the files to send with the Config message and records in
 // cfg the slot of each (its 1-based position among them), which the init
 // resolves to the fd it received it as.
-func (h *handoffs) files(cfg *InitConfig) ([]*os.File, error) {
+func (h *handoffs) files(cfg *initproto.InitConfig) ([]*os.File, error) {
 	var out []*os.File
 	slot := func(f *os.File) int {
 		out = append(out, f)

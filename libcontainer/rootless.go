@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/state"
 )
@@ -32,7 +33,7 @@ func validateRootless(s *specs.Spec) error {
 
 func checkRootless(s *specs.Spec, c callerIDs) error {
 	l := s.Linux
-	if !hasNamespace(l, specs.UserNamespace) {
+	if !initproto.HasNamespace(l, specs.UserNamespace) {
 		return fmt.Errorf("linux.namespaces: nook runs as uid %d, not root: a container needs a user namespace of its own (nook spec --rootless writes one) or a path to join one", c.uid)
 	}
 	if newUserns(l) {
@@ -177,48 +178,8 @@ func pidsWithoutCgroup(r *state.Record) ([]int, error) {
 	return pids, nil
 }
 
-// usableGroups is what the init passes to setgroups(2) for u: none in a
-// user namespace that denies it (gids mapped by an unprivileged nook
-// itself), where runc skips them too. Explicit additionalGids were refused
-// by create (validateRootless); what is dropped here comes from the
-// container's /etc/group for process.user.username, and a warning names it.
-func (i *initRun) usableGroups(u specs.User) []uint32 {
-	if len(u.AdditionalGids) == 0 || !setgroupsDenied() {
-		return u.AdditionalGids
-	}
-	var dropped []uint32
-	for _, g := range u.AdditionalGids {
-		if g != u.GID {
-			dropped = append(dropped, g)
-		}
-	}
-	if len(dropped) > 0 {
-		i.warn(fmt.Sprintf("process.user: supplementary groups %v not set: setgroups(2) is denied in the container's user namespace (nook mapped its gids without newgidmap)", dropped))
-	}
-	return nil
-}
-
-// setgroupsDenied reads the user namespace's setgroups switch.
-func setgroupsDenied() bool {
-	b, err := os.ReadFile("/proc/self/setgroups")
-	return err == nil && strings.TrimSpace(string(b)) == "deny"
-}
-
 // rootlessJoinDenied: err is a permission error joining the cgroup of a
 // container made with rootless cgroups, which exec tolerates.
 func rootlessJoinDenied(r *state.Record, err error) bool {
 	return r.Cgroup != nil && r.Cgroup.Rootless && errors.Is(err, fs.ErrPermission)
-}
-
-// RunningInUserNS: this process's user namespace is not the initial one,
-// whose uid_map is the identity over all 2^32-1 ids (nook run by rootless
-// podman is root in podman's namespace). Capabilities then count only
-// inside it: no mknod, no raising hard rlimits.
-func RunningInUserNS() bool {
-	b, err := os.ReadFile("/proc/self/uid_map")
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(b))
-	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
 }

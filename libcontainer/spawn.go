@@ -176,7 +176,7 @@ func (p *initProcess) reapStage0() error {
 // sendConfig sends the Config message with the files the init takes over
 // (the start barrier, the console and seccomp sockets, idmap namespaces):
 // cfg names each by its slot, which the init resolves to its own fd.
-func (p *initProcess) sendConfig(cfg *InitConfig, warn func(string)) error {
+func (p *initProcess) sendConfig(cfg *initproto.InitConfig, warn func(string)) error {
 	var files []*os.File
 	if p.handoff != nil {
 		var err error

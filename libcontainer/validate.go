@@ -8,6 +8,7 @@ import (
 
 	"github.com/nookrt/nook/libcontainer/apparmor"
 	"github.com/nookrt/nook/libcontainer/hooks"
+	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/netdev"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/sched"
@@ -56,7 +57,7 @@ func validate(s *specs.Spec) error {
 			return err
 		}
 		if len(l.NetDevices) > 0 {
-			if !hasNamespace(l, specs.NetworkNamespace) {
+			if !initproto.HasNamespace(l, specs.NetworkNamespace) {
 				return errors.New("linux.netDevices: needs a network namespace in linux.namespaces (without one the devices would stay on the host)")
 			}
 			if err := netdev.Validate(l.NetDevices); err != nil {

@@ -19,7 +19,7 @@
  *     PID 1 of a new pid namespace); send INIT_PID; exit.
  *   stage 1 (the container init):
  *     return at once, so that the Go runtime starts while the parent moves the
- *     init into its cgroup; the Go half (libcontainer/init.go) waits for INIT_GO
+ *     init into its cgroup; the Go half (libcontainer/containerinit/init.go) waits for INIT_GO
  *     before it touches the container, then unshares the cgroup namespace.
  */
 #define _GNU_SOURCE

@@ -59,7 +59,7 @@ func fdNumbers(fds map[int]string) []int {
 // process (create + start, and `nook exec`) sees stdio and the --preserve-fds
 // only. The protection (invariant 3) is every fd of nook opened O_CLOEXEC and
 // the init's close_range(3+preserve-fds, ~0, CLOSE_RANGE_CLOEXEC) right before
-// execve (libcontainer/init.go finishAndExec). The test fails if any other fd
+// execve (libcontainer/containerinit/init.go finishAndExec). The test fails if any other fd
 // is listed.
 func TestCVE2024_21626NoFdReachesTheContainer(t *testing.T) {
 	e := newEnv(t)
@@ -104,7 +104,7 @@ func TestCVE2024_21626NoFdReachesTheContainer(t *testing.T) {
 // start barrier, the Go runtime's epoll and eventfd) must not be host
 // directories: create fails (chdir: not a directory / no such file) or the
 // process lands inside. Protection: nook opens nothing but those fds in the
-// init, all O_CLOEXEC (libcontainer/init.go), and the container's /proc is
+// init, all O_CLOEXEC (libcontainer/containerinit/init.go), and the container's /proc is
 // its own. The same for `nook exec --cwd`. With the close-on-exec and the
 // cwd check removed this still passes (tried): nook's init simply holds no
 // host directory to reach. TestCVE2024_21626InheritedFdCwd hands it one, and

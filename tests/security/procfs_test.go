@@ -138,7 +138,7 @@ func TestCVE2019_16884ImageProcDirWithFakeFiles(t *testing.T) {
 // as /proc, or through the image's /p -> proc symlink), the write must not
 // land in that directory while the container goes without its OOM score:
 // create fails, or the process has the score and the decoy is untouched.
-// Protection: libcontainer/init.go setOOMScoreAdj writes through
+// Protection: libcontainer/containerinit/init.go setOOMScoreAdj writes through
 // sysctl.WriteProc (a verified procfs handle, no mount crossing), and
 // checkProcDestination refuses the plain /proc mount.
 func TestProcfsDecoyOOMScoreAdj(t *testing.T) {

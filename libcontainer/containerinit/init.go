@@ -1,4 +1,14 @@
-package libcontainer
+// Package containerinit is everything that runs inside a container's init
+// process, in Go: it starts once nsenter's C stage has put the process in
+// its namespaces, takes its config from the parent (initproto.Config),
+// builds the rootfs, applies the process's settings, parks on the start
+// barrier and finally execs the user's program. `nook exec` runs the same
+// code without the rootfs and barrier steps.
+//
+// It shares no memory with the parent (package libcontainer): every input
+// arrives as an initproto message, and its only outputs are initproto
+// messages and the exec itself.
+package containerinit
 
 import (
 	"context"
@@ -27,9 +37,9 @@ import (
 	"github.com/nookrt/nook/libcontainer/rlimits"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/sched"
-	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/libcontainer/sysctl"
 	"github.com/nookrt/nook/libcontainer/user"
+	"github.com/nookrt/nook/libcontainer/userns"
 	"github.com/nookrt/nook/nsenter"
 	"github.com/nookrt/nook/seccomp"
 	"github.com/nookrt/nook/selinux"
@@ -75,12 +85,12 @@ func (i *initRun) run() error {
 	if err != nil {
 		return err
 	}
-	var cfg InitConfig
+	var cfg initproto.InitConfig
 	if err := json.Unmarshal(payload, &cfg); err != nil {
 		initproto.CloseFds(fds)
 		return fmt.Errorf("decode init config: %w", err)
 	}
-	if err := cfg.resolveFds(fds); err != nil {
+	if err := cfg.ResolveFds(fds); err != nil {
 		return err
 	}
 	s := cfg.Spec
@@ -97,7 +107,7 @@ func (i *initRun) run() error {
 	// A new cgroup namespace (the spec's, never an exec's: that one joined
 	// the container's) is rooted where we are now. Per thread: this one is
 	// locked and is the one that execs.
-	flags, _ := namespacePlan(s.Linux)
+	flags, _ := initproto.NamespacePlan(s.Linux)
 	if !cfg.Exec && flags&unix.CLONE_NEWCGROUP != 0 {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
@@ -178,7 +188,7 @@ func (i *initRun) run() error {
 	// run under the container's seccomp filter.
 	ctx := hooks.WithSpawner(context.Background(), seccompSpawner(&cfg))
 	start := withDefaultEnv(hooks.Of(s.Hooks, hooks.StartContainer), pp.proc.Env)
-	if err := hooks.RunContext(ctx, hooks.StartContainer, start, hookState(&cfg, state.Created)); err != nil {
+	if err := hooks.RunContext(ctx, hooks.StartContainer, start, hookState(&cfg, specs.StateCreated)); err != nil {
 		return err
 	}
 	return i.finishAndExec(&cfg, pp)
@@ -200,7 +210,7 @@ func withDefaultEnv(list []specs.Hook, env []string) []specs.Hook {
 // runExec is the Go half of `nook exec`'s process: nsenter has joined the
 // container's namespaces (setns of the mount namespace also made its root
 // ours) and the parent has put us in its cgroup.
-func (i *initRun) runExec(cfg *InitConfig) error {
+func (i *initRun) runExec(cfg *initproto.InitConfig) error {
 	if cfg.Spec.Process == nil {
 		return errors.New("exec: no process")
 	}
@@ -221,7 +231,7 @@ func (i *initRun) runExec(cfg *InitConfig) error {
 
 // finishAndExec takes the last steps, which need no report to the parent,
 // and execs the user process.
-func (i *initRun) finishAndExec(cfg *InitConfig, pp *preparedProcess) error {
+func (i *initRun) finishAndExec(cfg *initproto.InitConfig, pp *preparedProcess) error {
 	proc, path, limits, final := pp.proc, pp.path, pp.limits, pp.final
 	// The process gets the timer slack of create's (or exec's) caller back,
 	// not nook's own (nsenter/timerslack.c); this thread execs it. Now, as
@@ -344,7 +354,7 @@ func (i *initRun) parkForever(barrier *os.File) error {
 	return errors.New("container has no process to run")
 }
 
-func (i *initRun) setupFilesystem(cfg *InitConfig) error {
+func (i *initRun) setupFilesystem(cfg *initproto.InitConfig) error {
 	s := cfg.Spec
 	var l specs.Linux
 	if s.Linux != nil {
@@ -378,8 +388,8 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 		Bundle:   cfg.Bundle,
 		NoPivot:  cfg.NoPivot || !newMntNS,
 		Chroot:   !newMntNS,
-		InUserns: cfg.Userns || RunningInUserNS(),
-		CgroupNS: hasNamespace(s.Linux, specs.CgroupNamespace),
+		InUserns: cfg.Userns || userns.RunningInUserNS(),
+		CgroupNS: initproto.HasNamespace(s.Linux, specs.CgroupNamespace),
 		// Only with a mount namespace of its own: otherwise it is the host's.
 		Propagation: map[bool]string{true: l.RootfsPropagation}[newMntNS],
 		BeforePivot: func() error {
@@ -396,7 +406,7 @@ func (i *initRun) setupFilesystem(cfg *InitConfig) error {
 			if err := unix.Fchdir(int(root.Fd())); err != nil {
 				return fmt.Errorf("chdir to rootfs: %w", err)
 			}
-			return hooks.Run(hooks.CreateContainer, hooks.Of(s.Hooks, hooks.CreateContainer), hookState(cfg, state.Creating))
+			return hooks.Run(hooks.CreateContainer, hooks.Of(s.Hooks, hooks.CreateContainer), hookState(cfg, specs.StateCreating))
 		},
 		MountLabel: func(data string) string { return selinux.FormatMountLabel(data, l.MountLabel) },
 		IdmapFds:   cfg.IdmapFds,
@@ -432,7 +442,7 @@ func makeCwd(p *specs.Process) error {
 }
 
 // hookState is the state JSON the init's hooks get on stdin.
-func hookState(cfg *InitConfig, status specs.ContainerState) specs.State {
+func hookState(cfg *initproto.InitConfig, status specs.ContainerState) specs.State {
 	return specs.State{
 		Version:     specs.Version,
 		ID:          cfg.ID,
@@ -585,7 +595,7 @@ func resolveUsername(u *specs.User) error {
 // loadSeccomp loads the filter the parent compiled on this (locked) thread
 // and, for SCMP_ACT_NOTIFY, sends the listener fd with the container
 // process state to the listenerPath socket the parent connected.
-func (i *initRun) loadSeccomp(cfg *InitConfig) error {
+func (i *initRun) loadSeccomp(cfg *initproto.InitConfig) error {
 	if !cfg.Seccomp.NeedsListener() {
 		if err := cfg.Seccomp.Install(nil); err != nil {
 			return fmt.Errorf("linux.seccomp: %w", err)
@@ -609,7 +619,7 @@ func (i *initRun) loadSeccomp(cfg *InitConfig) error {
 		conn.Close()
 		return errors.New("linux.seccomp.listenerPath: not a unix socket")
 	}
-	st := cfg.Seccomp.ProcessState(cfg.Pid, hookState(cfg, state.Running))
+	st := cfg.Seccomp.ProcessState(cfg.Pid, hookState(cfg, specs.StateRunning))
 	var sendErr error // read once Install has returned, which waits for send
 	send := func(listener int) error {
 		sendErr = seccomp.SendListener(uconn, listener, st)
@@ -635,7 +645,7 @@ func (i *initRun) loadSeccomp(cfg *InitConfig) error {
 // the process does (it is set later on this thread); without it this
 // thread still holds CAP_SYS_ADMIN (prepareProcess). A NOTIFY rule answers
 // ENOSYS in a hook: the one listener goes to the agent with the process.
-func seccompSpawner(cfg *InitConfig) hooks.Spawner {
+func seccompSpawner(cfg *initproto.InitConfig) hooks.Spawner {
 	if cfg.Seccomp == nil {
 		return nil
 	}
@@ -649,7 +659,7 @@ func seccompSpawner(cfg *InitConfig) hooks.Spawner {
 // devpts, its slave bound on /dev/console and made the init's controlling
 // terminal and stdio, and its master sent to the --console-socket the parent
 // connected (then closed here: the engine holds it).
-func setupConsole(cfg *InitConfig, devConsole bool) error {
+func setupConsole(cfg *initproto.InitConfig, devConsole bool) error {
 	f := os.NewFile(uintptr(cfg.ConsoleFd), "console-socket")
 	conn, err := net.FileConn(f)
 	f.Close()
@@ -707,7 +717,7 @@ type preparedProcess struct {
 // step that can still be reported to the parent: the user, capabilities
 // until execve, rlimit checks, cwd, scheduling. It runs inside the
 // container's root.
-func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
+func (i *initRun) prepareProcess(cfg *initproto.InitConfig) (*preparedProcess, error) {
 	s := cfg.Spec
 	proc := s.Process
 	// process.oomScoreAdj was set by stage 0 (nsenter), through the host's
@@ -717,7 +727,7 @@ func (i *initRun) prepareProcess(cfg *InitConfig) (*preparedProcess, error) {
 		return nil, err
 	}
 	// Rlimits are applied after the barrier; refuse now what will fail then.
-	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(cfg.Userns || RunningInUserNS())); err != nil {
+	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(cfg.Userns || userns.RunningInUserNS())); err != nil {
 		return nil, err
 	}
 	path, err := lookPath(proc.Args[0], proc.Env)

@@ -1,4 +1,4 @@
-package libcontainer
+package containerinit
 
 import (
 	"slices"

@@ -1,10 +1,9 @@
-package libcontainer
+package initproto
 
 import (
 	"strings"
 	"testing"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,7 +20,7 @@ func pipes(t *testing.T, n int) []int {
 		unix.Close(p[1])
 		fds = append(fds, p[0])
 	}
-	return fds // resolveFds closes what it does not hand out
+	return fds // ResolveFds closes what it does not hand out
 }
 
 func isOpen(fd int) bool {
@@ -32,7 +31,7 @@ func isOpen(fd int) bool {
 func TestResolveFds(t *testing.T) {
 	fds := pipes(t, 5)
 	cfg := InitConfig{FifoFd: 1, ConsoleFd: 3, SeccompFd: 2, IdmapFds: map[int]int{7: 4}}
-	if err := cfg.resolveFds(fds); err != nil {
+	if err := cfg.ResolveFds(fds); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.FifoFd != fds[0] || cfg.SeccompFd != fds[1] || cfg.ConsoleFd != fds[2] || cfg.IdmapFds[7] != fds[3] {
@@ -51,7 +50,7 @@ func TestResolveFds(t *testing.T) {
 
 func TestResolveFdsNoneSent(t *testing.T) {
 	cfg := InitConfig{}
-	if err := cfg.resolveFds(nil); err != nil || cfg.FifoFd != 0 || cfg.ConsoleFd != 0 {
+	if err := cfg.ResolveFds(nil); err != nil || cfg.FifoFd != 0 || cfg.ConsoleFd != 0 {
 		t.Errorf("empty config: %+v, %v", cfg, err)
 	}
 }
@@ -68,7 +67,7 @@ func TestResolveFdsRefusesBadSlots(t *testing.T) {
 	} {
 		fds := pipes(t, 2)
 		cfg := c.cfg
-		err := cfg.resolveFds(fds)
+		err := cfg.ResolveFds(fds)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: got %v, want an error with %q", c.cfg, err, c.want)
 		}
@@ -78,30 +77,5 @@ func TestResolveFdsRefusesBadSlots(t *testing.T) {
 				t.Errorf("%+v: fd %d left open after the error", c.cfg, fd)
 			}
 		}
-	}
-}
-
-func TestInitSpecDropsWhatOnlyTheParentUses(t *testing.T) {
-	s := &specs.Spec{
-		Hostname: "h",
-		Linux: &specs.Linux{
-			Resources:  &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}},
-			Seccomp:    &specs.LinuxSeccomp{DefaultAction: specs.ActErrno},
-			Sysctl:     map[string]string{"kernel.shmmax": "1"},
-			NetDevices: map[string]specs.LinuxNetDevice{"eth0": {}},
-		},
-	}
-	got := initSpec(s)
-	if got.Linux.Resources != nil || got.Linux.Seccomp != nil || got.Linux.NetDevices != nil {
-		t.Errorf("init spec keeps resources %v, seccomp %v, netDevices %v", got.Linux.Resources, got.Linux.Seccomp, got.Linux.NetDevices)
-	}
-	if got.Hostname != "h" || got.Linux.Sysctl["kernel.shmmax"] != "1" {
-		t.Errorf("init spec lost what the init uses: %+v", got)
-	}
-	if s.Linux.Resources == nil || s.Linux.Seccomp == nil || s.Linux.NetDevices == nil {
-		t.Error("initSpec changed the caller's spec")
-	}
-	if initSpec(&specs.Spec{}).Linux != nil {
-		t.Error("a spec without linux got one")
 	}
 }

@@ -1,13 +1,11 @@
-package libcontainer
+package initproto
 
 import (
 	"fmt"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"golang.org/x/sys/unix"
 
-	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/seccomp"
 )
 
@@ -41,7 +39,7 @@ type InitConfig struct {
 	ListenFds int `json:"listenFds,omitempty"`
 	// The files the init takes over come with the Config message
 	// (SCM_RIGHTS). The parent writes each one's slot, its 1-based position
-	// among them (0: not sent); resolveFds turns slots into the init's fds.
+	// among them (0: not sent); ResolveFds turns slots into the init's fds.
 	//
 	// FifoFd is the start barrier, open read-write (create only).
 	FifoFd int `json:"fifoFd,omitempty"`
@@ -68,28 +66,10 @@ type InitConfig struct {
 	BindFds map[int]int `json:"bindFds,omitempty"`
 }
 
-// initSpec is the spec as the init gets it: without what only the parent
-// uses. linux.resources is applied to the cgroup by the parent, which also
-// moves linux.netDevices in, and linux.seccomp travels compiled
-// (InitConfig.Seccomp); a Docker or
-// Kubernetes profile is hundreds of syscall names the init would otherwise
-// decode for nothing. s itself is not changed.
-func initSpec(s *specs.Spec) *specs.Spec {
-	out := *s
-	if s.Linux != nil {
-		l := *s.Linux
-		l.Resources = nil
-		l.Seccomp = nil
-		l.NetDevices = nil
-		out.Linux = &l
-	}
-	return &out
-}
-
-// resolveFds turns the slots the parent wrote into the fds the files
+// ResolveFds turns the slots the parent wrote into the fds the files
 // arrived as (fds, in the order sent). Each slot names a distinct file; a
 // file no slot names is closed.
-func (c *InitConfig) resolveFds(fds []int) error {
+func (c *InitConfig) ResolveFds(fds []int) error {
 	used := make([]bool, len(fds))
 	resolve := func(slot *int, what string) error {
 		if *slot == 0 {
@@ -125,7 +105,7 @@ func (c *InitConfig) resolveFds(fds []int) error {
 		}
 	}
 	if err != nil {
-		initproto.CloseFds(fds)
+		CloseFds(fds)
 		return err
 	}
 	for i, fd := range fds {
