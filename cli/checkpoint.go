@@ -4,7 +4,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer/checkpoint"
-	"github.com/nookrt/nook/libcontainer/state"
 )
 
 // criuFlags are the CRIU options checkpoint and restore share (runc's).
@@ -77,9 +76,10 @@ func checkpointCommand() *ucli.Command {
 		ArgsUsage: "<container-id>",
 		Flags:     flags,
 		Action: func(ctx *ucli.Context) error {
-			return withContainer(ctx, func(h *state.Handle, r *state.Record) error {
-				return checkpoint.Checkpoint(h, r, criuOf(ctx), criuOptions(ctx), warnFunc(ctx))
-			})
+			if err := requireArgs(ctx, 1, 1); err != nil {
+				return err
+			}
+			return checkpoint.Checkpoint(root(ctx), ctx.Args().First(), criuOf(ctx), criuOptions(ctx), warnFunc(ctx))
 		},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/nookrt/nook/libcontainer"
 	"github.com/nookrt/nook/libcontainer/state"
 )
 
@@ -45,8 +46,9 @@ type CodedError struct {
 func (e *CodedError) Error() string { return e.Err.Error() }
 func (e *CodedError) Unwrap() error { return e.Err }
 
-// store is the state root chosen by --root, or the caller's default one.
-func store(ctx *ucli.Context) state.Store {
+// root is the container API over the state root chosen by --root, or the
+// caller's default one.
+func root(ctx *ucli.Context) libcontainer.Root {
 	root := ctx.String("root")
 	if !ctx.IsSet("root") || root == "" {
 		if xdg, ok := xdgRoot(); ok {
@@ -60,8 +62,12 @@ func store(ctx *ucli.Context) state.Store {
 	if abs, err := filepath.Abs(root); err == nil {
 		root = abs
 	}
-	return state.Store{Root: root}
+	return libcontainer.OpenRoot(root)
 }
+
+// store is root's state store, for the commands that still read records
+// themselves.
+func store(ctx *ucli.Context) state.Store { return root(ctx).Store() }
 
 // requireArgs checks the positional argument count the way runc words it.
 func requireArgs(ctx *ucli.Context, min, max int) error {

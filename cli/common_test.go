@@ -12,7 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/libcontainer"
 )
 
 func TestParseSignal(t *testing.T) {
@@ -203,7 +203,7 @@ func TestCommandsMissingContainer(t *testing.T) {
 		{"delete", "h"}, {"state", "help"}, {"kill", "h", "KILL"},
 	} {
 		err := runNook(t, root, args...)
-		if !errors.Is(err, state.ErrNotExist) {
+		if !errors.Is(err, libcontainer.ErrNotExist) {
 			t.Errorf("nook %s = %v, want ErrNotExist", strings.Join(args, " "), err)
 		}
 	}
@@ -231,29 +231,29 @@ func TestListMissingRoot(t *testing.T) {
 	}
 }
 
-func TestStoreRoot(t *testing.T) {
-	var got state.Store
+func TestRootDir(t *testing.T) {
+	var got libcontainer.Root
 	app := &ucli.App{
 		Name:      "nook",
 		Writer:    io.Discard,
 		ErrWriter: io.Discard,
 		Flags:     []ucli.Flag{&ucli.StringFlag{Name: "root"}},
 		Action: func(ctx *ucli.Context) error {
-			got = store(ctx)
+			got = root(ctx)
 			return nil
 		},
 	}
 	if err := app.Run([]string{"nook"}); err != nil {
 		t.Fatal(err)
 	}
-	if got.Root != DefaultRoot {
-		t.Errorf("root without --root = %q, want %q", got.Root, DefaultRoot)
+	if got.Dir() != DefaultRoot {
+		t.Errorf("root without --root = %q, want %q", got.Dir(), DefaultRoot)
 	}
 	if err := app.Run([]string{"nook", "--root", "/some/abs"}); err != nil {
 		t.Fatal(err)
 	}
-	if got.Root != "/some/abs" {
-		t.Errorf("root = %q, want /some/abs", got.Root)
+	if got.Dir() != "/some/abs" {
+		t.Errorf("root = %q, want /some/abs", got.Dir())
 	}
 	wd, err := os.Getwd()
 	if err != nil {
@@ -262,7 +262,7 @@ func TestStoreRoot(t *testing.T) {
 	if err := app.Run([]string{"nook", "--root", "rel/dir"}); err != nil {
 		t.Fatal(err)
 	}
-	if want := filepath.Join(wd, "rel/dir"); got.Root != want {
-		t.Errorf("relative root = %q, want %q (made absolute)", got.Root, want)
+	if want := filepath.Join(wd, "rel/dir"); got.Dir() != want {
+		t.Errorf("relative root = %q, want %q (made absolute)", got.Dir(), want)
 	}
 }

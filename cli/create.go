@@ -11,7 +11,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
-	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -50,7 +49,7 @@ func createCommand() *ucli.Command {
 // SIGINT before start); its error is then context.Cause(stop).
 func createContainer(ctx *ucli.Context, stop context.Context, consoleFor func(*specs.Spec) (string, bool, error)) (*libcontainer.Container, error) {
 	id := ctx.Args().First()
-	if err := state.ValidateID(id); err != nil {
+	if err := libcontainer.ValidateID(id); err != nil {
 		return nil, err // before anything is started for it
 	}
 	rootless, err := rootlessCgroups(ctx)
@@ -93,7 +92,7 @@ func createContainer(ctx *ucli.Context, stop context.Context, consoleFor func(*s
 			return nil, err
 		}
 	}
-	return libcontainer.CreateContext(stop, store(ctx), libcontainer.CreateOptions{
+	return root(ctx).Create(stop, libcontainer.CreateOptions{
 		ID:              id,
 		Bundle:          bundle,
 		Spec:            s,

@@ -1,12 +1,7 @@
 package cli
 
 import (
-	"errors"
-
 	ucli "github.com/urfave/cli/v2"
-
-	"github.com/nookrt/nook/libcontainer"
-	"github.com/nookrt/nook/libcontainer/state"
 )
 
 func deleteCommand() *ucli.Command {
@@ -27,23 +22,5 @@ func deleteCommand() *ucli.Command {
 }
 
 func deleteContainer(ctx *ucli.Context, id string, force bool) error {
-	h, err := store(ctx).Lock(id, true)
-	if force && errors.Is(err, state.ErrNotExist) {
-		// As runc: forcing the removal of what is already gone succeeds
-		// (conmon's cleanup and podman's own delete race on it).
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	r, err := h.Load()
-	if force && errors.Is(err, state.ErrNotExist) {
-		// A directory without a record: a create died before writing it.
-		return h.Destroy()
-	}
-	if err != nil {
-		return err
-	}
-	return libcontainer.Delete(h, r, force, warnFunc(ctx))
+	return root(ctx).Delete(id, force, warnFunc(ctx))
 }

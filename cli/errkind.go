@@ -7,7 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer"
-	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -32,13 +31,13 @@ func ErrorKind(err error) (kind, field string) {
 	field = configField(err.Error())
 	var cfg *spec.ConfigError
 	switch {
-	case errors.Is(err, state.ErrNotExist):
+	case errors.Is(err, libcontainer.ErrNotExist):
 		return KindNotFound, ""
 	case errors.Is(err, libcontainer.ErrNotRunning):
 		return KindNotRunning, ""
-	case errors.Is(err, state.ErrExist):
+	case errors.Is(err, libcontainer.ErrExist):
 		return KindAlreadyExists, ""
-	case errors.Is(err, state.ErrBusy):
+	case errors.Is(err, libcontainer.ErrBusy):
 		return KindBusy, ""
 	case errors.As(err, &cfg):
 		return KindInvalidConfig, field

@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer"
-	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -17,10 +16,10 @@ func TestErrorKind(t *testing.T) {
 		err         error
 		kind, field string
 	}{
-		{state.ErrNotExist, KindNotFound, ""},
+		{libcontainer.ErrNotExist, KindNotFound, ""},
 		{fmt.Errorf("kill: %w", libcontainer.ErrNotRunning), KindNotRunning, ""},
-		{state.ErrExist, KindAlreadyExists, ""},
-		{fmt.Errorf("lock: %w", state.ErrBusy), KindBusy, ""},
+		{libcontainer.ErrExist, KindAlreadyExists, ""},
+		{fmt.Errorf("lock: %w", libcontainer.ErrBusy), KindBusy, ""},
 		{&spec.ConfigError{Path: "/b/config.json", Err: errors.New("process.oomScoreAdj 5000: must be between -1000 and 1000")}, KindInvalidConfig, "process.oomScoreAdj"},
 		{&spec.ConfigError{Path: "/b/config.json", Err: errors.New("linux.resources.memory.limit: too small")}, KindInvalidConfig, "linux.resources.memory.limit"},
 		{&spec.ConfigError{Path: "/b/config.json", Err: unix.ENOENT}, KindInvalidConfig, ""},

@@ -8,13 +8,11 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
-	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -62,7 +60,7 @@ func execCommand() *ucli.Command {
 
 func execProcess(ctx *ucli.Context) error {
 	id := ctx.Args().First()
-	if err := state.ValidateID(id); err != nil {
+	if err := libcontainer.ValidateID(id); err != nil {
 		return err
 	}
 	// nsenter's stage 0 starts first: its exec overlaps loading the state.
@@ -76,51 +74,39 @@ func execProcess(ctx *ucli.Context) error {
 		signal.Notify(sigs)
 		defer signal.Stop(sigs)
 	}
-	h, err := store(ctx).Lock(id, false)
-	if err != nil {
-		return err
-	}
-	// Released as soon as the process is in the container (Unlock), or
-	// on any failure before; never held while waiting for the process.
-	unlock := sync.OnceFunc(func() { h.Close() })
-	defer unlock()
-	r, err := h.Load()
-	if err != nil {
-		return err
-	}
-	proc, err := execSpec(ctx, r)
-	if err != nil {
-		return err
-	}
-	consoleSocket := ctx.String("console-socket")
 	var term *runTerminal
-	// A closure: term is set below, after the defer statement.
+	// A closure: term is set by prepare, after the defer statement.
 	defer func() { term.close() }()
-	if proc.Terminal && consoleSocket == "" {
-		if ctx.Bool("detach") {
-			return errors.New("exec --tty --detach needs a --console-socket to hand the terminal to")
-		}
-		if term, err = listenTerminal(); err != nil {
+	// The container's lock is held while prepare runs and Exec brings the
+	// process in, and released before the process is waited for.
+	prepare := func(current *specs.Spec, o *libcontainer.ExecOptions) error {
+		proc, err := execSpec(ctx, current)
+		if err != nil {
 			return err
 		}
-		consoleSocket = term.path
+		o.Process = proc
+		if proc.Terminal && o.ConsoleSocket == "" {
+			if ctx.Bool("detach") {
+				return errors.New("exec --tty --detach needs a --console-socket to hand the terminal to")
+			}
+			if term, err = listenTerminal(); err != nil {
+				return err
+			}
+			o.ConsoleSocket, o.RelayConsole = term.path, true
+		}
+		return nil
 	}
-	pid, err := libcontainer.Exec(h, r, libcontainer.ExecOptions{
-		Process:       proc,
-		ConsoleSocket: consoleSocket,
-		RelayConsole:  term != nil,
+	pid, err := root(ctx).Exec(id, libcontainer.ExecOptions{
+		ConsoleSocket: ctx.String("console-socket"),
 		PidFile:       ctx.String("pid-file"),
 		PreserveFds:   int(ctx.Uint("preserve-fds")),
 		Cgroup:        ctx.StringSlice("cgroup"),
 		IgnorePaused:  ctx.Bool("ignore-paused"),
 		Warn:          warnFunc(ctx),
 		Debug:         logger(ctx).Debugf,
-		StateRoot:     store(ctx).Root,
-		Unlock:        unlock,
 		PidfdSocket:   ctx.String("pidfd-socket"),
 		Stage0:        stage0,
-	})
-	unlock()
+	}, prepare)
 	if err != nil {
 		return err
 	}
@@ -144,7 +130,7 @@ func execProcess(ctx *ucli.Context) error {
 
 // execSpec is the process to exec: --process's JSON, or the container's
 // process with the command line's command and overrides.
-func execSpec(ctx *ucli.Context, r *state.Record) (*specs.Process, error) {
+func execSpec(ctx *ucli.Context, cfg *specs.Spec) (*specs.Process, error) {
 	if path := ctx.String("process"); path != "" {
 		b, err := spec.ReadRegularFile(path)
 		if err != nil {
@@ -157,10 +143,6 @@ func execSpec(ctx *ucli.Context, r *state.Record) (*specs.Process, error) {
 		return &p, nil
 	}
 	var p specs.Process
-	cfg, err := r.Spec()
-	if err != nil {
-		return nil, err
-	}
 	if cfg != nil && cfg.Process != nil {
 		// A deep copy: the record's process must not change.
 		b, _ := json.Marshal(cfg.Process)

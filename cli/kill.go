@@ -7,8 +7,6 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
-
-	"github.com/nookrt/nook/libcontainer"
 )
 
 func killCommand() *ucli.Command {
@@ -33,16 +31,7 @@ func killCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			h, err := store(ctx).Lock(ctx.Args().First(), true)
-			if err != nil {
-				return err
-			}
-			defer h.Close()
-			r, err := h.Load()
-			if err != nil {
-				return err
-			}
-			return libcontainer.Kill(h, r, sig, ctx.Bool("all"))
+			return root(ctx).Kill(ctx.Args().First(), sig, ctx.Bool("all"))
 		},
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/nookrt/nook/libcontainer"
 	"github.com/nookrt/nook/nsenter"
 )
 
@@ -31,17 +30,7 @@ func psCommand() *ucli.Command {
 			if format != "table" && format != "json" {
 				return fmt.Errorf("invalid --format %q (want table or json)", format)
 			}
-			h, err := store(ctx).Lock(ctx.Args().First(), false)
-			if err != nil {
-				return err
-			}
-			r, err := h.Load()
-			if err != nil {
-				h.Close()
-				return err
-			}
-			pids, err := libcontainer.Processes(h, r)
-			h.Close()
+			pids, err := root(ctx).Processes(ctx.Args().First())
 			if err != nil {
 				return err
 			}

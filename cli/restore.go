@@ -11,9 +11,9 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/libcontainer"
 	"github.com/nookrt/nook/libcontainer/checkpoint"
 	"github.com/nookrt/nook/libcontainer/console"
-	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -46,7 +46,7 @@ func restoreCommand() *ucli.Command {
 
 func restoreContainer(ctx *ucli.Context) error {
 	id := ctx.Args().First()
-	if err := state.ValidateID(id); err != nil {
+	if err := libcontainer.ValidateID(id); err != nil {
 		return err
 	}
 	detach := ctx.Bool("detach")
@@ -85,7 +85,7 @@ func restoreContainer(ctx *ucli.Context) error {
 	if s.Process != nil && s.Process.Terminal {
 		o.Console = term.take
 	}
-	c, err := checkpoint.Restore(store(ctx), criuOf(ctx), o)
+	c, err := checkpoint.Restore(root(ctx), criuOf(ctx), o)
 	if err != nil {
 		return err
 	}

@@ -33,22 +33,5 @@ func startCommand() *ucli.Command {
 // sd_notify messages, bound before the process could send any; the caller
 // waits on it, without the container's lock, which is released here.
 func startContainer(ctx *ucli.Context, id string) (*libcontainer.NotifyRelay, error) {
-	h, err := store(ctx).Lock(id, true)
-	if err != nil {
-		return nil, err
-	}
-	defer h.Close()
-	r, err := h.Load()
-	if err != nil {
-		return nil, err
-	}
-	relay, err := libcontainer.ListenNotify(h, r, os.Getenv("NOTIFY_SOCKET"))
-	if err != nil {
-		return nil, err
-	}
-	if err := libcontainer.Start(h, r, warnFunc(ctx)); err != nil {
-		relay.Close()
-		return nil, err
-	}
-	return relay, nil
+	return root(ctx).Start(id, os.Getenv("NOTIFY_SOCKET"), warnFunc(ctx))
 }

@@ -11,8 +11,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/nookrt/nook/libcontainer"
-	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -49,12 +47,11 @@ func updateCommand() *ucli.Command {
 		ArgsUsage: "<container-id>",
 		Flags:     updateFlags(),
 		Action: func(ctx *ucli.Context) error {
-			return withContainer(ctx, func(h *state.Handle, r *state.Record) error {
-				res, err := updatedResources(ctx, r)
-				if err != nil {
-					return err
-				}
-				return libcontainer.Update(h, r, res)
+			if err := requireArgs(ctx, 1, 1); err != nil {
+				return err
+			}
+			return root(ctx).Update(ctx.Args().First(), func(current *specs.Spec) (*specs.LinuxResources, error) {
+				return updatedResources(ctx, current)
 			})
 		},
 	}
@@ -62,7 +59,7 @@ func updateCommand() *ucli.Command {
 
 // updatedResources is --resources' JSON, or the resources in force with the
 // flags' changes.
-func updatedResources(ctx *ucli.Context, r *state.Record) (*specs.LinuxResources, error) {
+func updatedResources(ctx *ucli.Context, cfg *specs.Spec) (*specs.LinuxResources, error) {
 	if path := ctx.String("resources"); path != "" {
 		var in io.Reader = os.Stdin
 		if path != "-" {
@@ -79,10 +76,6 @@ func updatedResources(ctx *ucli.Context, r *state.Record) (*specs.LinuxResources
 		return &res, nil
 	}
 	res := &specs.LinuxResources{}
-	cfg, err := r.Spec()
-	if err != nil {
-		return nil, err
-	}
 	if cfg != nil && cfg.Linux != nil && cfg.Linux.Resources != nil {
 		// A deep copy through JSON: the record is saved only on success.
 		b, err := json.Marshal(cfg.Linux.Resources)

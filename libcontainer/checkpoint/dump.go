@@ -31,8 +31,14 @@ const (
 // Checkpoint dumps the running (or paused) container of rec into
 // o.ImagePath. Unless o.LeaveRunning or o.PreDump, the container is then
 // gone (CRIU killed it) and its record, cgroup and mounts are removed as
-// by `delete`. The caller holds h's lock.
-func Checkpoint(h *state.Handle, rec *state.Record, c Criu, o Options, warn func(string)) error {
+// by `delete`. It holds the container's lock throughout.
+func Checkpoint(rt libcontainer.Root, id string, c Criu, o Options, warn func(string)) error {
+	return rt.Locked(id, true, func(h *state.Handle, rec *state.Record) error {
+		return checkpointLocked(h, rec, c, o, warn)
+	})
+}
+
+func checkpointLocked(h *state.Handle, rec *state.Record, c Criu, o Options, warn func(string)) error {
 	switch st := libcontainer.Status(h, rec); st {
 	case state.Running, state.Paused:
 	default:

@@ -52,7 +52,7 @@ type Restored struct {
 // container o.ID, running, from the bundle's config: the same kind of
 // state record, cgroup and hooks as create makes. On failure nothing of
 // it is left: no record, cgroup, mount or process.
-func Restore(store state.Store, c Criu, o RestoreOptions) (*Restored, error) {
+func Restore(rt libcontainer.Root, c Criu, o RestoreOptions) (*Restored, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func Restore(store state.Store, c Criu, o RestoreOptions) (*Restored, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := store.Create(o.ID)
+	h, err := rt.Store().Create(o.ID)
 	if err != nil {
 		return nil, err
 	}
