@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/nookrt/nook/libcontainer/kernel"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -104,7 +106,7 @@ func bindAttrUsernsStage(t *testing.T, dir string) {
 		{[]string{"bind", "ro", "exec"}, 0, "cannot clear noexec"},
 	} {
 		fd := clone()
-		err := setBindAttr(fd, parseOptions(tc.opts))
+		err := setBindAttr(kernel.Real{}, fd, parseOptions(tc.opts))
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%q: setBindAttr = %v, want an error with %q", tc.opts, err, tc.err)
@@ -117,7 +119,7 @@ func bindAttrUsernsStage(t *testing.T, dir string) {
 			unix.Close(fd)
 			continue
 		}
-		got, err := mountFlags(fd)
+		got, err := mountFlags(kernel.Real{}, fd)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nookrt/nook/libcontainer/kernel"
+
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
@@ -22,8 +24,8 @@ import (
 // With a cgroup namespace a fresh cgroup mount shows the namespace root, which
 // is the container's cgroup. Without one, a fresh mount would show the host's
 // whole tree, so the container's own cgroup directory is bind-mounted instead.
-func mountCgroup(root *os.File, dest string, opts mountOptions, c *Config) error {
-	hier, err := hostCgroupHierarchies()
+func mountCgroup(k kernel.Kernel, root *os.File, dest string, opts mountOptions, c *Config) error {
+	hier, err := hostCgroupHierarchies(k)
 	if err != nil {
 		return err
 	}
@@ -32,39 +34,39 @@ func mountCgroup(root *os.File, dest string, opts mountOptions, c *Config) error
 	ro := opts.flags&unix.MS_RDONLY != 0 || !c.CgroupNS
 	flags := opts.flags &^ unix.MS_RDONLY
 	if len(hier) == 1 && hier[0].fstype == "cgroup2" && hier[0].mountpoint == "/sys/fs/cgroup" {
-		return mountHierarchy(root, dest, hier[0], flags, ro, c)
+		return mountHierarchy(k, root, dest, hier[0], flags, ro, c)
 	}
-	target, err := mkdirInRoot(root, dest)
+	target, err := mkdirInRoot(k, root, dest)
 	if err != nil {
 		return err
 	}
-	err = unix.Mount("tmpfs", fdPath(target), "tmpfs", flags, "mode=755")
+	err = k.Mount("tmpfs", fdPath(target), "tmpfs", flags, "mode=755")
 	target.Close()
 	if err != nil {
 		return fmt.Errorf("mount tmpfs: %w", err)
 	}
-	base, err := reopen(root, dest)
+	base, err := reopen(k, root, dest)
 	if err != nil {
 		return err
 	}
 	defer base.Close()
 	for _, h := range hier {
 		name := filepath.Base(h.mountpoint)
-		if err := mountHierarchy(root, filepath.Join(dest, name), h, flags, ro, c); err != nil {
+		if err := mountHierarchy(k, root, filepath.Join(dest, name), h, flags, ro, c); err != nil {
 			return err
 		}
 		if h.fstype != "cgroup" || !strings.Contains(name, ",") {
 			continue
 		}
 		for _, ctrl := range strings.Split(name, ",") {
-			if err := unix.Symlinkat(name, int(base.Fd()), ctrl); err != nil && err != unix.EEXIST {
+			if err := k.Symlinkat(name, int(base.Fd()), ctrl); err != nil && err != unix.EEXIST {
 				return fmt.Errorf("symlink %s -> %s: %w", ctrl, name, err)
 			}
 		}
 	}
 	if ro {
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		if err := unix.MountSetattr(int(base.Fd()), "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		if err := k.MountSetattr(int(base.Fd()), "", unix.AT_EMPTY_PATH, &attr); err != nil {
 			return fmt.Errorf("make %s read-only: %w", dest, err)
 		}
 	}
@@ -78,8 +80,8 @@ type cgroupHierarchy struct {
 	ownPath    string // this process's cgroup in that hierarchy
 }
 
-func mountHierarchy(root *os.File, dest string, h cgroupHierarchy, flags uintptr, ro bool, c *Config) error {
-	target, err := mkdirInRoot(root, dest)
+func mountHierarchy(k kernel.Kernel, root *os.File, dest string, h cgroupHierarchy, flags uintptr, ro bool, c *Config) error {
+	target, err := mkdirInRoot(k, root, dest)
 	if err != nil {
 		return err
 	}
@@ -92,13 +94,13 @@ func mountHierarchy(root *os.File, dest string, h cgroupHierarchy, flags uintptr
 		if h.fstype == "cgroup" {
 			data = h.subsystems
 		}
-		if err := unix.Mount(h.fstype, fdPath(target), h.fstype, flags, data); err != nil {
+		if err := k.Mount(h.fstype, fdPath(target), h.fstype, flags, data); err != nil {
 			return fmt.Errorf("mount %s %s: %w", h.fstype, h.subsystems, err)
 		}
 		return nil
 	}
 	src := filepath.Join(h.mountpoint, h.ownPath)
-	tree, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	tree, err := k.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("clone %s: %w", src, err)
 	}
@@ -108,16 +110,16 @@ func mountHierarchy(root *os.File, dest string, h cgroupHierarchy, flags uintptr
 		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
 	}
 	attr.Attr_set |= unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC
-	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+	if err := k.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
 		return fmt.Errorf("set attributes of %s: %w", src, err)
 	}
-	return attachTree(tree, target)
+	return attachTree(k, tree, target)
 }
 
 // hostCgroupHierarchies lists the cgroup mounts under /sys/fs/cgroup as this
 // process sees them (before pivot_root: the host's), with our own path in each.
-func hostCgroupHierarchies() ([]cgroupHierarchy, error) {
-	mounts, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
+func hostCgroupHierarchies(k kernel.Kernel) ([]cgroupHierarchy, error) {
+	mounts, err := k.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
 		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") &&
 			(i.Mountpoint == "/sys/fs/cgroup" || strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/"))
 		return !ok, false
@@ -125,7 +127,7 @@ func hostCgroupHierarchies() ([]cgroupHierarchy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
-	own, err := ownCgroups()
+	own, err := ownCgroups(k)
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +162,8 @@ func hostCgroupHierarchies() ([]cgroupHierarchy, error) {
 
 // ownCgroups maps each controller (or "name=x", or "" for cgroup2) to this
 // process's cgroup path, from /proc/self/cgroup.
-func ownCgroups() (map[string]string, error) {
-	f, err := os.Open("/proc/self/cgroup")
+func ownCgroups(k kernel.Kernel) (map[string]string, error) {
+	f, err := k.OpenFile("/proc/self/cgroup", os.O_RDONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read own cgroups: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/nookrt/nook/libcontainer/kernel"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,18 +18,22 @@ import (
 // a host directory (DevFromConfig): nothing is made in it, so /dev/console
 // must exist there already.
 func BindConsole(slave *os.File, create bool) error {
-	dev, err := os.OpenFile("/dev", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	return bindConsole(kernel.Real{}, slave, create)
+}
+
+func bindConsole(k kernel.Kernel, slave *os.File, create bool) error {
+	dev, err := k.OpenFile("/dev", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("/dev/console: open /dev: %w", err)
 	}
 	defer dev.Close()
 	fd, err := -1, unix.ENOENT
 	if create {
-		fd, err = unix.Openat(int(dev.Fd()), "console", unix.O_RDONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0o600)
+		fd, err = k.Openat(int(dev.Fd()), "console", unix.O_RDONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0o600)
 	}
 	if err != nil {
 		// O_PATH avoids opening a device node the image put there.
-		fd, err = unix.Openat(int(dev.Fd()), "console", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err = k.Openat(int(dev.Fd()), "console", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("/dev/console: %w (it must not be a symlink)", err)
 		}
@@ -36,7 +41,7 @@ func BindConsole(slave *os.File, create bool) error {
 	target := os.NewFile(uintptr(fd), "/dev/console")
 	defer target.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	if err := k.Fstat(fd, &st); err != nil {
 		return fmt.Errorf("/dev/console: %w", err)
 	}
 	switch st.Mode & unix.S_IFMT {
@@ -48,12 +53,12 @@ func BindConsole(slave *os.File, create bool) error {
 	default:
 		return fmt.Errorf("/dev/console: unexpected file type %#o; refusing to mount over it", st.Mode&unix.S_IFMT)
 	}
-	tree, err := unix.OpenTree(int(slave.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	tree, err := k.OpenTree(int(slave.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
 	if err != nil {
 		return fmt.Errorf("/dev/console: clone pty slave: %w", err)
 	}
 	defer unix.Close(tree)
-	if err := attachTree(tree, target); err != nil {
+	if err := attachTree(k, tree, target); err != nil {
 		return fmt.Errorf("/dev/console: bind pty slave: %w", err)
 	}
 	return nil

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nookrt/nook/libcontainer/kernel"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -33,7 +35,7 @@ var defaultLinks = [][2]string{
 
 // createDevices makes the default devices and linux.devices. A device the
 // config lists replaces the default of the same path.
-func createDevices(root *os.File, configured []specs.LinuxDevice, inUserns bool, guard *writeGuard) error {
+func createDevices(k kernel.Kernel, root *os.File, configured []specs.LinuxDevice, inUserns bool, guard *writeGuard) error {
 	devs := map[string]specs.LinuxDevice{}
 	var order []string
 	for _, d := range append(append([]specs.LinuxDevice{}, defaultDevices...), configured...) {
@@ -48,21 +50,21 @@ func createDevices(root *os.File, configured []specs.LinuxDevice, inUserns bool,
 		var err error
 		if inUserns {
 			// mknod is refused in a user namespace: bind the host's node.
-			err = bindDevice(root, d, guard)
+			err = bindDevice(k, root, d, guard)
 		} else {
-			err = makeDevice(root, d, guard)
+			err = makeDevice(k, root, d, guard)
 		}
 		if err != nil {
 			return fmt.Errorf("device %s: %w", d.Path, err)
 		}
 	}
 	for _, l := range defaultLinks {
-		if err := symlinkInRoot(root, l[0], l[1], guard); err != nil {
+		if err := symlinkInRoot(k, root, l[0], l[1], guard); err != nil {
 			return err
 		}
 	}
-	if _, err := os.Stat("/proc/kcore"); err == nil {
-		return symlinkInRoot(root, "/proc/kcore", "/dev/core", guard)
+	if _, err := k.Stat("/proc/kcore"); err == nil {
+		return symlinkInRoot(k, root, "/proc/kcore", "/dev/core", guard)
 	}
 	return nil
 }
@@ -83,12 +85,12 @@ func deviceMode(d specs.LinuxDevice) (uint32, error) {
 	return 0, fmt.Errorf("type %q: must be c, b, u or p", d.Type)
 }
 
-func makeDevice(root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
+func makeDevice(k kernel.Kernel, root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
 	mode, err := deviceMode(d)
 	if err != nil {
 		return err
 	}
-	dir, err := mkdirInRoot(root, filepath.Dir(d.Path))
+	dir, err := mkdirInRoot(k, root, filepath.Dir(d.Path))
 	if err != nil {
 		return err
 	}
@@ -98,16 +100,16 @@ func makeDevice(root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
 	}
 	name := filepath.Base(d.Path)
 	dev := unix.Mkdev(uint32(d.Major), uint32(d.Minor))
-	if err := unix.Mknodat(int(dir.Fd()), name, mode, int(dev)); err != nil {
+	if err := k.Mknodat(int(dir.Fd()), name, mode, int(dev)); err != nil {
 		if !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("mknod: %w", err)
 		}
 		// Something is there already (an image's own /dev): replace it so the
 		// container gets exactly the device the config asks for.
-		if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil {
+		if err := k.Unlinkat(int(dir.Fd()), name, 0); err != nil {
 			return fmt.Errorf("replace existing: %w", err)
 		}
-		if err := unix.Mknodat(int(dir.Fd()), name, mode, int(dev)); err != nil {
+		if err := k.Mknodat(int(dir.Fd()), name, mode, int(dev)); err != nil {
 			return fmt.Errorf("mknod: %w", err)
 		}
 	}
@@ -119,20 +121,20 @@ func makeDevice(root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
 		gid = int(*d.GID)
 	}
 	if uid != -1 || gid != -1 {
-		if err := unix.Fchownat(int(dir.Fd()), name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := k.Fchownat(int(dir.Fd()), name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("chown: %w", err)
 		}
 	}
 	return nil
 }
 
-func bindDevice(root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
+func bindDevice(k kernel.Kernel, root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
 	if _, err := deviceMode(d); err != nil {
 		return err
 	}
 	// The target is made here, never an entry the image left: a symlink
 	// at the device's path would send the bind elsewhere in the rootfs.
-	dir, err := mkdirInRoot(root, filepath.Dir(d.Path))
+	dir, err := mkdirInRoot(k, root, filepath.Dir(d.Path))
 	if err != nil {
 		return err
 	}
@@ -141,16 +143,16 @@ func bindDevice(root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
 		return err
 	}
 	name := filepath.Base(d.Path)
-	if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+	if err := k.Unlinkat(int(dir.Fd()), name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("replace existing %s: %w", d.Path, err)
 	}
-	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o600)
+	fd, err := k.Openat(int(dir.Fd()), name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", d.Path, err)
 	}
 	target := os.NewFile(uintptr(fd), d.Path)
 	defer target.Close()
-	tree, err := unix.OpenTree(unix.AT_FDCWD, d.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	tree, err := k.OpenTree(unix.AT_FDCWD, d.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("in a user namespace no device node can be made (mknod), only the host's bound, and the host has no %s", d.Path)
 	}
@@ -158,16 +160,16 @@ func bindDevice(root *os.File, d specs.LinuxDevice, guard *writeGuard) error {
 		return fmt.Errorf("clone host %s: %w", d.Path, err)
 	}
 	defer unix.Close(tree)
-	if err := sameHostNode(tree, d); err != nil {
+	if err := sameHostNode(k, tree, d); err != nil {
 		return err
 	}
-	return attachTree(tree, target)
+	return attachTree(k, tree, target)
 }
 
 // sameHostNode checks that the host's node bound for d (tree) is the device
 // the config names: binding another one silently would give the container
 // a device it did not ask for.
-func sameHostNode(tree int, d specs.LinuxDevice) error {
+func sameHostNode(k kernel.Kernel, tree int, d specs.LinuxDevice) error {
 	var want uint32
 	switch d.Type {
 	case "c", "u":
@@ -178,7 +180,7 @@ func sameHostNode(tree int, d specs.LinuxDevice) error {
 		return nil
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(tree, &st); err != nil {
+	if err := k.Fstat(tree, &st); err != nil {
 		return fmt.Errorf("stat host %s: %w", d.Path, err)
 	}
 	if st.Mode&unix.S_IFMT != want || unix.Major(st.Rdev) != uint32(d.Major) || unix.Minor(st.Rdev) != uint32(d.Minor) {
@@ -187,8 +189,8 @@ func sameHostNode(tree int, d specs.LinuxDevice) error {
 	return nil
 }
 
-func symlinkInRoot(root *os.File, target, link string, guard *writeGuard) error {
-	dir, err := mkdirInRoot(root, filepath.Dir(link))
+func symlinkInRoot(k kernel.Kernel, root *os.File, target, link string, guard *writeGuard) error {
+	dir, err := mkdirInRoot(k, root, filepath.Dir(link))
 	if err != nil {
 		return err
 	}
@@ -196,7 +198,7 @@ func symlinkInRoot(root *os.File, target, link string, guard *writeGuard) error 
 	if err := guard.check(dir, "symlink "+link); err != nil {
 		return err
 	}
-	err = unix.Symlinkat(target, int(dir.Fd()), filepath.Base(link))
+	err = k.Symlinkat(target, int(dir.Fd()), filepath.Base(link))
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("symlink %s -> %s: %w", link, target, err)
 	}

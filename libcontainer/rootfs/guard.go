@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nookrt/nook/libcontainer/kernel"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -22,19 +23,20 @@ type writeGuard struct {
 	// cannot tell mounts apart (statx without STATX_MNT_ID, before 5.8),
 	// in which case nothing is refused.
 	ours map[uint64]bool
+	k    kernel.Kernel
 }
 
-func newWriteGuard(root *os.File) *writeGuard {
-	id, ok := mountID(root)
+func newWriteGuard(k kernel.Kernel, root *os.File) *writeGuard {
+	id, ok := mountID(k, root)
 	if !ok {
-		return &writeGuard{}
+		return &writeGuard{k: k}
 	}
-	return &writeGuard{ours: map[uint64]bool{id: true}}
+	return &writeGuard{ours: map[uint64]bool{id: true}, k: k}
 }
 
 // own records the mount on f as one nook made (a fresh filesystem).
 func (g *writeGuard) own(f *os.File) {
-	if id, ok := mountID(f); ok && g.ours != nil {
+	if id, ok := mountID(g.k, f); ok && g.ours != nil {
 		g.ours[id] = true
 	}
 }
@@ -45,7 +47,7 @@ func (g *writeGuard) check(dir *os.File, what string) error {
 	if g == nil || g.ours == nil {
 		return nil
 	}
-	id, ok := mountID(dir)
+	id, ok := mountID(g.k, dir)
 	if !ok || g.ours[id] {
 		return nil
 	}
@@ -53,11 +55,11 @@ func (g *writeGuard) check(dir *os.File, what string) error {
 }
 
 // mountID is the id of the mount f is on.
-func mountID(f *os.File) (uint64, bool) { return mountIDOf(int(f.Fd())) }
+func mountID(k kernel.Kernel, f *os.File) (uint64, bool) { return mountIDOf(k, int(f.Fd())) }
 
-func mountIDOf(fd int) (uint64, bool) {
+func mountIDOf(k kernel.Kernel, fd int) (uint64, bool) {
 	var stx unix.Statx_t
-	err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx)
+	err := k.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx)
 	if err != nil || stx.Mask&unix.STATX_MNT_ID == 0 {
 		return 0, false
 	}

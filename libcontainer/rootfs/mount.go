@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nookrt/nook/libcontainer/kernel"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
 // mountEntry mounts one entry of config.json's mounts inside root.
-func mountEntry(root *os.File, index int, m specs.Mount, c *Config) error {
+func mountEntry(k kernel.Kernel, root *os.File, index int, m specs.Mount, c *Config) error {
 	opts := parseOptions(m.Options)
 	dest := Destination(root.Name(), m.Destination)
 	if err := checkProcDestination(m, dest, SharesHostPID(c.Spec)); err != nil {
@@ -26,11 +28,11 @@ func mountEntry(root *os.File, index int, m specs.Mount, c *Config) error {
 	switch {
 	case opts.bind:
 		opts.idmapFd = c.IdmapFds[index]
-		err = bindMount(root, index, m, dest, opts, c)
+		err = bindMount(k, root, index, m, dest, opts, c)
 	case m.Type == "cgroup":
-		err = mountCgroup(root, dest, opts, c)
+		err = mountCgroup(k, root, dest, opts, c)
 	default:
-		err = mountFilesystem(root, m, dest, opts, c)
+		err = mountFilesystem(k, root, m, dest, opts, c)
 	}
 	if err != nil {
 		return fmt.Errorf("mount %s (%s) on %s: %w", m.Source, m.Type, m.Destination, err)
@@ -38,9 +40,9 @@ func mountEntry(root *os.File, index int, m specs.Mount, c *Config) error {
 	return nil
 }
 
-func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOptions, c *Config) error {
+func mountFilesystem(k kernel.Kernel, root *os.File, m specs.Mount, dest string, opts mountOptions, c *Config) error {
 	if m.Type == "tmpfs" {
-		if err := inheritMode(root, dest, &opts); err != nil {
+		if err := inheritMode(k, root, dest, &opts); err != nil {
 			return err
 		}
 	}
@@ -51,15 +53,15 @@ func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOption
 	var target *os.File
 	var err error
 	if m.Type == "proc" || m.Type == "sysfs" {
-		target, err = realDirInRoot(root, dest)
+		target, err = realDirInRoot(k, root, dest)
 	} else {
-		target, err = mkdirInRoot(root, dest)
+		target, err = mkdirInRoot(k, root, dest)
 	}
 	if err != nil {
 		return err
 	}
 	defer target.Close()
-	if err := refuseProcTarget(target, m); err != nil {
+	if err := refuseProcTarget(k, target, m); err != nil {
 		return err
 	}
 	source := m.Source
@@ -70,18 +72,18 @@ func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOption
 	if c.MountLabel != nil && labelledFS(m.Type) {
 		data = c.MountLabel(data)
 	}
-	err = unix.Mount(source, fdPath(target), m.Type, opts.flags&^unix.MS_REMOUNT, data)
+	err = k.Mount(source, fdPath(target), m.Type, opts.flags&^unix.MS_REMOUNT, data)
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" && c.InUserns {
 		// A user namespace without its own network namespace may not mount
 		// sysfs; bind the host's read-only instead, as runc does.
-		return bindMount(root, -1, specs.Mount{Source: "/sys", Type: "bind"}, dest,
+		return bindMount(k, root, -1, specs.Mount{Source: "/sys", Type: "bind"}, dest,
 			parseOptions([]string{"rbind", "nosuid", "noexec", "nodev", "ro"}), c)
 	}
 	if err != nil {
 		return err
 	}
 	// A fresh filesystem of the container's: nook may make devices in it.
-	if mnt, err := reopen(root, dest); err == nil {
+	if mnt, err := reopen(k, root, dest); err == nil {
 		c.guard.own(mnt)
 		if late.set {
 			late.mnt = mnt
@@ -93,33 +95,33 @@ func mountFilesystem(root *os.File, m specs.Mount, dest string, opts mountOption
 		return err
 	}
 	if opts.tmpcopyup {
-		if err := copyUp(target, root, dest); err != nil {
+		if err := copyUp(k, target, root, dest); err != nil {
 			return fmt.Errorf("tmpcopyup: %w", err)
 		}
 	}
-	if err := applyRecursiveAttr(root, dest, opts); err != nil {
+	if err := applyRecursiveAttr(k, root, dest, opts); err != nil {
 		return err
 	}
-	return applyPropagation(root, dest, opts)
+	return applyPropagation(k, root, dest, opts)
 }
 
 // inheritMode gives a tmpfs without a mode= option the mode of the
 // directory it covers, when that exists, as runc does (since 1.1.9: the
 // sticky bit of /tmp is kept): the tmpfs default, 1777, is only for a
 // directory nook creates for it.
-func inheritMode(root *os.File, dest string, opts *mountOptions) error {
+func inheritMode(k kernel.Kernel, root *os.File, dest string, opts *mountOptions) error {
 	for _, d := range opts.data {
 		if strings.HasPrefix(d, "mode=") {
 			return nil
 		}
 	}
-	f, err := openInRoot(root, dest, unix.O_PATH)
+	f, err := openInRoot(k, root, dest, unix.O_PATH)
 	if err != nil {
 		return nil // nothing there to take it from (mkdirInRoot reports what else is wrong)
 	}
 	defer f.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	if err := k.Fstat(int(f.Fd()), &st); err != nil {
 		return fmt.Errorf("stat the tmpfs target: %w", err)
 	}
 	opts.data = append([]string{fmt.Sprintf("mode=%04o", st.Mode&0o7777)}, opts.data...)
@@ -154,33 +156,33 @@ func deferredReadonly(m specs.Mount, dest string, opts *mountOptions) lateReadon
 
 // applyRecursiveAttr applies the "r" options (rro, rnosuid, …) to every
 // mount under dest.
-func applyRecursiveAttr(root *os.File, dest string, opts mountOptions) error {
+func applyRecursiveAttr(k kernel.Kernel, root *os.File, dest string, opts mountOptions) error {
 	a := opts.recAttr
 	if a.Attr_set == 0 && a.Attr_clr == 0 {
 		return nil
 	}
-	mnt, err := reopen(root, dest)
+	mnt, err := reopen(k, root, dest)
 	if err != nil {
 		return err
 	}
 	defer mnt.Close()
-	if err := unix.MountSetattr(int(mnt.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &a); err != nil {
+	if err := k.MountSetattr(int(mnt.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &a); err != nil {
 		return fmt.Errorf("set recursive mount attributes: %w", err)
 	}
 	return nil
 }
 
-func applyPropagation(root *os.File, dest string, opts mountOptions) error {
+func applyPropagation(k kernel.Kernel, root *os.File, dest string, opts mountOptions) error {
 	if len(opts.propagation) == 0 {
 		return nil
 	}
-	mnt, err := reopen(root, dest)
+	mnt, err := reopen(k, root, dest)
 	if err != nil {
 		return err
 	}
 	defer mnt.Close()
 	for _, p := range opts.propagation {
-		if err := unix.Mount("", fdPath(mnt), "", p, ""); err != nil {
+		if err := k.Mount("", fdPath(mnt), "", p, ""); err != nil {
 			return fmt.Errorf("set propagation: %w", err)
 		}
 	}
@@ -194,7 +196,7 @@ func applyPropagation(root *os.File, dest string, opts mountOptions) error {
 // idmapped mount in a user namespace, work as with runc. Without that fd (a
 // runtime without CAP_SYS_ADMIN, or the sysfs fallback) the init clones it
 // itself. Nothing is ever visible half-configured.
-func bindMount(root *os.File, index int, m specs.Mount, dest string, opts mountOptions, c *Config) error {
+func bindMount(k kernel.Kernel, root *os.File, index int, m specs.Mount, dest string, opts mountOptions, c *Config) error {
 	var tree *os.File
 	if fd, ok := c.BindFds[index]; ok {
 		tree = os.NewFile(uintptr(fd), m.Source)
@@ -204,7 +206,7 @@ func bindMount(root *os.File, index int, m specs.Mount, dest string, opts mountO
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(c.Bundle, src)
 		}
-		t, err := cloneBindSource(src, m, opts)
+		t, err := cloneBindSource(k, src, m, opts)
 		if err != nil {
 			return err
 		}
@@ -212,33 +214,33 @@ func bindMount(root *os.File, index int, m specs.Mount, dest string, opts mountO
 	}
 	defer tree.Close()
 	if dest == "/proc" {
-		if err := checkProcSource(tree); err != nil {
+		if err := checkProcSource(k, tree); err != nil {
 			return err
 		}
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(int(tree.Fd()), &st); err != nil {
+	if err := k.Fstat(int(tree.Fd()), &st); err != nil {
 		return fmt.Errorf("bind source: %w", err)
 	}
 	var target *os.File
 	var err error
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		target, err = mkdirInRoot(root, dest)
+		target, err = mkdirInRoot(k, root, dest)
 	} else {
-		target, err = fileInRoot(root, dest)
+		target, err = fileInRoot(k, root, dest)
 	}
 	if err != nil {
 		return err
 	}
 	defer target.Close()
-	if err := refuseProcTarget(target, m); err != nil {
+	if err := refuseProcTarget(k, target, m); err != nil {
 		return err
 	}
-	if err := attachTree(int(tree.Fd()), target); err != nil {
+	if err := attachTree(k, int(tree.Fd()), target); err != nil {
 		return fmt.Errorf("attach: %w", err)
 	}
 	// Propagation is set once attached: a detached mount has no peers.
-	return applyPropagation(root, dest, opts)
+	return applyPropagation(k, root, dest, opts)
 }
 
 // PrepareBind clones the source of mounts[index] (a bind mount) on the
@@ -249,6 +251,7 @@ func bindMount(root *os.File, index int, m specs.Mount, dest string, opts mountO
 // namespace, with the runtime's credentials. userns: the container has a
 // user namespace, where the source's flags would be locked (setBindAttr).
 func PrepareBind(m specs.Mount, bundle string, idmapFd int, rootPropagation string, userns bool) (*os.File, error) {
+	k := kernel.Real{}
 	opts := parseOptions(m.Options)
 	opts.idmapFd = idmapFd
 	opts.userns = userns
@@ -256,7 +259,7 @@ func PrepareBind(m specs.Mount, bundle string, idmapFd int, rootPropagation stri
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(bundle, src)
 	}
-	tree, err := cloneBindSource(src, m, opts)
+	tree, err := cloneBindSource(k, src, m, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +268,7 @@ func PrepareBind(m specs.Mount, bundle string, idmapFd int, rootPropagation stri
 		if opts.recursive {
 			flags |= unix.AT_RECURSIVE
 		}
-		if err := unix.MountSetattr(int(tree.Fd()), "", flags, &unix.MountAttr{Propagation: uint64(p)}); err != nil {
+		if err := k.MountSetattr(int(tree.Fd()), "", flags, &unix.MountAttr{Propagation: uint64(p)}); err != nil {
 			tree.Close()
 			return nil, fmt.Errorf("set propagation of %s: %w", src, err)
 		}
@@ -290,28 +293,28 @@ func inheritedPropagation(rootPropagation string) uintptr {
 
 // cloneBindSource clones src (recursively for rbind) as a detached mount and
 // sets on it the mount's attributes and idmapping.
-func cloneBindSource(src string, m specs.Mount, opts mountOptions) (*os.File, error) {
-	if _, err := os.Stat(src); err != nil {
+func cloneBindSource(k kernel.Kernel, src string, m specs.Mount, opts mountOptions) (*os.File, error) {
+	if _, err := k.Stat(src); err != nil {
 		return nil, fmt.Errorf("bind source: %w", err)
 	}
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if opts.recursive {
 		flags |= unix.AT_RECURSIVE
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
+	fd, err := k.OpenTree(unix.AT_FDCWD, src, flags)
 	if err != nil {
 		return nil, fmt.Errorf("clone %s: %w", src, err)
 	}
 	tree := os.NewFile(uintptr(fd), src)
-	if err := setBindAttrs(fd, m, opts); err != nil {
+	if err := setBindAttrs(k, fd, m, opts); err != nil {
 		tree.Close()
 		return nil, err
 	}
 	return tree, nil
 }
 
-func setBindAttrs(tree int, m specs.Mount, opts mountOptions) error {
-	if err := setBindAttr(tree, opts); err != nil {
+func setBindAttrs(k kernel.Kernel, tree int, m specs.Mount, opts mountOptions) error {
+	if err := setBindAttr(k, tree, opts); err != nil {
 		return fmt.Errorf("set mount attributes %s: %w", strings.Join(m.Options, ","), err)
 	}
 	if opts.idmapFd > 0 {
@@ -321,12 +324,12 @@ func setBindAttrs(tree int, m specs.Mount, opts mountOptions) error {
 			flags |= unix.AT_RECURSIVE
 		}
 		a := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(opts.idmapFd)}
-		if err := unix.MountSetattr(tree, "", flags, &a); err != nil {
+		if err := k.MountSetattr(tree, "", flags, &a); err != nil {
 			return fmt.Errorf("idmapped mount (the filesystem or kernel may not support it): %w", err)
 		}
 	}
 	if a := opts.recAttr; a.Attr_set != 0 || a.Attr_clr != 0 {
-		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &a); err != nil {
+		if err := k.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &a); err != nil {
 			return fmt.Errorf("set recursive mount attributes %s: %w", strings.Join(m.Options, ","), err)
 		}
 	}
@@ -382,13 +385,13 @@ func checkProcDestination(m specs.Mount, dest string, hostPID bool) error {
 // checkProcSource: what is bound on /proc (checkProcDestination let only
 // a host-pid container do it) must be the root of a procfs, the host's
 // /proc, never a directory that merely looks like one.
-func checkProcSource(tree *os.File) error {
+func checkProcSource(k kernel.Kernel, tree *os.File) error {
 	var fs unix.Statfs_t
-	if err := unix.Fstatfs(int(tree.Fd()), &fs); err != nil {
+	if err := k.Fstatfs(int(tree.Fd()), &fs); err != nil {
 		return fmt.Errorf("statfs the bind source: %w", err)
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(int(tree.Fd()), &st); err != nil {
+	if err := k.Fstat(int(tree.Fd()), &st); err != nil {
 		return fmt.Errorf("stat the bind source: %w", err)
 	}
 	// A procfs's root directory is inode 1.
@@ -415,9 +418,9 @@ func SharesHostPID(s *specs.Spec) bool {
 // refuseProcTarget checks the resolved target, not the destination as
 // written: a symlink in the image (/p -> proc) must not let a mount land on
 // the container's procfs. Only the lxcfs-style file binds may.
-func refuseProcTarget(target *os.File, m specs.Mount) error {
+func refuseProcTarget(k kernel.Kernel, target *os.File, m specs.Mount) error {
 	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(target.Fd()), &st); err != nil {
+	if err := k.Fstatfs(int(target.Fd()), &st); err != nil {
 		return fmt.Errorf("statfs target: %w", err)
 	}
 	if st.Type != unix.PROC_SUPER_MAGIC || procFileBinds[filepath.Clean(m.Destination)] {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nookrt/nook/libcontainer/kernel"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -310,12 +312,12 @@ func attrAtime(a unix.MountAttr) uintptr {
 // clone was made inside such a namespace), and when opts.userns says the
 // mount is for a container in a user namespace although it was cloned
 // outside of it, where the kernel would have locked them.
-func setBindAttr(tree int, opts mountOptions) error {
+func setBindAttr(k kernel.Kernel, tree int, opts mountOptions) error {
 	a, err := opts.mountAttr()
 	if err != nil || a.Attr_set == 0 && a.Attr_clr == 0 {
 		return err
 	}
-	src, err := mountFlags(tree)
+	src, err := mountFlags(k, tree)
 	if err != nil {
 		return err
 	}
@@ -324,14 +326,14 @@ func setBindAttr(tree int, opts mountOptions) error {
 			return err
 		}
 	}
-	err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &a)
+	err = k.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &a)
 	if !errors.Is(err, unix.EPERM) || !changesLocked(a, src) {
 		return err
 	}
 	if a, err = opts.lockedMountAttr(src); err != nil {
 		return err
 	}
-	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &a); err != nil {
+	if err := k.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &a); err != nil {
 		return fmt.Errorf("with the source's locked flags %s kept: %w", flagNames(src&lockFlags), err)
 	}
 	return nil
@@ -339,9 +341,9 @@ func setBindAttr(tree int, opts mountOptions) error {
 
 // mountFlags is the per-mount flags (MS_*) of the mount fd is on, from
 // statfs(2) as runc reads them. No atime flag means strictatime.
-func mountFlags(fd int) (uintptr, error) {
+func mountFlags(k kernel.Kernel, fd int) (uintptr, error) {
 	var st unix.Statfs_t
-	if err := unix.Fstatfs(fd, &st); err != nil {
+	if err := k.Fstatfs(fd, &st); err != nil {
 		return 0, fmt.Errorf("statfs bind source: %w", err)
 	}
 	var f uintptr

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/nookrt/nook/libcontainer/kernel"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -21,16 +22,16 @@ import (
 // OpenInRoot is openInRoot for the other packages that look into a rootfs
 // from the host (explain).
 func OpenInRoot(root *os.File, path string, flags int) (*os.File, error) {
-	return openInRoot(root, path, flags)
+	return openInRoot(kernel.Real{}, root, path, flags)
 }
 
 // openInRoot resolves path inside root with one openat2(RESOLVE_IN_ROOT)
 // (kernel >= 5.6): ".." and absolute symlinks stop at root, magic links are
 // refused. Kernels without openat2 get pathrs-lite, which emulates it.
-func openInRoot(root *os.File, path string, flags int) (*os.File, error) {
+func openInRoot(k kernel.Kernel, root *os.File, path string, flags int) (*os.File, error) {
 	how := unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC),
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
-	fd, err := unix.Openat2(int(root.Fd()), path, &how)
+	fd, err := k.Openat2(int(root.Fd()), path, &how)
 	if errors.Is(err, unix.ENOSYS) {
 		f, err := pathrs.OpenatInRoot(root, path)
 		if err != nil || flags&unix.O_PATH != 0 {
@@ -53,38 +54,38 @@ func openInRoot(root *os.File, path string, flags int) (*os.File, error) {
 // A component that is a dangling symlink (the last one included) is followed
 // inside the root, as runc does: the directory is made where the link
 // points when root is the root (followInRoot).
-func mkdirInRoot(root *os.File, dest string) (*os.File, error) {
-	if f, err := openInRoot(root, dest, unix.O_PATH|unix.O_DIRECTORY); err == nil {
+func mkdirInRoot(k kernel.Kernel, root *os.File, dest string) (*os.File, error) {
+	if f, err := openInRoot(k, root, dest, unix.O_PATH|unix.O_DIRECTORY); err == nil {
 		return f, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("create directory %s in rootfs: %w", dest, err)
 	}
-	resolved, err := followInRoot(root, dest)
+	resolved, err := followInRoot(k, root, dest)
 	if err != nil {
 		return nil, fmt.Errorf("create directory %s in rootfs: %w", dest, err)
 	}
-	return mkdirAllInRoot(root, resolved)
+	return mkdirAllInRoot(k, root, resolved)
 }
 
 // mkdirAllInRoot is mkdirInRoot for a path whose existing components are
 // not symlinks (but for one swapped in meanwhile, which openat2 then keeps
 // inside root all the same).
-func mkdirAllInRoot(root *os.File, dest string) (*os.File, error) {
-	if f, err := openInRoot(root, dest, unix.O_PATH|unix.O_DIRECTORY); err == nil {
+func mkdirAllInRoot(k kernel.Kernel, root *os.File, dest string) (*os.File, error) {
+	if f, err := openInRoot(k, root, dest, unix.O_PATH|unix.O_DIRECTORY); err == nil {
 		return f, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("create directory %s in rootfs: %w", dest, err)
 	}
-	parent, err := mkdirAllInRoot(root, filepath.Dir(filepath.Clean("/"+dest)))
+	parent, err := mkdirAllInRoot(k, root, filepath.Dir(filepath.Clean("/"+dest)))
 	if err != nil {
 		return nil, err
 	}
 	defer parent.Close()
 	name := filepath.Base(dest)
-	if err := unix.Mkdirat(int(parent.Fd()), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+	if err := k.Mkdirat(int(parent.Fd()), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, fmt.Errorf("create directory %s in rootfs: %w", dest, err)
 	}
-	f, err := openInRoot(root, dest, unix.O_PATH|unix.O_DIRECTORY)
+	f, err := openInRoot(k, root, dest, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, fmt.Errorf("create directory %s in rootfs: %w", dest, err)
 	}
@@ -94,13 +95,13 @@ func mkdirAllInRoot(root *os.File, dest string) (*os.File, error) {
 // fileInRoot returns a handle to dest inside root, creating an empty regular
 // file there (and directory parents) if nothing exists yet. Dangling
 // symlinks on the way are followed inside the root, as for mkdirInRoot.
-func fileInRoot(root *os.File, dest string) (*os.File, error) {
-	if f, err := openInRoot(root, dest, unix.O_PATH); err == nil {
+func fileInRoot(k kernel.Kernel, root *os.File, dest string) (*os.File, error) {
+	if f, err := openInRoot(k, root, dest, unix.O_PATH); err == nil {
 		return f, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("open %s in rootfs: %w", dest, err)
 	}
-	resolved, err := followInRoot(root, dest)
+	resolved, err := followInRoot(k, root, dest)
 	if err != nil {
 		return nil, fmt.Errorf("create file %s in rootfs: %w", dest, err)
 	}
@@ -108,14 +109,14 @@ func fileInRoot(root *os.File, dest string) (*os.File, error) {
 		return nil, fmt.Errorf("create file %s in rootfs: it resolves to the root directory", dest)
 	}
 	dest = resolved
-	parent, err := mkdirAllInRoot(root, filepath.Dir(dest))
+	parent, err := mkdirAllInRoot(k, root, filepath.Dir(dest))
 	if err != nil {
 		return nil, err
 	}
 	defer parent.Close()
 	// O_NOFOLLOW: a symlink put in place meanwhile is refused (ELOOP), not
 	// followed to wherever it points.
-	fd, err := unix.Openat(int(parent.Fd()), filepath.Base(dest),
+	fd, err := k.Openat(int(parent.Fd()), filepath.Base(dest),
 		unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, fmt.Errorf("create file %s in rootfs: %w", dest, err)
@@ -123,7 +124,7 @@ func fileInRoot(root *os.File, dest string) (*os.File, error) {
 	if err == nil {
 		unix.Close(fd)
 	}
-	f, err := openInRoot(root, dest, unix.O_PATH)
+	f, err := openInRoot(k, root, dest, unix.O_PATH)
 	if err != nil {
 		return nil, fmt.Errorf("open %s in rootfs: %w", dest, err)
 	}
@@ -141,7 +142,7 @@ const maxSymlinks = 40
 // the caller is to create. The result is only a better path to create, not
 // a trusted one: callers resolve it again with openat2(RESOLVE_IN_ROOT), so
 // a symlink swapped in meanwhile cannot lead outside the root either.
-func followInRoot(root *os.File, dest string) (string, error) {
+func followInRoot(k kernel.Kernel, root *os.File, dest string) (string, error) {
 	todo := strings.Split(dest, "/")
 	done := "/"
 	links := 0
@@ -155,7 +156,7 @@ func followInRoot(root *os.File, dest string) (string, error) {
 			done = filepath.Dir(done)
 			continue
 		}
-		target, isLink, err := readLinkInRoot(root, done, name)
+		target, isLink, err := readLinkInRoot(k, root, done, name)
 		if err != nil {
 			return "", err
 		}
@@ -178,8 +179,8 @@ func followInRoot(root *os.File, dest string) (string, error) {
 // symlink components (followInRoot resolved them), and name is one
 // component read relative to dir's handle, so nothing here is resolved
 // outside root. A missing entry or parent is simply no symlink.
-func readLinkInRoot(root *os.File, dir, name string) (string, bool, error) {
-	parent, err := openInRoot(root, dir, unix.O_PATH|unix.O_DIRECTORY)
+func readLinkInRoot(k kernel.Kernel, root *os.File, dir, name string) (string, bool, error) {
+	parent, err := openInRoot(k, root, dir, unix.O_PATH|unix.O_DIRECTORY)
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
 		return "", false, nil
 	}
@@ -188,7 +189,7 @@ func readLinkInRoot(root *os.File, dir, name string) (string, bool, error) {
 	}
 	defer parent.Close()
 	buf := make([]byte, unix.PathMax)
-	n, err := unix.Readlinkat(int(parent.Fd()), name, buf)
+	n, err := k.Readlinkat(int(parent.Fd()), name, buf)
 	switch {
 	case errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR):
 		return "", false, nil // not a symlink, or not there
@@ -239,17 +240,17 @@ func NormalizeDestinations(mounts []specs.Mount, rootfs string) []string {
 
 // realDirInRoot is for /proc and /sys: they must be real directories, never a
 // symlink that could point a procfs or sysfs mount elsewhere (CVE-2023-27561).
-func realDirInRoot(root *os.File, dest string) (*os.File, error) {
+func realDirInRoot(k kernel.Kernel, root *os.File, dest string) (*os.File, error) {
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-	fd, err := unix.Openat2(int(root.Fd()), dest, &how)
+	fd, err := k.Openat2(int(root.Fd()), dest, &how)
 	if errors.Is(err, unix.ENOENT) {
 		var f *os.File
-		if f, err = mkdirInRoot(root, dest); err != nil {
+		if f, err = mkdirInRoot(k, root, dest); err != nil {
 			return nil, err
 		}
 		f.Close()
-		fd, err = unix.Openat2(int(root.Fd()), dest, &how)
+		fd, err = k.Openat2(int(root.Fd()), dest, &how)
 	}
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
@@ -266,8 +267,8 @@ func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd
 
 // reopen returns a fresh handle to dest: after something was mounted on it,
 // the new handle is the mount's root, while the old one is the dentry below.
-func reopen(root *os.File, dest string) (*os.File, error) {
-	f, err := openInRoot(root, dest, unix.O_PATH)
+func reopen(k kernel.Kernel, root *os.File, dest string) (*os.File, error) {
+	f, err := openInRoot(k, root, dest, unix.O_PATH)
 	if err != nil {
 		return nil, fmt.Errorf("reopen %s in rootfs: %w", dest, err)
 	}
@@ -275,7 +276,7 @@ func reopen(root *os.File, dest string) (*os.File, error) {
 }
 
 // attachTree moves a detached mount (from open_tree or fsmount) onto target.
-func attachTree(tree int, target *os.File) error {
-	return unix.MoveMount(tree, "", int(target.Fd()), "",
+func attachTree(k kernel.Kernel, tree int, target *os.File) error {
+	return k.MoveMount(tree, "", int(target.Fd()), "",
 		unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
 }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/nookrt/nook/libcontainer/kernel"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -178,7 +180,7 @@ func inRootChild(t *testing.T, mark string) {
 	defer root.Close()
 
 	t.Run("mkdir through absolute symlink", func(t *testing.T) {
-		f, err := mkdirInRoot(root, "etclink/"+mark+"/sub")
+		f, err := mkdirInRoot(kernel.Real{}, root, "etclink/"+mark+"/sub")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +190,7 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("mkdir through dotdot symlink", func(t *testing.T) {
-		f, err := mkdirInRoot(root, "up/escaped")
+		f, err := mkdirInRoot(kernel.Real{}, root, "up/escaped")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +201,7 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("mkdir through nested dotdot symlink", func(t *testing.T) {
-		f, err := mkdirInRoot(root, "/deep/up/../../x/y")
+		f, err := mkdirInRoot(kernel.Real{}, root, "/deep/up/../../x/y")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +212,7 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("mkdir with literal dotdot", func(t *testing.T) {
-		f, err := mkdirInRoot(root, "../../../lit")
+		f, err := mkdirInRoot(kernel.Real{}, root, "../../../lit")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,7 +223,7 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("mkdir existing returns it", func(t *testing.T) {
-		f, err := mkdirInRoot(root, "realsys")
+		f, err := mkdirInRoot(kernel.Real{}, root, "realsys")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,7 +234,7 @@ func inRootChild(t *testing.T, mark string) {
 	t.Run("mkdir through dangling absolute symlink", func(t *testing.T) {
 		// Made where the link points inside the root (as runc does),
 		// never on the host.
-		f, err := mkdirInRoot(root, "dangdir/sub")
+		f, err := mkdirInRoot(kernel.Real{}, root, "dangdir/sub")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +251,7 @@ func inRootChild(t *testing.T, mark string) {
 			"dangdots":  "made/dots2/final",    // ".." and "." inside the target
 			"danginner": "realsys/inner/final", // into an existing directory
 		} {
-			f, err := mkdirInRoot(root, "/"+link)
+			f, err := mkdirInRoot(kernel.Real{}, root, "/"+link)
 			if err != nil {
 				t.Errorf("%s: %v", link, err)
 				continue
@@ -267,7 +269,7 @@ func inRootChild(t *testing.T, mark string) {
 
 	t.Run("follow a relative link from its own directory", func(t *testing.T) {
 		// deep/rel -> sibling: relative to deep, not to the root.
-		f, err := mkdirInRoot(root, "deep/rel/x")
+		f, err := mkdirInRoot(kernel.Real{}, root, "deep/rel/x")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,21 +278,21 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("mkdir symlink loop fails", func(t *testing.T) {
-		if f, err := mkdirInRoot(root, "loop1/x"); err == nil {
+		if f, err := mkdirInRoot(kernel.Real{}, root, "loop1/x"); err == nil {
 			f.Close()
 			t.Fatal("mkdirInRoot through a symlink loop succeeded")
 		}
 	})
 
 	t.Run("mkdir over a file fails", func(t *testing.T) {
-		if f, err := mkdirInRoot(root, "existing/sub"); err == nil {
+		if f, err := mkdirInRoot(kernel.Real{}, root, "existing/sub"); err == nil {
 			f.Close()
 			t.Fatal("mkdirInRoot below a regular file succeeded")
 		}
 	})
 
 	t.Run("file through absolute symlink", func(t *testing.T) {
-		f, err := fileInRoot(root, "/etclink/"+mark+"-file")
+		f, err := fileInRoot(kernel.Real{}, root, "/etclink/"+mark+"-file")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +302,7 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("file through dotdot symlink with parents", func(t *testing.T) {
-		f, err := fileInRoot(root, "up/new/dir/file")
+		f, err := fileInRoot(kernel.Real{}, root, "up/new/dir/file")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +313,7 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("file existing is kept", func(t *testing.T) {
-		f, err := fileInRoot(root, "existing")
+		f, err := fileInRoot(kernel.Real{}, root, "existing")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -325,7 +327,7 @@ func inRootChild(t *testing.T, mark string) {
 	t.Run("file on dangling absolute symlink", func(t *testing.T) {
 		// The file is made inside the root (as runc does), never at the
 		// symlink's target on the host.
-		f, err := fileInRoot(root, "dangling")
+		f, err := fileInRoot(kernel.Real{}, root, "dangling")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -338,7 +340,7 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("file on dangling relative symlink climbing out", func(t *testing.T) {
-		f, err := fileInRoot(root, "dangfile")
+		f, err := fileInRoot(kernel.Real{}, root, "dangfile")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -351,7 +353,7 @@ func inRootChild(t *testing.T, mark string) {
 
 	t.Run("file at the root itself is refused", func(t *testing.T) {
 		// Lexically the root once the missing component is followed.
-		if f, err := fileInRoot(root, "nosuch/.."); err == nil {
+		if f, err := fileInRoot(kernel.Real{}, root, "nosuch/.."); err == nil {
 			f.Close()
 			t.Fatal("fileInRoot accepted a path that resolves to the root")
 		} else if !strings.Contains(err.Error(), "root directory") {
@@ -360,7 +362,7 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("realDir refuses symlinked proc", func(t *testing.T) {
-		f, err := realDirInRoot(root, "proc")
+		f, err := realDirInRoot(kernel.Real{}, root, "proc")
 		if err == nil {
 			f.Close()
 			t.Fatal("realDirInRoot accepted proc -> /etc")
@@ -369,7 +371,7 @@ func inRootChild(t *testing.T, mark string) {
 			t.Errorf("error = %q, want it to say proc must be a real directory", err)
 		}
 		// The same through an absolute destination.
-		if f, err := realDirInRoot(root, "/proc"); err == nil {
+		if f, err := realDirInRoot(kernel.Real{}, root, "/proc"); err == nil {
 			f.Close()
 			t.Error("realDirInRoot accepted /proc -> /etc")
 		}
@@ -378,21 +380,21 @@ func inRootChild(t *testing.T, mark string) {
 	t.Run("realDir refuses in-root symlink", func(t *testing.T) {
 		// sys -> realsys stays inside the root, but a symlink is refused
 		// wherever it points.
-		if f, err := realDirInRoot(root, "/sys"); err == nil {
+		if f, err := realDirInRoot(kernel.Real{}, root, "/sys"); err == nil {
 			f.Close()
 			t.Fatal("realDirInRoot accepted sys -> realsys")
 		}
 	})
 
 	t.Run("realDir refuses symlinked parent", func(t *testing.T) {
-		if f, err := realDirInRoot(root, "up/realsys"); err == nil {
+		if f, err := realDirInRoot(kernel.Real{}, root, "up/realsys"); err == nil {
 			f.Close()
 			t.Fatal("realDirInRoot accepted a path through a symlinked parent")
 		}
 	})
 
 	t.Run("realDir refuses a file", func(t *testing.T) {
-		f, err := realDirInRoot(root, "dev")
+		f, err := realDirInRoot(kernel.Real{}, root, "dev")
 		if err == nil {
 			f.Close()
 			t.Fatal("realDirInRoot accepted a regular file")
@@ -403,7 +405,7 @@ func inRootChild(t *testing.T, mark string) {
 	})
 
 	t.Run("realDir accepts a real directory", func(t *testing.T) {
-		f, err := realDirInRoot(root, "/realsys")
+		f, err := realDirInRoot(kernel.Real{}, root, "/realsys")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -439,9 +441,9 @@ func TestRealDirInRootCreatesMissing(t *testing.T) {
 	}
 	defer root.Close()
 	for _, dest := range []string{"/proc", "sys", "/nested/dir"} {
-		f, err := realDirInRoot(root, dest)
+		f, err := realDirInRoot(kernel.Real{}, root, dest)
 		if err != nil {
-			t.Errorf("realDirInRoot(%q) on a root without it: %v", dest, err)
+			t.Errorf("realDirInRoot(kernel.Real{}, %q) on a root without it: %v", dest, err)
 			continue
 		}
 		p := filepath.Join(rootPath, dest)

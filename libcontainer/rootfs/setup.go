@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nookrt/nook/libcontainer/kernel"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -44,6 +45,9 @@ type Config struct {
 	BindFds map[int]int
 	// MountLabel, if set, formats a mount's data with its SELinux label.
 	MountLabel func(data string) string
+	// Kernel makes the syscalls; nil is kernel.Real. Unit tests put a
+	// kernel.Recorder here to check the steps without root.
+	Kernel kernel.Kernel
 
 	guard *writeGuard // set by Setup
 	// lateReadonly: mounts made read-only at the end (mountFilesystem).
@@ -59,6 +63,10 @@ type Config struct {
 // propagation is left alone; the mounts made under the rootfs are then the
 // host's too, and `delete` unmounts them.
 func OpenRoot(rootfs, propagation string, newMntNS bool) (*os.File, error) {
+	return openRoot(kernel.Real{}, rootfs, propagation, newMntNS)
+}
+
+func openRoot(k kernel.Kernel, rootfs, propagation string, newMntNS bool) (*os.File, error) {
 	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
 	if propagation != "" {
 		p, ok := propagationOptions[propagation]
@@ -76,13 +84,13 @@ func OpenRoot(rootfs, propagation string, newMntNS bool) (*os.File, error) {
 	}
 	// Mount events of the container must not reach the host.
 	if newMntNS {
-		if err := unix.Mount("", "/", "", prop, ""); err != nil {
+		if err := k.Mount("", "/", "", prop, ""); err != nil {
 			return nil, fmt.Errorf("set / propagation: %w", err)
 		}
 	}
 	// One lookup of the path (symlinks followed, as for any host path the
 	// caller gives); the clone and the attach both use that fd.
-	dirFd, err := unix.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dirFd, err := k.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open rootfs %s: %w", rootfs, err)
 	}
@@ -92,15 +100,15 @@ func OpenRoot(rootfs, propagation string, newMntNS bool) (*os.File, error) {
 		// host's: made private, it passes neither the rootfs's clone nor
 		// the container's mounts on to the host, and pivot_root (which
 		// refuses a shared parent) works.
-		if err := makeHoldingMountPrivate(dirFd); err != nil {
+		if err := makeHoldingMountPrivate(k, dirFd); err != nil {
 			return nil, fmt.Errorf("linux.rootfsPropagation %s: %w", propagation, err)
 		}
 	}
-	tree, err := unix.OpenTree(dirFd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
+	tree, err := k.OpenTree(dirFd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
 	if err != nil {
 		return nil, fmt.Errorf("bind rootfs %s: %w", rootfs, err)
 	}
-	if err := unix.MoveMount(tree, "", dirFd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+	if err := k.MoveMount(tree, "", dirFd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		unix.Close(tree)
 		return nil, fmt.Errorf("attach rootfs %s: %w", rootfs, err)
 	}
@@ -111,15 +119,16 @@ func OpenRoot(rootfs, propagation string, newMntNS bool) (*os.File, error) {
 // Setup does everything between OpenRoot and the user process: mounts,
 // devices, root switch, masked and read-only paths, read-only root.
 func Setup(root *os.File, c *Config) error {
-	if err := checkProcfs("/proc"); err != nil {
+	k := kernel.Or(c.Kernel)
+	if err := checkProcfs(k, "/proc"); err != nil {
 		return err
 	}
-	old := unix.Umask(0) // device and directory modes exactly as asked
-	defer unix.Umask(old)
-	c.guard = newWriteGuard(root)
+	old := k.Umask(0) // device and directory modes exactly as asked
+	defer k.Umask(old)
+	c.guard = newWriteGuard(k, root)
 	defer closeLateReadonly(c)
 	for i, m := range c.Spec.Mounts {
-		if err := mountEntry(root, i, m, c); err != nil {
+		if err := mountEntry(k, root, i, m, c); err != nil {
 			return err
 		}
 	}
@@ -129,7 +138,7 @@ func Setup(root *os.File, c *Config) error {
 	}
 	// A /dev the config binds from the host is left exactly as it is.
 	if !DevFromConfig(c.Spec.Mounts) {
-		if err := createDevices(root, devices, c.InUserns, c.guard); err != nil {
+		if err := createDevices(k, root, devices, c.InUserns, c.guard); err != nil {
 			return err
 		}
 	}
@@ -138,14 +147,14 @@ func Setup(root *os.File, c *Config) error {
 			return err
 		}
 	}
-	if err := switchRoot(root, c.NoPivot, c.Chroot); err != nil {
+	if err := switchRoot(k, root, c.NoPivot, c.Chroot); err != nil {
 		return err
 	}
 	if p, ok := propagationOptions[c.Propagation]; ok && postPivotPropagation(p) && !c.Chroot {
 		// Now the container's own tree: shared between its mounts (a
 		// bind of "/" sees later mounts), while the host stays its master
 		// only, or unbindable.
-		if err := unix.Mount("", "/", "", p, ""); err != nil {
+		if err := k.Mount("", "/", "", p, ""); err != nil {
 			return fmt.Errorf("linux.rootfsPropagation %s: %w", c.Propagation, err)
 		}
 	}
@@ -155,21 +164,21 @@ func Setup(root *os.File, c *Config) error {
 		}
 	}
 	if c.Spec.Linux != nil {
-		if err := maskPaths(c.Spec.Linux.MaskedPaths); err != nil {
+		if err := maskPaths(k, c.Spec.Linux.MaskedPaths); err != nil {
 			return err
 		}
 		for _, p := range c.Spec.Linux.ReadonlyPaths {
-			if err := readonlyPath(p); err != nil {
+			if err := readonlyPath(k, p); err != nil {
 				return fmt.Errorf("linux.readonlyPaths %s: %w", p, err)
 			}
 		}
 	}
-	if err := finishReadonly(c); err != nil {
+	if err := finishReadonly(k, c); err != nil {
 		return err
 	}
 	if c.Spec.Root != nil && c.Spec.Root.Readonly {
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		if err := unix.MountSetattr(unix.AT_FDCWD, "/", 0, &attr); err != nil {
+		if err := k.MountSetattr(unix.AT_FDCWD, "/", 0, &attr); err != nil {
 			return fmt.Errorf("root.readonly: %w", err)
 		}
 	}
@@ -178,14 +187,14 @@ func Setup(root *os.File, c *Config) error {
 
 // finishReadonly makes read-only the tmpfs and /dev mounts whose ro was
 // put off until nothing more is made in them (deferredReadonly).
-func finishReadonly(c *Config) error {
+func finishReadonly(k kernel.Kernel, c *Config) error {
 	for _, l := range c.lateReadonly {
 		flags := uint(unix.AT_EMPTY_PATH)
 		if l.recursive {
 			flags |= unix.AT_RECURSIVE
 		}
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		if err := unix.MountSetattr(int(l.mnt.Fd()), "", flags, &attr); err != nil {
+		if err := k.MountSetattr(int(l.mnt.Fd()), "", flags, &attr); err != nil {
 			return fmt.Errorf("make %s read-only: %w", l.mnt.Name(), err)
 		}
 	}
@@ -202,9 +211,9 @@ func closeLateReadonly(c *Config) {
 // checkProcfs refuses to go on if path is not a real procfs: nook writes and
 // mounts through /proc/self/fd, and a fake /proc would redirect them
 // (invariant 4).
-func checkProcfs(path string) error {
+func checkProcfs(k kernel.Kernel, path string) error {
 	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
+	if err := k.Statfs(path, &st); err != nil {
 		return fmt.Errorf("statfs %s: %w", path, err)
 	}
 	if st.Type != unix.PROC_SUPER_MAGIC {
@@ -213,66 +222,66 @@ func checkProcfs(path string) error {
 	return nil
 }
 
-func switchRoot(root *os.File, noPivot, chrootOnly bool) error {
-	if err := unix.Fchdir(int(root.Fd())); err != nil {
+func switchRoot(k kernel.Kernel, root *os.File, noPivot, chrootOnly bool) error {
+	if err := k.Fchdir(int(root.Fd())); err != nil {
 		return fmt.Errorf("chdir to rootfs: %w", err)
 	}
 	if chrootOnly {
-		if err := unix.Chroot("."); err != nil {
+		if err := k.Chroot("."); err != nil {
 			return fmt.Errorf("chroot: %w", err)
 		}
-		return unix.Chdir("/")
+		return k.Chdir("/")
 	}
 	if noPivot {
 		// The rootfs as mountinfo names it (symlinks in the bundle path resolved).
-		rootfs, err := os.Readlink(fdPath(root))
+		rootfs, err := k.Readlink(fdPath(root))
 		if err != nil {
 			return fmt.Errorf("--no-pivot: resolve the rootfs: %w", err)
 		}
-		if err := hideHostKernelFS(rootfs); err != nil {
+		if err := hideHostKernelFS(k, rootfs); err != nil {
 			return err
 		}
-		if err := unix.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
+		if err := k.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
 			return fmt.Errorf("move rootfs to /: %w", err)
 		}
-		if err := unix.Chroot("."); err != nil {
+		if err := k.Chroot("."); err != nil {
 			return fmt.Errorf("chroot: %w", err)
 		}
-		return unix.Chdir("/")
+		return k.Chdir("/")
 	}
 	// pivot_root(".", ".") stacks the old root on top of the new one; it is
 	// then detached without ever needing a directory for it in the rootfs.
 	// A handle on the old root names it for that: "." after the pivot may
 	// resolve to the new root for mount(2), which must not turn the
 	// container's own mounts (a Bidirectional bind) into slaves.
-	oldRoot, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	oldRoot, err := k.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open the old root: %w", err)
 	}
 	defer unix.Close(oldRoot)
-	if err := unix.PivotRoot(".", "."); err != nil {
+	if err := k.PivotRoot(".", "."); err != nil {
 		return fmt.Errorf("pivot_root: %w", err)
 	}
-	if err := unix.Fchdir(oldRoot); err != nil {
+	if err := k.Fchdir(oldRoot); err != nil {
 		return fmt.Errorf("chdir to the old root: %w", err)
 	}
-	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+	if err := k.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("make old root slave: %w", err)
 	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+	if err := k.Unmount(".", unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("detach old root: %w", err)
 	}
-	return unix.Chdir("/")
+	return k.Chdir("/")
 }
 
 // openAfterSwitch resolves path inside the (new) root. A missing path gives
 // no handle and no error: masked and read-only paths may not exist.
-func openAfterSwitch(path string) (root, target *os.File, err error) {
-	root, err = os.Open("/")
+func openAfterSwitch(k kernel.Kernel, path string) (root, target *os.File, err error) {
+	root, err = k.OpenFile("/", os.O_RDONLY, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	target, err = openInRoot(root, path, unix.O_PATH)
+	target, err = openInRoot(k, root, path, unix.O_PATH)
 	if err != nil {
 		root.Close()
 		if errors.Is(err, os.ErrNotExist) {
@@ -289,7 +298,7 @@ func openAfterSwitch(path string) (root, target *os.File, err error) {
 // one tmpfs rather than a tmpfs of its own, as runc 1.5 does: Kubernetes
 // masks dozens of per-CPU sysfs directories, and each superblock costs
 // memory and teardown time.
-func maskPaths(paths []string) error {
+func maskPaths(k kernel.Kernel, paths []string) error {
 	var shared *os.File // the first directory mask, attached
 	defer func() {
 		if shared != nil {
@@ -303,7 +312,7 @@ func maskPaths(paths []string) error {
 			continue
 		}
 		seen[clean] = true
-		if err := maskPath(p, &shared); err != nil {
+		if err := maskPath(k, p, &shared); err != nil {
 			return fmt.Errorf("linux.maskedPaths %s: %w", p, err)
 		}
 	}
@@ -312,59 +321,59 @@ func maskPaths(paths []string) error {
 
 // maskPath hides one path. A missing path is fine. *shared is the mask
 // tmpfs to clone for a directory; maskPath sets it on the first one.
-func maskPath(path string, shared **os.File) error {
-	root, target, err := openAfterSwitch(path)
+func maskPath(k kernel.Kernel, path string, shared **os.File) error {
+	root, target, err := openAfterSwitch(k, path)
 	if target == nil {
 		return err
 	}
 	defer root.Close()
 	defer target.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(int(target.Fd()), &st); err != nil {
+	if err := k.Fstat(int(target.Fd()), &st); err != nil {
 		return err
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return maskDir(target, shared)
+		return maskDir(k, target, shared)
 	}
-	null, err := trustedDevNull(root)
+	null, err := trustedDevNull(k, root)
 	if err != nil {
 		return err
 	}
 	defer null.Close()
-	tree, err := unix.OpenTree(int(null.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	tree, err := k.OpenTree(int(null.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
 	if err != nil {
 		return fmt.Errorf("clone /dev/null: %w", err)
 	}
 	defer unix.Close(tree)
-	return attachTree(tree, target)
+	return attachTree(k, tree, target)
 }
 
 // maskDir covers target with a clone of *shared (the clone keeps its
 // read-only and other flags), or, for the first directory, with a new
 // read-only empty tmpfs that then becomes *shared.
-func maskDir(target *os.File, shared **os.File) error {
+func maskDir(k kernel.Kernel, target *os.File, shared **os.File) error {
 	if *shared != nil {
-		tree, err := unix.OpenTree(int((*shared).Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+		tree, err := k.OpenTree(int((*shared).Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
 		if err != nil {
 			return fmt.Errorf("clone the mask tmpfs: %w", err)
 		}
 		defer unix.Close(tree)
-		return attachTree(tree, target)
+		return attachTree(k, tree, target)
 	}
-	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	fs, err := k.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("fsopen tmpfs: %w", err)
 	}
 	defer unix.Close(fs)
-	if err := unix.FsconfigCreate(fs); err != nil {
+	if err := k.FsconfigCreate(fs); err != nil {
 		return fmt.Errorf("create tmpfs: %w", err)
 	}
-	mnt, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	mnt, err := k.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
 	if err != nil {
 		return fmt.Errorf("fsmount tmpfs: %w", err)
 	}
 	f := os.NewFile(uintptr(mnt), "mask tmpfs")
-	if err := attachTree(mnt, target); err != nil {
+	if err := attachTree(k, mnt, target); err != nil {
 		f.Close()
 		return err
 	}
@@ -376,16 +385,16 @@ func maskDir(target *os.File, shared **os.File) error {
 // trustedDevNull opens the container's /dev/null and checks it is the real
 // 1:3 character device, not a symlink or file planted to make masking bind
 // something else (CVE-2025-31133).
-func trustedDevNull(root *os.File) (*os.File, error) {
+func trustedDevNull(k kernel.Kernel, root *os.File) (*os.File, error) {
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-	fd, err := unix.Openat2(int(root.Fd()), "/dev/null", &how)
+	fd, err := k.Openat2(int(root.Fd()), "/dev/null", &how)
 	if err != nil {
 		return nil, fmt.Errorf("open /dev/null: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "/dev/null")
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	if err := k.Fstat(fd, &st); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -397,23 +406,23 @@ func trustedDevNull(root *os.File) (*os.File, error) {
 }
 
 // readonlyPath binds a path over itself, recursively read-only.
-func readonlyPath(path string) error {
-	root, target, err := openAfterSwitch(path)
+func readonlyPath(k kernel.Kernel, path string) error {
+	root, target, err := openAfterSwitch(k, path)
 	if target == nil {
 		return err
 	}
 	defer root.Close()
 	defer target.Close()
-	tree, err := unix.OpenTree(int(target.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
+	tree, err := k.OpenTree(int(target.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
 	if err != nil {
 		return fmt.Errorf("clone: %w", err)
 	}
 	defer unix.Close(tree)
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}
-	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+	if err := k.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
 		return fmt.Errorf("make read-only: %w", err)
 	}
-	return attachTree(tree, target)
+	return attachTree(k, tree, target)
 }
 
 // postPivotPropagation: propagation types set on the new root once it is
