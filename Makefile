@@ -4,7 +4,7 @@ COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION   := 0.1.0
 # Every nook command is a fresh process, so start-up is most of what a lifecycle costs
 # (make bench). Each choice below removes page faults from every start; on a VM where a
-# fault costs ~40us that is the difference (see README, Performance):
+# fault costs ~40us that is the difference (see docs/PERFORMANCE.md):
 #  - a static binary: no dynamic loader, no relocation of libc and libseccomp;
 #  - netgo,osusergo: pure-Go resolvers, so the static glibc never needs NSS (dlopen);
 #  - urfave_cli_no_docs: no man-page generator (and its markdown parser);
@@ -21,7 +21,10 @@ VERSION   := 0.1.0
 #    with the kernel and libseccomp headers made visible to musl-gcc in $(MUSL_DIR).
 #    LIBC=glibc builds against the static glibc instead (a host without musl-gcc).
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static
-GOTAGS    := urfave_cli_no_docs,netgo,osusergo
+#  - keeperelf: the exit keeper (nsenter/keeper.c) built as a program of its own and
+#    embedded, executed from a sealed memfd, so that a running container's keeper does not
+#    hold nook's binary busy (a plain `go build` runs it from nook's binary instead).
+GOTAGS    := urfave_cli_no_docs,netgo,osusergo,keeperelf
 # Exported, so that tests build and run against what `make build` ships.
 export GOEXPERIMENT := nogreenteagc,jsonv2
 NOOK      := $(CURDIR)/nook
@@ -31,12 +34,15 @@ LIBC      ?= musl
 MUSL_DIR  := $(CURDIR)/.build/musl
 MULTIARCH  = $(shell gcc -dumpmachine)
 APT_PKGS  := libseccomp-dev musl-tools busybox-static jq runc crun iproute2 uidmap
+KEEPER    := nsenter/keeper.bin
 ifeq ($(LIBC),musl)
 BUILD_ENV := CC=musl-gcc PKG_CONFIG_LIBDIR=$(MUSL_DIR)/pkgconfig
-BUILD_DEP := $(MUSL_DIR)/pkgconfig/libseccomp.pc
+BUILD_DEP := $(MUSL_DIR)/pkgconfig/libseccomp.pc $(KEEPER)
+KEEPER_CC := musl-gcc
 else ifeq ($(LIBC),glibc)
 BUILD_ENV :=
-BUILD_DEP :=
+BUILD_DEP := $(KEEPER)
+KEEPER_CC := gcc
 else
 $(error LIBC must be musl or glibc, not $(LIBC))
 endif
@@ -71,7 +77,7 @@ apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missi
 	if [ -n "$$missing" ]; then echo "criu: installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
-.PHONY: all deps criu build demo test unit integration validation e2e security fault fuzz bench lint clean
+.PHONY: all deps criu build demo test test-unit unit integration validation e2e security fault fuzz bench lint clean
 
 all: build
 
@@ -110,6 +116,10 @@ criu:
 build: $(BUILD_DEP)
 	$(BUILD_ENV) $(GO) build -tags $(GOTAGS) -ldflags "$(LDFLAGS)" -o $(NOOK) .
 
+# The exit keeper on its own (go:embed needs it inside the package; .gitignore'd).
+$(KEEPER): nsenter/keeper.c nsenter/keeper.h
+	$(KEEPER_CC) -static -Os -s -Wall -Wextra -DNOOK_KEEPER_MAIN -o $@.tmp nsenter/keeper.c && mv $@.tmp $@
+
 # musl-gcc sees only musl's headers: link in the kernel's and libseccomp's, and
 # point pkg-config at Debian's static libseccomp.a alone (its shared library is
 # built against glibc).
@@ -126,43 +136,66 @@ $(MUSL_DIR)/pkgconfig/libseccomp.pc:
 demo: deps build
 	NOOK=$(NOOK) tests/demo/demo.sh
 
-# Integration tests last: their go test summary is the closing line CI reads.
-test: deps build lint unit fuzz validation security fault e2e integration
+# Every test step runs, even after one fails (make -k); each records its counts in $(TIERS)
+# and the closing lines sum them per tier: unit (unit, fuzz), integration (integration,
+# security, fault, e2e) and conformance (validation). The exit status is non-zero if any
+# step failed. The failures themselves are printed in full where they happen.
+TEST_STEPS := lint unit fuzz validation security fault e2e integration
+TIERS      ?= $(CURDIR)/.build/tiers
+# tests/summary, built where the records are (no `go run`: it adds "exit status 1").
+SUMMARY    := $(TIERS)/summary
+test: deps
+	@rm -rf $(TIERS)
+	@rc=0; $(MAKE) --no-print-directory -k $(TEST_STEPS) || rc=1; \
+	echo; $(GO) build -o $(SUMMARY) ./tests/summary && $(SUMMARY) print -dir $(TIERS) || rc=1; exit $$rc
+
+# gotest TIER,PART,COMMAND: COMMAND is a `go test -json` run, printed as go test prints
+# without -json (every failed test's output in full) and its counts recorded.
+gotest = @echo '$(subst -json ,,$(3))' && mkdir -p $(TIERS) && $(GO) build -o $(SUMMARY) ./tests/summary && \
+	{ $(3); echo $$? >$(TIERS)/$(1).$(2).rc; } | $(SUMMARY) gotest -dir $(TIERS) -tier $(1) -part $(2)
+# script TIER,PART,PREFIX,COMMAND: COMMAND's output is shown and its counts read from its
+# last line starting with PREFIX ("N passed, N failed[, N skipped]").
+script = @echo '$(4)' && mkdir -p $(TIERS) && $(GO) build -o $(SUMMARY) ./tests/summary && \
+	{ $(4); echo $$? >$(TIERS)/$(1).$(2).rc; } | $(SUMMARY) script -dir $(TIERS) -tier $(1) -part $(2) -prefix '$(3)'
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-unit: $(BUILD_DEP)
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/)
+# The unit tests (every package outside tests/), as any user: no root, no musl, no nook
+# binary; a test that needs root skips, naming what it needs. About half a minute.
+test-unit:
+	$(call gotest,unit,go,$(GO) test -json -count=1 $$($(GO) list ./... | grep -v /tests/))
+
+unit: test-unit $(BUILD_DEP)
 ifeq ($(LIBC),musl)
 	@# The packages with C in them (and the one linking both) again, linked as nook is.
-	$(BUILD_ENV) $(GO) test -count=1 -tags $(GOTAGS) -ldflags "-linkmode external -extldflags -static" \
-		./nsenter/ ./seccomp/ ./libcontainer/
+	$(call gotest,unit,musl,$(BUILD_ENV) $(GO) test -json -count=1 -tags $(GOTAGS) -ldflags "-linkmode external -extldflags -static" \
+		./nsenter/ ./seccomp/ ./libcontainer/ ./libcontainer/containerinit/ ./libcontainer/initproto/)
 endif
 
 integration: build
-	$(GO) test -count=1 -timeout 15m ./tests/integration/
+	$(call gotest,integration,integration,$(GO) test -json -count=1 -timeout 15m ./tests/integration/)
 
 validation: build
-	RUNTIME=$(RUNTIME) tests/validation/run.sh $(VALIDATION_TESTS)
+	$(call script,conformance,validation,validation ,RUNTIME=$(RUNTIME) tests/validation/run.sh $(VALIDATION_TESTS))
 
 # podman (conmon) and containerd (runc shim) driving nook, beside runc (installs the engines if missing).
 e2e: build
-	bash tests/engines/run.sh
+	$(call script,integration,e2e,engines:,bash tests/engines/run.sh)
 
 # One regression test per runc CVE class (real attack bundles).
 security: build
-	$(GO) test -count=1 -timeout 15m ./tests/security/
+	$(call gotest,integration,security,$(GO) test -json -count=1 -timeout 15m ./tests/security/)
 
 # Lifecycles killed at random points, then delete --force: nothing may remain.
 fault: build
-	$(GO) test -count=1 -timeout 20m ./tests/fault/
+	$(call gotest,integration,fault,$(GO) test -json -count=1 -timeout 20m ./tests/fault/)
 
 # Each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
 fuzz:
-	FUZZTIME=$(FUZZTIME) tests/fault/fuzz.sh
+	$(call script,unit,fuzz,fuzz:,FUZZTIME=$(FUZZTIME) tests/fault/fuzz.sh)
 
 # nook against runc on this host; then the three of them on a pure cgroup2 host (a private
 # mount namespace), which is the only kind crun 1.8 runs on.
@@ -173,4 +206,4 @@ bench: deps build
 		-runtime nook=$(NOOK) -runtime runc=$$(command -v runc) -runtime crun=$$(command -v crun) -baseline runc
 
 clean:
-	rm -rf $(NOOK) .build
+	rm -rf $(NOOK) .build $(KEEPER)

@@ -27,6 +27,7 @@ import (
 	_ "github.com/nookrt/nook/nsenter" // the namespace constructor must be linked in
 	"github.com/nookrt/nook/seccomp"
 	"github.com/nookrt/nook/spec"
+	_ "github.com/nookrt/nook/startup" // the start-up constructors (one P, a lazy sysmon)
 )
 
 // Set at build time with -ldflags "-X main.version=… -X main.commit=…".

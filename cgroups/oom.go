@@ -46,13 +46,23 @@ func oomCount(dir, file string) (uint64, bool) {
 // memory.oom_control, Linux 4.13; v2 memory.events). ok is false when
 // there is no memory cgroup to ask or no counter in it.
 func OOMKillCount(st State) (n uint64, ok bool) {
+	f := OOMKillFile(st)
+	if f == "" {
+		return 0, false
+	}
+	return oomCount(filepath.Dir(f), filepath.Base(f))
+}
+
+// OOMKillFile is the file holding OOMKillCount's counter ("" when st has
+// no memory cgroup), for a reader that keeps it open.
+func OOMKillFile(st State) string {
 	if d := st.Paths["memory"]; d != "" && st.Mode != ModeV2 {
-		return oomCount(d, "memory.oom_control")
+		return filepath.Join(d, "memory.oom_control")
 	}
 	if d := st.Paths[""]; d != "" {
-		return oomCount(d, "memory.events")
+		return filepath.Join(d, "memory.events")
 	}
-	return 0, false
+	return ""
 }
 
 // watch runs a reader on a non-blocking fd handed to Go's poller, so that

@@ -11,7 +11,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
-	"github.com/nookrt/nook/libcontainer/state"
 )
 
 // DefaultRoot is where root's container state lives unless --root says
@@ -64,10 +63,6 @@ func root(ctx *ucli.Context) libcontainer.Root {
 	}
 	return libcontainer.OpenRoot(root)
 }
-
-// store is root's state store, for the commands that still read records
-// themselves.
-func store(ctx *ucli.Context) state.Store { return root(ctx).Store() }
 
 // requireArgs checks the positional argument count the way runc words it.
 func requireArgs(ctx *ucli.Context, min, max int) error {

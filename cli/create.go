@@ -11,7 +11,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
-	"github.com/nookrt/nook/spec"
 )
 
 func createFlags() []ucli.Flag {
@@ -56,61 +55,30 @@ func createContainer(ctx *ucli.Context, stop context.Context, consoleFor func(*s
 	if err != nil {
 		return nil, err
 	}
-	listenFds, preserveFds := socketActivationFds(), int(ctx.Uint("preserve-fds"))
-	// nsenter's stage 0 starts first: its exec overlaps reading the config.
-	stage0, err := libcontainer.StartStage0(listenFds+preserveFds, logger(ctx).Debugf)
-	if err != nil {
-		return nil, err
-	}
-	defer stage0.Discard() // unless Create took it
 	bundle, err := filepath.Abs(ctx.String("bundle"))
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
-	cfg, err := spec.Read(bundle)
-	if err != nil {
-		return nil, err
-	}
-	// The namespaces go to stage 0 before the whole config is decoded (the
-	// first decode of a process costs ~2 ms): the init is cloned and starts
-	// its runtime meanwhile. A config refused below kills it (Discard).
-	if view, ok := cfg.BootstrapView(); ok {
-		stage0.Bootstrap(view)
-	}
-	s, err := cfg.Parse()
-	if err != nil {
-		return nil, err
-	}
-	rootfs, err := spec.ResolveRootfs(s, bundle)
-	if err != nil {
-		return nil, err
-	}
-	consoleSocket := ctx.String("console-socket")
-	relayConsole := false
-	if consoleFor != nil {
-		if consoleSocket, relayConsole, err = consoleFor(s); err != nil {
-			return nil, err
-		}
-	}
+	// Create reads the bundle itself (Spec nil), overlapping the init's
+	// start with it.
 	return root(ctx).Create(stop, libcontainer.CreateOptions{
 		ID:              id,
 		Bundle:          bundle,
-		Spec:            s,
-		Rootfs:          rootfs,
 		PidFile:         ctx.String("pid-file"),
-		ConsoleSocket:   consoleSocket,
-		RelayConsole:    relayConsole,
+		ConsoleSocket:   ctx.String("console-socket"),
+		ConsoleFor:      consoleFor,
 		PidfdSocket:     ctx.String("pidfd-socket"),
 		NotifySocket:    os.Getenv("NOTIFY_SOCKET"),
 		NoPivot:         ctx.Bool("no-pivot"),
 		NoNewKeyring:    ctx.Bool("no-new-keyring"),
-		PreserveFds:     preserveFds,
-		ListenFds:       listenFds,
-		Stage0:          stage0,
+		PreserveFds:     int(ctx.Uint("preserve-fds")),
+		ListenFds:       socketActivationFds(),
 		SystemdCgroup:   ctx.Bool("systemd-cgroup"),
 		RootlessCgroups: rootless,
 		Warn:            warnFunc(ctx),
 		Debug:           logger(ctx).Debugf,
+		// A run in the foreground is the init's parent and waits for it.
+		WaitsForInit: ctx.Command.Name == "run" && !ctx.Bool("detach"),
 	})
 }
 

@@ -1,17 +1,15 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer"
-	"github.com/nookrt/nook/libcontainer/state"
 )
 
 // event is one line of `nook events`, in runc's shape: containerd and
@@ -39,74 +37,39 @@ func eventsCommand() *ucli.Command {
 				return fmt.Errorf("--interval must be positive")
 			}
 			id := ctx.Args().First()
-			st := store(ctx)
-			enc := json.NewEncoder(os.Stdout)
+			out := jsonEvents{id: id, enc: json.NewEncoder(os.Stdout)}
 			if ctx.Bool("stats") {
-				return sampleStats(st, id, enc)
+				st, err := root(ctx).Stats(id)
+				if err != nil {
+					return err
+				}
+				return out.Stats(st)
 			}
-			return streamEvents(ctx.Context, st, id, ctx.Duration("interval"), enc)
+			// Stats every interval and OOM kills until the container
+			// stops, then how it ended (what `state` shows of it).
+			return root(ctx).Watch(ctx.Context, id, ctx.Duration("interval"), out)
 		},
 	}
 }
 
-// sampleStats prints one stats event; each sample takes the lock briefly.
-func sampleStats(st state.Store, id string, enc *json.Encoder) error {
-	h, err := st.Lock(id, false)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	r, err := h.Load()
-	if err != nil {
-		return err
-	}
-	s, err := libcontainer.Stats(h, r)
-	if err != nil {
-		return err
-	}
-	return enc.Encode(event{Type: "stats", ID: id, Data: s})
+// jsonEvents writes what Root.Watch sees as `nook events` lines.
+type jsonEvents struct {
+	id  string
+	enc *json.Encoder
 }
 
-// streamEvents prints a stats event every interval and an "oom" event for
-// each OOM kill, until the container stops.
-func streamEvents(parent context.Context, st state.Store, id string, interval time.Duration, enc *json.Encoder) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	h, err := st.Lock(id, false)
-	if err != nil {
-		return err
+func (j jsonEvents) Stats(s *cgroups.Stats) error {
+	return j.enc.Encode(event{Type: "stats", ID: j.id, Data: s})
+}
+
+func (j jsonEvents) OOM() error { return j.enc.Encode(event{Type: "oom", ID: j.id}) }
+
+// Exit prints the exit event (its data left out when nothing is known of
+// the exit).
+func (j jsonEvents) Exit(x *libcontainer.ExitInfo) error {
+	ev := event{Type: "exit", ID: j.id}
+	if f := toExitFields(x); f != nil {
+		ev.Data = f
 	}
-	r, err := h.Load()
-	if err != nil {
-		h.Close()
-		return err
-	}
-	ooms, err := libcontainer.OOMEvents(ctx, h, r)
-	h.Close()
-	if err != nil {
-		return err
-	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		if err := sampleStats(st, id, enc); err != nil {
-			if errors.Is(err, libcontainer.ErrNotRunning) {
-				return nil // the container stopped: the stream ends
-			}
-			return err
-		}
-		select {
-		case _, ok := <-ooms:
-			if !ok {
-				ooms = nil
-				continue
-			}
-			if err := enc.Encode(event{Type: "oom", ID: id}); err != nil {
-				return err
-			}
-		case <-tick.C:
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	return j.enc.Encode(ev)
 }

@@ -63,12 +63,6 @@ func execProcess(ctx *ucli.Context) error {
 	if err := libcontainer.ValidateID(id); err != nil {
 		return err
 	}
-	// nsenter's stage 0 starts first: its exec overlaps loading the state.
-	stage0, err := libcontainer.StartStage0(int(ctx.Uint("preserve-fds")), logger(ctx).Debugf)
-	if err != nil {
-		return err
-	}
-	defer stage0.Discard() // unless Exec took it
 	sigs := make(chan os.Signal, 32)
 	if !ctx.Bool("detach") {
 		signal.Notify(sigs)
@@ -105,7 +99,6 @@ func execProcess(ctx *ucli.Context) error {
 		Warn:          warnFunc(ctx),
 		Debug:         logger(ctx).Debugf,
 		PidfdSocket:   ctx.String("pidfd-socket"),
-		Stage0:        stage0,
 	}, prepare)
 	if err != nil {
 		return err

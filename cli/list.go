@@ -2,15 +2,12 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"text/tabwriter"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
-
-	"github.com/nookrt/nook/libcontainer/state"
 )
 
 func listCommand() *ucli.Command {
@@ -29,24 +26,17 @@ func listCommand() *ucli.Command {
 			if format != "table" && format != "json" {
 				return fmt.Errorf("invalid --format %q: must be table or json", format)
 			}
-			s := store(ctx)
-			if err := checkRootGiven(ctx, s.Root); err != nil {
+			rt := root(ctx)
+			if err := checkRootGiven(ctx, rt.Dir()); err != nil {
 				return err
 			}
-			ids, err := s.List()
+			states, err := rt.List()
 			if err != nil {
 				return err
 			}
 			var all []*stateOutput
-			for _, id := range ids {
-				out, err := readState(s, id)
-				if errors.Is(err, state.ErrNotExist) {
-					continue // deleted meanwhile
-				}
-				if err != nil {
-					return err
-				}
-				all = append(all, out)
+			for _, st := range states {
+				all = append(all, toOutput(st, false))
 			}
 			if ctx.Bool("quiet") {
 				for _, o := range all {

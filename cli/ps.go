@@ -11,7 +11,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/nookrt/nook/nsenter"
+	"github.com/nookrt/nook/startup"
 )
 
 func psCommand() *ucli.Command {
@@ -49,7 +49,7 @@ func psCommand() *ucli.Command {
 			}
 			var out []byte
 			// ps gets the timer slack of nook's caller (nsenter/timerslack.c).
-			err = nsenter.WithCallerTimerSlack(func() (err error) {
+			err = startup.WithCallerTimerSlack(func() (err error) {
 				out, err = exec.Command("ps", psArgs...).Output()
 				return err
 			})

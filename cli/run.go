@@ -113,15 +113,19 @@ func runContainer(ctx *ucli.Context) error {
 	for _, s := range kept {
 		forward(c.Pid, s)
 	}
-	code, err := waitForward(c.Pid, sigs)
+	ws, err := waitForwardStatus(c.Pid, sigs)
 	if err != nil {
 		return err
 	}
 	term.drain()
-	if !ctx.Bool("keep") {
-		if err := deleteContainer(ctx, id, true); err != nil {
-			return err
+	code := shellStatus(ws)
+	if ctx.Bool("keep") {
+		// Kept, it shows in `state` how it ended, as a detached one.
+		if err := c.RecordExit(ws); err != nil {
+			warnFunc(ctx)(fmt.Sprintf("container %s: record its exit: %v", id, err))
 		}
+	} else if err := deleteContainer(ctx, id, true); err != nil {
+		return err
 	}
 	if code != 0 {
 		return &ExitStatus{Code: code}
@@ -214,6 +218,24 @@ func (g *startGuard) stop() ([]os.Signal, *interruption) {
 // CLONE_PARENT) and forwards the signals we get to it. The status follows the
 // shell's convention: the exit code, or 128+signal.
 func waitForward(pid int, sigs chan os.Signal) (int, error) {
+	ws, err := waitForwardStatus(pid, sigs)
+	if err != nil {
+		return 0, err
+	}
+	return shellStatus(ws), nil
+}
+
+// shellStatus is the shell's convention for a wait status: the exit code,
+// or 128+signal.
+func shellStatus(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// waitForwardStatus is waitForward's wait, returning the wait status.
+func waitForwardStatus(pid int, sigs chan os.Signal) (unix.WaitStatus, error) {
 	exited := make(chan unix.WaitStatus, 1)
 	errc := make(chan error, 1)
 	go func() {
@@ -234,10 +256,7 @@ func waitForward(pid int, sigs chan os.Signal) (int, error) {
 	for {
 		select {
 		case ws := <-exited:
-			if ws.Signaled() {
-				return 128 + int(ws.Signal()), nil
-			}
-			return ws.ExitStatus(), nil
+			return ws, nil
 		case err := <-errc:
 			return 0, err
 		case s := <-sigs:

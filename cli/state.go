@@ -2,14 +2,12 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
-	"github.com/nookrt/nook/libcontainer/state"
 )
 
 // stateOutput is what `state` prints and `list --format json` lists: the OCI
@@ -24,6 +22,35 @@ type stateOutput struct {
 	Created     time.Time         `json:"created"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Owner       string            `json:"owner"`
+	// How a stopped container ended, when that is known (`state` only).
+	*exitFields
+}
+
+// exitFields are nook's own additions to the state of a stopped container
+// (runc has none): how its init ended, as its exit keeper recorded it.
+type exitFields struct {
+	Exit      *exitStatus `json:"exit,omitempty"`
+	OOMKilled *bool       `json:"oomKilled,omitempty"`
+	ExitedAt  time.Time   `json:"exitedAt"`
+}
+
+// exitStatus is the init's exit code, or the signal that killed it.
+type exitStatus struct {
+	Code       *int   `json:"code,omitempty"`
+	Signal     string `json:"signal,omitempty"`
+	CoreDumped bool   `json:"coreDumped,omitempty"`
+}
+
+// toExitFields is nil for nil (nothing known).
+func toExitFields(x *libcontainer.ExitInfo) *exitFields {
+	if x == nil {
+		return nil
+	}
+	f := &exitFields{OOMKilled: x.OOMKilled, ExitedAt: x.ExitedAt}
+	if x.Code != nil || x.Signal != "" {
+		f.Exit = &exitStatus{Code: x.Code, Signal: x.Signal, CoreDumped: x.CoreDumped}
+	}
+	return f
 }
 
 func stateCommand() *ucli.Command {
@@ -35,11 +62,11 @@ func stateCommand() *ucli.Command {
 			if err := requireArgs(ctx, 1, 1); err != nil {
 				return err
 			}
-			out, err := readState(store(ctx), ctx.Args().First())
+			st, err := root(ctx).State(ctx.Args().First())
 			if err != nil {
 				return err
 			}
-			b, err := json.MarshalIndent(out, "", "  ")
+			b, err := json.MarshalIndent(toOutput(st, true), "", "  ")
 			if err != nil {
 				return err
 			}
@@ -49,42 +76,22 @@ func stateCommand() *ucli.Command {
 	}
 }
 
-// readState reads one container's state. It does not wait behind a create in
-// progress: that one is reported as "creating". Other commands hold the lock
-// only briefly, so behind them it waits.
-func readState(s state.Store, id string) (*stateOutput, error) {
-	h, err := s.TryLockShared(id)
-	if errors.Is(err, state.ErrBusy) {
-		// Only a record that says "creating" is reported without the lock;
-		// anything else (another command at work, a record not yet written or
-		// being removed) is read once that command is done.
-		if r, perr := s.Peek(id); perr == nil && r.Status == state.Creating {
-			return toOutput(r), nil
-		}
-		h, err = s.Lock(id, false)
+// toOutput is st as `state` prints it; withExit adds how a stopped
+// container ended (`list` leaves it out, as runc's list has nothing like it).
+func toOutput(st *libcontainer.State, withExit bool) *stateOutput {
+	out := &stateOutput{
+		OCIVersion:  st.Version,
+		ID:          st.ID,
+		Pid:         st.Pid,
+		Status:      string(st.Status),
+		Bundle:      st.Bundle,
+		Rootfs:      st.Rootfs,
+		Created:     st.Created,
+		Annotations: st.Annotations,
+		Owner:       st.Owner,
 	}
-	if err != nil {
-		return nil, err
+	if withExit {
+		out.exitFields = toExitFields(st.Exit)
 	}
-	defer h.Close()
-	r, err := h.Load()
-	if err != nil {
-		return nil, err
-	}
-	libcontainer.Refresh(h, r)
-	return toOutput(r), nil
-}
-
-func toOutput(r *state.Record) *stateOutput {
-	return &stateOutput{
-		OCIVersion:  r.Version,
-		ID:          r.ID,
-		Pid:         r.Pid,
-		Status:      string(r.Status),
-		Bundle:      r.Bundle,
-		Rootfs:      r.Rootfs,
-		Created:     r.Created,
-		Annotations: r.Annotations,
-		Owner:       r.Owner,
-	}
+	return out
 }

@@ -141,7 +141,7 @@ func (c *cgroupPrep) wait() error {
 
 // placeInCgroup puts the init in its cgroup and applies linux.resources
 // (unless prep did), before the init runs anything of the container's (it
-// is parked in nsenter waiting for InitGo).
+// waits in containerinit for InitGo).
 func placeInCgroup(m cgroups.Manager, prep *cgroupPrep, pid int, s *specs.Spec) error {
 	if prep != nil {
 		if err := prep.wait(); err != nil {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/spec"
 )
 
 // Root is a directory of container state (--root) and the container API
@@ -65,8 +67,47 @@ func (rt Root) Locked(id string, exclusive bool, fn func(*state.Handle, *state.R
 }
 
 // Create sets up a container up to the start barrier; see CreateContext.
+// With o.Spec nil it reads the bundle's config.json itself, after it has
+// started the init's first stage (nsenter's stage 0), so that the stage's
+// exec and C start-up overlap the reading, and the namespaces go to it
+// before the whole config is decoded (the first decode of a process costs
+// ~2 ms): the init is cloned and starts its runtime meanwhile.
 func (rt Root) Create(ctx context.Context, o CreateOptions) (*Container, error) {
+	if o.Spec == nil {
+		stage0, err := startStage0(o.ListenFds+o.PreserveFds, o.Debug)
+		if err != nil {
+			return nil, err
+		}
+		defer stage0.Discard() // unless CreateContext took it
+		if err := o.readBundle(stage0); err != nil {
+			return nil, err
+		}
+		o.stage0 = stage0
+	}
 	return CreateContext(ctx, rt.store, o)
+}
+
+// readBundle fills o.Spec and o.Rootfs from o.Bundle, sending stage0 the
+// namespaces as soon as they are read (a config refused after that kills
+// the init: Discard), and lets o.ConsoleFor choose the console socket.
+func (o *CreateOptions) readBundle(stage0 *Stage0) error {
+	cfg, err := spec.Read(o.Bundle)
+	if err != nil {
+		return err
+	}
+	if view, ok := cfg.BootstrapView(); ok {
+		stage0.Bootstrap(view)
+	}
+	if o.Spec, err = cfg.Parse(); err != nil {
+		return err
+	}
+	if o.Rootfs, err = spec.ResolveRootfs(o.Spec, o.Bundle); err != nil {
+		return err
+	}
+	if o.ConsoleFor != nil {
+		o.ConsoleSocket, o.RelayConsole, err = o.ConsoleFor(o.Spec)
+	}
+	return err
 }
 
 // Start runs the user process of a created container. With a NOTIFY_SOCKET
@@ -77,10 +118,10 @@ func (rt Root) Start(id, notifySocket string, warn func(string)) (*NotifyRelay, 
 	var relay *NotifyRelay
 	err := rt.Locked(id, true, func(h *state.Handle, r *state.Record) error {
 		var err error
-		if relay, err = ListenNotify(h, r, notifySocket); err != nil {
+		if relay, err = listenNotify(h, r, notifySocket); err != nil {
 			return err
 		}
-		if err := Start(h, r, warn); err != nil {
+		if err := startLocked(h, r, warn); err != nil {
 			relay.Close()
 			return err
 		}
@@ -96,7 +137,7 @@ func (rt Root) Start(id, notifySocket string, warn func(string)) (*NotifyRelay, 
 // cgroup).
 func (rt Root) Kill(id string, sig unix.Signal, all bool) error {
 	return rt.Locked(id, true, func(h *state.Handle, r *state.Record) error {
-		return Kill(h, r, sig, all)
+		return killLocked(h, r, sig, all)
 	})
 }
 
@@ -124,15 +165,15 @@ func (rt Root) Delete(id string, force bool, warn func(string)) error {
 }
 
 // Pause freezes every process of a running container.
-func (rt Root) Pause(id string) error { return rt.Locked(id, true, Pause) }
+func (rt Root) Pause(id string) error { return rt.Locked(id, true, pauseLocked) }
 
 // Resume thaws a paused container.
-func (rt Root) Resume(id string) error { return rt.Locked(id, true, Resume) }
+func (rt Root) Resume(id string) error { return rt.Locked(id, true, resumeLocked) }
 
 // Processes lists the host pids of the container's processes.
 func (rt Root) Processes(id string) (pids []int, err error) {
 	err = rt.Locked(id, false, func(h *state.Handle, r *state.Record) error {
-		pids, err = Processes(h, r)
+		pids, err = processesLocked(h, r)
 		return err
 	})
 	return pids, err
@@ -141,7 +182,7 @@ func (rt Root) Processes(id string) (pids []int, err error) {
 // Stats reads the container's cgroup statistics.
 func (rt Root) Stats(id string) (st *cgroups.Stats, err error) {
 	err = rt.Locked(id, false, func(h *state.Handle, r *state.Record) error {
-		st, err = Stats(h, r)
+		st, err = statsLocked(h, r)
 		return err
 	})
 	return st, err
@@ -159,7 +200,7 @@ func (rt Root) Update(id string, resourcesFor func(current *specs.Spec) (*specs.
 		if err != nil {
 			return err
 		}
-		return Update(h, r, res)
+		return updateLocked(h, r, res)
 	})
 }
 
@@ -170,7 +211,15 @@ func (rt Root) Update(id string, resourcesFor func(current *specs.Spec) (*specs.
 // the process is in the container's cgroup: a process in a frozen cgroup
 // (IgnorePaused) waits for a resume, which needs the lock.
 func (rt Root) Exec(id string, o ExecOptions, prepare func(current *specs.Spec, o *ExecOptions) error) (int, error) {
-	defer o.Stage0.Discard() // unless Exec took it
+	if o.stage0 == nil {
+		// Started first: its exec overlaps loading the record.
+		stage0, err := startStage0(o.PreserveFds, o.Debug)
+		if err != nil {
+			return 0, err
+		}
+		o.stage0 = stage0
+	}
+	defer o.stage0.Discard() // unless Exec took it
 	h, err := rt.store.Lock(id, false)
 	if err != nil {
 		return 0, err
@@ -188,7 +237,150 @@ func (rt Root) Exec(id string, o ExecOptions, prepare func(current *specs.Spec, 
 	if err := prepare(cfg, &o); err != nil {
 		return 0, err
 	}
-	o.Unlock = unlock
-	o.StateRoot = rt.store.Root
-	return Exec(h, r, o)
+	o.unlock = unlock
+	o.stateRoot = rt.store.Root
+	return execLocked(h, r, o)
+}
+
+// State is a container's state as `nook state` reports it: the OCI state,
+// runc's extra fields, and how a stopped container ended when that is
+// known.
+type State struct {
+	Version     string
+	ID          string
+	Pid         int
+	Status      specs.ContainerState
+	Bundle      string
+	Rootfs      string
+	Created     time.Time
+	Annotations map[string]string
+	Owner       string
+	// Exit is how a stopped container's init ended; nil while it runs or
+	// when that is not recorded.
+	Exit *ExitInfo
+}
+
+func stateOf(r *state.Record) *State {
+	return &State{
+		Version: r.Version, ID: r.ID, Pid: r.Pid, Status: r.Status, Bundle: r.Bundle, Rootfs: r.Rootfs,
+		Created: r.Created, Annotations: r.Annotations, Owner: r.Owner,
+	}
+}
+
+// State reads one container's state, its status derived from the kernel.
+// It does not wait behind a create in progress: that one is reported as
+// "creating". Other commands hold the lock only briefly, so behind them it
+// waits.
+func (rt Root) State(id string) (*State, error) {
+	h, err := rt.store.TryLockShared(id)
+	if errors.Is(err, state.ErrBusy) {
+		// Only a record that says "creating" is reported without the lock;
+		// anything else (another command at work, a record not yet written
+		// or being removed) is read once that command is done.
+		if r, perr := rt.store.Peek(id); perr == nil && r.Status == state.Creating {
+			return stateOf(r), nil
+		}
+		h, err = rt.store.Lock(id, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	r, err := h.Load()
+	if err != nil {
+		return nil, err
+	}
+	refresh(h, r)
+	st := stateOf(r)
+	if r.Status == state.Stopped {
+		// A record that cannot be read leaves the exit out: state itself
+		// must not fail for it.
+		st.Exit, _ = readExit(h.Dir)
+	}
+	return st, nil
+}
+
+// List returns the state of every container under the root, skipping those
+// deleted while it reads.
+func (rt Root) List() ([]*State, error) {
+	ids, err := rt.store.List()
+	if err != nil {
+		return nil, err
+	}
+	var all []*State
+	for _, id := range ids {
+		st, err := rt.State(id)
+		if errors.Is(err, state.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, st)
+	}
+	return all, nil
+}
+
+// EventSink receives what Watch sees of a container.
+type EventSink interface {
+	Stats(*cgroups.Stats) error
+	OOM() error
+	// Exit is the last event: how the container ended (nil: not known).
+	Exit(*ExitInfo) error
+}
+
+// exitWait bounds how long Watch waits, once the init has exited, for its
+// exit keeper's record (written within milliseconds).
+const exitWait = 2 * time.Second
+
+// Watch reports the container's statistics every interval and each OOM
+// kill until it stops, then how it ended. Each sample takes the lock
+// briefly; none is held while it waits.
+func (rt Root) Watch(parent context.Context, id string, interval time.Duration, sink EventSink) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var (
+		dir  string
+		rec  *state.Record
+		ooms <-chan struct{}
+	)
+	err := rt.Locked(id, false, func(h *state.Handle, r *state.Record) error {
+		var err error
+		dir, rec = h.Dir, r
+		ooms, err = oomEvents(ctx, h, r)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	exited := initExited(ctx, rec)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		st, err := rt.Stats(id)
+		if errors.Is(err, ErrNotRunning) {
+			return sink.Exit(awaitExit(ctx, dir, rec, exitWait))
+		}
+		if err == nil {
+			err = sink.Stats(st)
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case <-exited:
+			exited = nil // the next sample sees it stopped
+		case _, ok := <-ooms:
+			if !ok {
+				ooms = nil
+				continue
+			}
+			if err := sink.OOM(); err != nil {
+				return err
+			}
+		case <-tick.C:
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }

@@ -27,8 +27,8 @@ func cgroupOf(h *state.Handle, r *state.Record) (cgroups.Manager, specs.Containe
 	return m, st, nil
 }
 
-// Pause freezes every process of a running container.
-func Pause(h *state.Handle, r *state.Record) error {
+// pauseLocked freezes every process of a running container.
+func pauseLocked(h *state.Handle, r *state.Record) error {
 	m, st, err := cgroupOf(h, r)
 	if err != nil {
 		return err
@@ -39,8 +39,8 @@ func Pause(h *state.Handle, r *state.Record) error {
 	return m.Freeze()
 }
 
-// Resume thaws a paused container.
-func Resume(h *state.Handle, r *state.Record) error {
+// resumeLocked thaws a paused container.
+func resumeLocked(h *state.Handle, r *state.Record) error {
 	m, st, err := cgroupOf(h, r)
 	if err != nil {
 		return err
@@ -51,10 +51,10 @@ func Resume(h *state.Handle, r *state.Record) error {
 	return m.Thaw()
 }
 
-// Processes lists the host pids of every process in the container's
+// processesLocked lists the host pids of every process in the container's
 // cgroup. A stopped container has none, unless its init left some behind;
 // as runc, that is a list (nil when empty), not an error.
-func Processes(h *state.Handle, r *state.Record) ([]int, error) {
+func processesLocked(h *state.Handle, r *state.Record) ([]int, error) {
 	if r.Cgroup == nil {
 		return pidsWithoutCgroup(r)
 	}
@@ -70,8 +70,8 @@ func Processes(h *state.Handle, r *state.Record) ([]int, error) {
 	return m.Pids()
 }
 
-// Stats samples the container's cgroup statistics.
-func Stats(h *state.Handle, r *state.Record) (*cgroups.Stats, error) {
+// statsLocked samples the container's cgroup statistics.
+func statsLocked(h *state.Handle, r *state.Record) (*cgroups.Stats, error) {
 	m, _, err := cgroupOf(h, r)
 	if err != nil {
 		return nil, err
@@ -79,9 +79,9 @@ func Stats(h *state.Handle, r *state.Record) (*cgroups.Stats, error) {
 	return m.Stats()
 }
 
-// Update applies new resources to a live container and records them, so
+// updateLocked applies new resources to a live container and records them, so
 // later commands (and a later update) start from what is in force.
-func Update(h *state.Handle, r *state.Record, res *specs.LinuxResources) error {
+func updateLocked(h *state.Handle, r *state.Record, res *specs.LinuxResources) error {
 	m, _, err := cgroupOf(h, r)
 	if err != nil {
 		if errors.Is(err, ErrNotRunning) {
@@ -111,8 +111,8 @@ func Update(h *state.Handle, r *state.Record, res *specs.LinuxResources) error {
 	return h.Save(r)
 }
 
-// OOMEvents reports the container's OOM kills until ctx ends.
-func OOMEvents(ctx context.Context, h *state.Handle, r *state.Record) (<-chan struct{}, error) {
+// oomEvents reports the container's OOM kills until ctx ends.
+func oomEvents(ctx context.Context, h *state.Handle, r *state.Record) (<-chan struct{}, error) {
 	m, _, err := cgroupOf(h, r)
 	if err != nil {
 		return nil, err

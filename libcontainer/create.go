@@ -26,11 +26,14 @@ import (
 // CreateOptions are `nook create`'s inputs.
 type CreateOptions struct {
 	ID            string
-	Bundle        string // absolute
-	Spec          *specs.Spec
-	Rootfs        string // absolute, resolved by spec.ResolveRootfs
+	Bundle        string      // absolute
+	Spec          *specs.Spec // nil: Root.Create reads Bundle's config.json
+	Rootfs        string      // absolute, resolved by spec.ResolveRootfs
 	PidFile       string
 	ConsoleSocket string
+	// ConsoleFor, with Spec nil, chooses ConsoleSocket and RelayConsole
+	// once Root.Create has read the config (`nook run`'s own terminal).
+	ConsoleFor func(*specs.Spec) (socket string, relay bool, err error)
 	// RelayConsole: ConsoleSocket is the caller's own, which relays the
 	// terminal to its stdio (nook run in the foreground), not an engine's.
 	RelayConsole bool
@@ -55,9 +58,13 @@ type CreateOptions struct {
 	Warn func(string)
 	// Debug, if set, receives the timing of each create phase (--debug).
 	Debug func(format string, args ...any)
-	// Stage0, if set, was started by the caller for ListenFds+PreserveFds
+	// WaitsForInit: the caller waits for the init itself (it is its
+	// parent: `nook run` in the foreground) and records its end with
+	// Container.RecordExit; no exit keeper is started.
+	WaitsForInit bool
+	// stage0, if set, was started by Root.Create for ListenFds+PreserveFds
 	// inherited fds; Create takes it (and kills it if it fails first).
-	Stage0 *Stage0
+	stage0 *Stage0
 
 	seccomp *seccomp.Program // linux.seccomp, compiled by Create
 	ctx     context.Context  // CreateContext's; nil from a bare Create
@@ -82,6 +89,7 @@ type Container struct {
 	ID        string
 	Pid       int
 	StartTime uint64
+	exit      *exitWatch // WaitsForInit's
 }
 
 // Create sets up a container up to the start barrier. On any failure it
@@ -104,7 +112,7 @@ func CreateContext(ctx context.Context, store state.Store, o CreateOptions) (*Co
 }
 
 func createToBarrier(store state.Store, o CreateOptions) (*Container, error) {
-	defer o.Stage0.Discard() // if it failed before it was taken
+	defer o.stage0.Discard() // if it failed before it was taken
 	if err := o.context().Err(); err != nil {
 		return nil, err // stopped before anything was started for it
 	}
@@ -125,7 +133,7 @@ func createToBarrier(store state.Store, o CreateOptions) (*Container, error) {
 	// The namespaces first, unless the caller sent them ahead
 	// (Stage0.Bootstrap): stage 0 makes them and clones the init, whose Go
 	// runtime then starts while everything below is done.
-	p, err := o.Stage0.take(o.ListenFds+o.PreserveFds, o.Debug)
+	p, err := o.stage0.take(o.ListenFds+o.PreserveFds, o.Debug)
 	if err != nil {
 		return nil, err
 	}
@@ -405,11 +413,8 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	// up the container, and only renamed into place once it is ready.
 	created := *rec
 	created.Status = state.Created
-	final, err := h.PrepareSave(&created)
-	if err != nil {
-		return nil, err
-	}
-	defer final.Discard() // unless committed
+	prepared := prepareCreated(h, &created, !o.WaitsForInit)
+	defer prepared.discard() // unless committed
 	if cfg.ParentHooks {
 		if err := p.runParentHooks(rec, o, warn); err != nil {
 			return nil, err
@@ -428,6 +433,10 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		return nil, err
 	}
 
+	final, err := prepared.wait(o.Debug)
+	if err != nil {
+		return nil, err
+	}
 	if err := final.Commit(); err != nil {
 		return nil, err
 	}
@@ -441,7 +450,14 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 			return nil, fmt.Errorf("pid file: %w", err)
 		}
 	}
-	return &Container{ID: o.ID, Pid: p.pid, StartTime: p.startTime}, nil
+	c := &Container{ID: o.ID, Pid: p.pid, StartTime: p.startTime}
+	if o.WaitsForInit {
+		// Before start: the OOM counter as it was before the process ran.
+		if c.exit, err = newExitWatch(h, rec); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // send sends one frame to the init (JSON unless v is nil).

@@ -6,6 +6,7 @@
 //
 // The code that runs inside the container's init is package containerinit;
 // what the two say to each other is package initproto, the only place their
-// wire format is defined. A command never imports the init side, and the
-// init side never imports this package or the state store.
+// wire format is defined. Only the entry points (main and the hidden `nook
+// init` command) call into the init side, and the init side never imports
+// this package or the state store.
 package libcontainer

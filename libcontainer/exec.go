@@ -33,26 +33,26 @@ type ExecOptions struct {
 	IgnorePaused bool
 	Warn         func(string)
 	Debug        func(format string, args ...any)
-	// Unlock releases the caller's lock on the container. Exec calls it
+	// unlock releases the caller's lock on the container. Exec calls it
 	// once the process is in the container's cgroup, before it waits for
 	// the process: a process in a frozen cgroup (--ignore-paused) waits
 	// for a resume, which needs the lock.
-	Unlock func()
+	unlock func()
 	// PidfdSocket, if set, is a unix socket that receives a pidfd of the
 	// process (--pidfd-socket).
 	PidfdSocket string
-	// StateRoot is --root (for the seccomp compile cache).
-	StateRoot string
-	// Stage0, if set, was started by the caller for PreserveFds inherited
+	// stateRoot is --root (for the seccomp compile cache).
+	stateRoot string
+	// stage0, if set, was started by Root.Exec for PreserveFds inherited
 	// fds; Exec takes it (and kills it if it fails first).
-	Stage0 *Stage0
+	stage0 *Stage0
 }
 
-// Exec starts a process in every namespace and the cgroup of a running
+// execLocked starts a process in every namespace and the cgroup of a running
 // container. It returns once the process is about to execve; the process is
 // a child of the caller, which may wait for it.
-func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
-	defer o.Stage0.Discard() // if it failed before it was taken
+func execLocked(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
+	defer o.stage0.Discard() // if it failed before it was taken
 	switch st := Status(h, r); st {
 	case state.Running, state.Created:
 	case state.Paused:
@@ -89,7 +89,7 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 		PidfdSocket: o.PidfdSocket, RelayConsole: o.RelayConsole,
 	}
 	if spec.Linux != nil && spec.Linux.Seccomp != nil {
-		prog, err := seccomp.CompileCached(spec.Linux.Seccomp, o.Debug, filepath.Join(o.StateRoot, ".seccomp-cache"))
+		prog, err := seccomp.CompileCached(spec.Linux.Seccomp, o.Debug, filepath.Join(o.stateRoot, ".seccomp-cache"))
 		if err != nil {
 			return 0, err
 		}
@@ -104,12 +104,12 @@ func Exec(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 		return 0, err
 	}
 	defer handoff.close()
-	ip, err := o.Stage0.take(o.PreserveFds, o.Debug)
+	ip, err := o.stage0.take(o.PreserveFds, o.Debug)
 	if err != nil {
 		return 0, err
 	}
 	ip.handoff = handoff
-	pid, err := ip.execBringUp(r, co, cgroupDirs, o.Unlock)
+	pid, err := ip.execBringUp(r, co, cgroupDirs, o.unlock)
 	if err != nil {
 		ip.kill()
 		return 0, fmt.Errorf("exec failed: %w", err)

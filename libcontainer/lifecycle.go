@@ -39,17 +39,17 @@ func Status(h *state.Handle, r *state.Record) specs.ContainerState {
 	return state.Running
 }
 
-// Refresh fills in the live status (and pid 0 once stopped, as runc reports).
-func Refresh(h *state.Handle, r *state.Record) {
+// refresh fills in the live status (and pid 0 once stopped, as runc reports).
+func refresh(h *state.Handle, r *state.Record) {
 	r.Status = Status(h, r)
 	if r.Status == state.Stopped {
 		r.Pid = 0
 	}
 }
 
-// Start opens the start barrier of a created container: its init goes on to
+// startLocked opens the start barrier of a created container: its init goes on to
 // execve the user process.
-func Start(h *state.Handle, r *state.Record, warn func(string)) error {
+func startLocked(h *state.Handle, r *state.Record, warn func(string)) error {
 	switch st := Status(h, r); st {
 	case state.Created:
 	case state.Stopped:
@@ -107,13 +107,13 @@ func Start(h *state.Handle, r *state.Record, warn func(string)) error {
 	return nil
 }
 
-// Kill sends sig to the container's init (sig 0: only check that it runs).
+// killLocked sends sig to the container's init (sig 0: only check that it runs).
 // Every process of the container gets it instead with all, and with SIGKILL
 // when the container has no pid namespace of its own: the death of that
 // init takes nothing else with it (runc's rule). Both reach processes left
 // behind by an init that has exited; --all then succeeds even when none is
 // left, as runc (containerd's shim sends it on every stop).
-func Kill(h *state.Handle, r *state.Record, sig unix.Signal, all bool) error {
+func killLocked(h *state.Handle, r *state.Record, sig unix.Signal, all bool) error {
 	st := Status(h, r)
 	var err error
 	switch {

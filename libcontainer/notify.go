@@ -69,11 +69,11 @@ type NotifyRelay struct {
 	startTime uint64
 }
 
-// ListenNotify binds the socket the container's NOTIFY_SOCKET names, for
+// listenNotify binds the socket the container's NOTIFY_SOCKET names, for
 // relaying to host (the caller's NOTIFY_SOCKET). It returns nil, and no
 // error, when host is empty or the container was created without a
 // NOTIFY_SOCKET. Call it before the container's process can run.
-func ListenNotify(h *state.Handle, r *state.Record, host string) (*NotifyRelay, error) {
+func listenNotify(h *state.Handle, r *state.Record, host string) (*NotifyRelay, error) {
 	if host == "" || Status(h, r) != state.Created {
 		return nil, nil // nothing to relay (Start reports a wrong state)
 	}

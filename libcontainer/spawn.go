@@ -12,7 +12,7 @@ import (
 
 	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/sched"
-	"github.com/nookrt/nook/nsenter"
+	"github.com/nookrt/nook/startup"
 )
 
 // Stage0 is nsenter's first stage, started before nook reads the config:
@@ -29,10 +29,10 @@ type Stage0 struct {
 	inherited int
 }
 
-// StartStage0 starts stage 0. The first `inherited` fds from 3 up
+// startStage0 starts stage 0. The first `inherited` fds from 3 up
 // (LISTEN_FDS, --preserve-fds) are passed on at their numbers; debug, if
 // set, hears of what a failed command kills.
-func StartStage0(inherited int, debug func(format string, args ...any)) (*Stage0, error) {
+func startStage0(inherited int, debug func(format string, args ...any)) (*Stage0, error) {
 	p, err := spawnStage0(inherited, debug)
 	if err != nil {
 		return nil, err
@@ -144,8 +144,8 @@ func spawnStage0(inherited int, debug func(format string, args ...any)) (*initPr
 // process gets process.env, never this environment.
 func stage0Env(sockFd int) []string {
 	env := []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd), "GOMAXPROCS=1"}
-	if slack := nsenter.CallerTimerSlack(); slack > 0 {
-		env = append(env, nsenter.CallerTimerSlackEnv+"="+strconv.FormatUint(slack, 10))
+	if slack := startup.CallerTimerSlack(); slack > 0 {
+		env = append(env, startup.CallerTimerSlackEnv+"="+strconv.FormatUint(slack, 10))
 	}
 	return env
 }

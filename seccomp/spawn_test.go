@@ -59,6 +59,9 @@ func statusField(status, key string) string {
 }
 
 func TestSpawnFiltersOnlyTheChild(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loads a seccomp filter without no_new_privs (CAP_SYS_ADMIN)")
+	}
 	bb := busybox(t)
 	p := mustCompile(t, "deny-mkdir.json", "")
 	dir := t.TempDir()
@@ -111,6 +114,9 @@ func TestSpawnNoNewPrivsAndCallerThread(t *testing.T) {
 }
 
 func TestSpawnNotifyAnswersENOSYS(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loads a seccomp filter without no_new_privs (CAP_SYS_ADMIN)")
+	}
 	bb := busybox(t)
 	dir := t.TempDir()
 	p := mustCompile(t, "notify-mkdir.json", filepath.Join(dir, "agent.sock"))
@@ -121,6 +127,9 @@ func TestSpawnNotifyAnswersENOSYS(t *testing.T) {
 }
 
 func TestSpawnErrors(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loads a seccomp filter without no_new_privs (CAP_SYS_ADMIN)")
+	}
 	p := mustCompile(t, "deny-mkdir.json", "")
 	null, err := os.Open(os.DevNull)
 	if err != nil {

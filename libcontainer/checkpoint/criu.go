@@ -17,7 +17,7 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	"golang.org/x/sys/unix"
 
-	"github.com/nookrt/nook/nsenter"
+	"github.com/nookrt/nook/startup"
 )
 
 // minVersion is CRIU 3.0 (the VERSION request is that old); older ones are
@@ -107,7 +107,7 @@ func (c Criu) start(io swrkIO) (*swrk, error) {
 	}
 	// Nothing nook starts keeps nook's raised timer slack: CRIU's would
 	// pass to the processes it restores.
-	if err := nsenter.WithCallerTimerSlack(cmd.Start); err != nil {
+	if err := startup.WithCallerTimerSlack(cmd.Start); err != nil {
 		fc.Close()
 		return nil, fmt.Errorf("start %s swrk: %w", bin, err)
 	}

@@ -2,10 +2,11 @@ package containerinit
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/libcontainer/kernel"
 )
 
 // usableGroups is what the init passes to setgroups(2) for u: none in a
@@ -14,7 +15,7 @@ import (
 // by create (validateRootless); what is dropped here comes from the
 // container's /etc/group for process.user.username, and a warning names it.
 func (i *initRun) usableGroups(u specs.User) []uint32 {
-	if len(u.AdditionalGids) == 0 || !setgroupsDenied() {
+	if len(u.AdditionalGids) == 0 || !setgroupsDenied(i.k()) {
 		return u.AdditionalGids
 	}
 	var dropped []uint32
@@ -30,7 +31,7 @@ func (i *initRun) usableGroups(u specs.User) []uint32 {
 }
 
 // setgroupsDenied reads the user namespace's setgroups switch.
-func setgroupsDenied() bool {
-	b, err := os.ReadFile("/proc/self/setgroups")
+func setgroupsDenied(k kernel.Process) bool {
+	b, err := k.ReadFile("/proc/self/setgroups")
 	return err == nil && strings.TrimSpace(string(b)) == "deny"
 }

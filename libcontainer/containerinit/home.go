@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nookrt/nook/libcontainer/kernel"
 	"github.com/nookrt/nook/libcontainer/user"
 )
 
@@ -14,7 +15,7 @@ import (
 // uid's entry in the container's /etc/passwd (the caller is inside the
 // container's root, still privileged enough to read it), or "/" when
 // there is no entry or no readable passwd. env itself is not changed.
-func withHome(env []string, uid uint32) []string {
+func withHome(k kernel.Process, env []string, uid uint32) []string {
 	last := -1
 	for i, kv := range env {
 		if strings.HasPrefix(kv, "HOME=") {
@@ -27,12 +28,12 @@ func withHome(env []string, uid uint32) []string {
 	// Earlier HOMEs go too: the last one counts, and getenv(3) would
 	// find the first.
 	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "HOME=") })
-	return append(out, "HOME="+homeOf(uid))
+	return append(out, "HOME="+homeOf(k, uid))
 }
 
 // homeOf is uid's home directory in the container's /etc/passwd, or "/".
-func homeOf(uid uint32) string {
-	f, err := os.Open("/etc/passwd")
+func homeOf(k kernel.Process, uid uint32) string {
+	f, err := k.OpenFile("/etc/passwd", os.O_RDONLY, 0)
 	if err != nil {
 		return "/"
 	}

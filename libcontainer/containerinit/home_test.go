@@ -3,6 +3,8 @@ package containerinit
 import (
 	"slices"
 	"testing"
+
+	"github.com/nookrt/nook/libcontainer/kernel"
 )
 
 func TestWithHomeKeepsAGivenHome(t *testing.T) {
@@ -10,7 +12,7 @@ func TestWithHomeKeepsAGivenHome(t *testing.T) {
 		{"PATH=/bin", "HOME=/srv"},
 		{"HOME=", "HOME=/srv"}, // the last one counts, as in runc
 	} {
-		if got := withHome(env, 0); !slices.Equal(got, env) {
+		if got := withHome(kernel.Real{}, env, 0); !slices.Equal(got, env) {
 			t.Errorf("withHome(%q) = %q, want it unchanged", env, got)
 		}
 	}
@@ -26,7 +28,7 @@ func TestWithHomeFillsAMissingOrEmptyHome(t *testing.T) {
 		{"HOME=/srv", "PATH=/bin", "HOME="},
 		nil,
 	} {
-		got := withHome(env, noSuchUID)
+		got := withHome(kernel.Real{}, env, noSuchUID)
 		n := 0
 		for _, kv := range got {
 			if len(kv) >= 5 && kv[:5] == "HOME=" {
@@ -38,7 +40,7 @@ func TestWithHomeFillsAMissingOrEmptyHome(t *testing.T) {
 		}
 	}
 	env := []string{"PATH=/bin", "HOME="}
-	withHome(env, noSuchUID)
+	withHome(kernel.Real{}, env, noSuchUID)
 	if env[1] != "HOME=" {
 		t.Errorf("withHome changed its argument: %q", env)
 	}

@@ -8,6 +8,10 @@
 // It shares no memory with the parent (package libcontainer): every input
 // arrives as an initproto message, and its only outputs are initproto
 // messages and the exec itself.
+//
+// Its steps call the kernel through a kernel.Process (initRun.sys; nil is
+// realKernel, the calls themselves), so their order and arguments are
+// checked without root against a kernel.Recorder (steps_test.go).
 package containerinit
 
 import (
@@ -22,27 +26,24 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/nookrt/nook/libcontainer/apparmor"
 	"github.com/nookrt/nook/libcontainer/caps"
 	"github.com/nookrt/nook/libcontainer/console"
 	"github.com/nookrt/nook/libcontainer/explain"
 	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/initproto"
-	"github.com/nookrt/nook/libcontainer/netdev"
+	"github.com/nookrt/nook/libcontainer/kernel"
 	"github.com/nookrt/nook/libcontainer/rlimits"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/sched"
 	"github.com/nookrt/nook/libcontainer/sysctl"
 	"github.com/nookrt/nook/libcontainer/user"
-	"github.com/nookrt/nook/libcontainer/userns"
-	"github.com/nookrt/nook/nsenter"
 	"github.com/nookrt/nook/seccomp"
 	"github.com/nookrt/nook/selinux"
+	"github.com/nookrt/nook/startup"
 )
 
 // IsInit says whether this process was started as a container init.
@@ -76,6 +77,30 @@ func RunInit() {
 type initRun struct {
 	sock  *os.File
 	ready bool // Ready was sent: the parent is gone, errors go to stderr
+	// sys is how the init calls the kernel; nil: realKernel (unit tests
+	// give a kernel.Recorder).
+	sys initKernel
+}
+
+// initKernel is kernel.Process and the SELinux exec label, which package
+// kernel leaves out (it would link go-selinux, and os/user's cgo, into
+// every package that uses kernel).
+type initKernel interface {
+	kernel.Process
+	SetSelinuxExecLabel(label string) error
+}
+
+// realKernel makes the calls.
+type realKernel struct{ kernel.Real }
+
+func (realKernel) SetSelinuxExecLabel(label string) error { return selinux.SetExecLabel(label, nil) }
+
+// k is the init's kernel.
+func (i *initRun) k() initKernel {
+	if i.sys == nil {
+		return realKernel{}
+	}
+	return i.sys
 }
 
 func (i *initRun) warn(msg string) { initproto.Send(i.sock, initproto.Warning, []byte(msg)) }
@@ -104,29 +129,8 @@ func (i *initRun) run() error {
 		return err
 	}
 	i.resetAffinity(s.Process)
-	// A new cgroup namespace (the spec's, never an exec's: that one joined
-	// the container's) is rooted where we are now. Per thread: this one is
-	// locked and is the one that execs.
-	flags, _ := initproto.NamespacePlan(s.Linux)
-	if !cfg.Exec && flags&unix.CLONE_NEWCGROUP != 0 {
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return fmt.Errorf("unshare cgroup namespace: %w", err)
-		}
-	}
-	// A network namespace nook made has its loopback down: up, as runc.
-	if !cfg.Exec && flags&unix.CLONE_NEWNET != 0 {
-		if err := netdev.LoopbackUp(); err != nil {
-			return err
-		}
-	}
-	// Every container process leads a session of its own, as runc's do:
-	// CRIU cannot checkpoint a process whose session leader is outside
-	// its pid namespace (without --shell-job). With a terminal, the
-	// terminal's setup makes the session (setupConsole).
-	if cfg.ConsoleFd == 0 {
-		if _, err := unix.Setsid(); err != nil {
-			return fmt.Errorf("setsid: %w", err)
-		}
+	if err := i.enterSession(&cfg); err != nil {
+		return err
 	}
 	if cfg.Exec {
 		return i.runExec(&cfg)
@@ -147,19 +151,59 @@ func (i *initRun) run() error {
 			return err
 		}
 	}
+	return i.startProcess(&cfg, barrier)
+}
+
+// enterSession takes the steps that come before the container's set-up,
+// for an exec'd process too: the cgroup namespace, the loopback and the
+// session.
+func (i *initRun) enterSession(cfg *initproto.InitConfig) error {
+	k := i.k()
+	// A new cgroup namespace (the spec's, never an exec's: that one joined
+	// the container's) is rooted where we are now. Per thread: this one is
+	// locked and is the one that execs.
+	flags, _ := initproto.NamespacePlan(cfg.Spec.Linux)
+	if !cfg.Exec && flags&unix.CLONE_NEWCGROUP != 0 {
+		if err := k.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	// A network namespace nook made has its loopback down: up, as runc.
+	if !cfg.Exec && flags&unix.CLONE_NEWNET != 0 {
+		if err := k.LoopbackUp(); err != nil {
+			return err
+		}
+	}
+	// Every container process leads a session of its own, as runc's do:
+	// CRIU cannot checkpoint a process whose session leader is outside
+	// its pid namespace (without --shell-job). With a terminal, the
+	// terminal's setup makes the session (setupConsole).
+	if cfg.ConsoleFd == 0 {
+		if _, err := k.Setsid(); err != nil {
+			return fmt.Errorf("setsid: %w", err)
+		}
+	}
+	return nil
+}
+
+// startProcess takes the container init's steps once its root is made:
+// its names and keyring, the process's set-up, Ready, the start barrier,
+// the startContainer hooks and the execve.
+func (i *initRun) startProcess(cfg *initproto.InitConfig, barrier *os.File) error {
+	s, k := cfg.Spec, i.k()
 	if s.Hostname != "" {
-		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+		if err := k.Sethostname([]byte(s.Hostname)); err != nil {
 			return fmt.Errorf("sethostname %q: %w", s.Hostname, err)
 		}
 	}
 	if s.Domainname != "" {
-		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+		if err := k.Setdomainname([]byte(s.Domainname)); err != nil {
 			return fmt.Errorf("setdomainname %q: %w", s.Domainname, err)
 		}
 	}
 	if !cfg.NoNewKeyring {
 		// A fresh session keyring keeps the host's keys out of reach.
-		if _, err := unix.KeyctlJoinSessionKeyring(cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
+		if _, err := k.KeyctlJoinSessionKeyring(cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
 			return fmt.Errorf("join session keyring: %w", err)
 		}
 	}
@@ -169,14 +213,14 @@ func (i *initRun) run() error {
 		// never started (`nook start` refuses it): park at the barrier.
 		return i.parkForever(barrier)
 	}
-	pp, err := i.prepareProcess(&cfg)
+	pp, err := i.prepareProcess(cfg)
 	if err != nil {
 		return err
 	}
 	if err := i.sendReady(); err != nil {
 		return err
 	}
-	if err := waitBarrier(barrier); err != nil {
+	if err := waitBarrier(k, barrier); err != nil {
 		return err
 	}
 	// The barrier stays open, close-on-exec, until the execve: `nook start`
@@ -186,12 +230,12 @@ func (i *initRun) run() error {
 	// startContainer hooks: after start, in the container, before the
 	// user process; their paths resolve in the container's root, and they
 	// run under the container's seccomp filter.
-	ctx := hooks.WithSpawner(context.Background(), seccompSpawner(&cfg))
+	ctx := hooks.WithSpawner(context.Background(), seccompSpawner(cfg))
 	start := withDefaultEnv(hooks.Of(s.Hooks, hooks.StartContainer), pp.proc.Env)
-	if err := hooks.RunContext(ctx, hooks.StartContainer, start, hookState(&cfg, specs.StateCreated)); err != nil {
+	if err := hooks.RunContext(ctx, hooks.StartContainer, start, hookState(cfg, specs.StateCreated)); err != nil {
 		return err
 	}
-	return i.finishAndExec(&cfg, pp)
+	return i.finishAndExec(cfg, pp)
 }
 
 // withDefaultEnv gives the hooks without an env of their own env, the
@@ -233,10 +277,11 @@ func (i *initRun) runExec(cfg *initproto.InitConfig) error {
 // and execs the user process.
 func (i *initRun) finishAndExec(cfg *initproto.InitConfig, pp *preparedProcess) error {
 	proc, path, limits, final := pp.proc, pp.path, pp.limits, pp.final
+	k := i.k()
 	// The process gets the timer slack of create's (or exec's) caller back,
 	// not nook's own (nsenter/timerslack.c); this thread execs it. Now, as
 	// nothing of nook's may run once the seccomp filter is loaded.
-	if err := nsenter.UseCallerTimerSlack(); err != nil {
+	if err := startup.UseCallerTimerSlack(); err != nil {
 		return err
 	}
 	if a := proc.ExecCPUAffinity; a != nil && a.Final != "" {
@@ -252,24 +297,24 @@ func (i *initRun) finishAndExec(cfg *initproto.InitConfig, pp *preparedProcess) 
 	// After the barrier only steps that cannot be refused for lack of
 	// privilege remain: rlimits while CAP_SYS_RESOURCE is still held, then
 	// the final (smaller) capability sets.
-	if err := rlimits.Apply(limits); err != nil {
+	if err := k.ApplyRlimits(limits); err != nil {
 		return err
 	}
 	// LSM labels take effect at the execve below.
 	if proc.ApparmorProfile != "" {
-		if err := apparmor.ApplyProfile(cfg.ProcFd, proc.ApparmorProfile); err != nil {
+		if err := k.ApplyApparmorProfile(cfg.ProcFd, proc.ApparmorProfile); err != nil {
 			return err
 		}
 	}
-	if err := selinux.SetExecLabel(proc.SelinuxLabel, nil); err != nil {
+	if err := k.SetSelinuxExecLabel(proc.SelinuxLabel); err != nil {
 		return fmt.Errorf("process.selinuxLabel: %w", err)
 	}
 	// Invariant 3: only stdio and the preserved fds cross execve.
-	if err := unix.CloseRange(uint(3+cfg.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+	if err := k.CloseRange(uint(3+cfg.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close_range: %w", err)
 	}
 	if proc.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		if err := k.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
 	}
@@ -287,10 +332,10 @@ func (i *initRun) finishAndExec(cfg *initproto.InitConfig, pp *preparedProcess) 
 			return err
 		}
 	}
-	if err := caps.Apply(final); err != nil {
+	if err := k.ApplyCaps(final); err != nil {
 		return err
 	}
-	if err := caps.ApplyAmbient(final); err != nil {
+	if err := k.ApplyAmbient(final); err != nil {
 		return err
 	}
 	if cfg.Seccomp != nil && !filterFirst {
@@ -304,7 +349,7 @@ func (i *initRun) finishAndExec(cfg *initproto.InitConfig, pp *preparedProcess) 
 	// the process the soft RLIMIT_NOFILE the runtime raised for itself
 	// back, which only package syscall knows. Its few allocations are
 	// harmless here: a listener, if any, is with the agent by now.
-	if err := syscall.Exec(path, proc.Args, env); err != nil {
+	if err := k.Exec(path, proc.Args, env); err != nil {
 		return fmt.Errorf("exec %s: %w", proc.Args[0], explain.Wrap(err, path)) // the reason, read only now it failed
 	}
 	return nil
@@ -336,9 +381,9 @@ func (i *initRun) sendReady() error {
 
 // waitBarrier blocks until `nook start` writes its byte into the fifo. It
 // leaves the fifo open.
-func waitBarrier(barrier *os.File) error {
+func waitBarrier(k kernel.Process, barrier *os.File) error {
 	var b [1]byte
-	_, err := barrier.Read(b[:])
+	_, err := k.Read(barrier, b[:])
 	if err != nil {
 		return fmt.Errorf("start barrier: %w", err)
 	}
@@ -349,7 +394,7 @@ func (i *initRun) parkForever(barrier *os.File) error {
 	if err := i.sendReady(); err != nil {
 		return err
 	}
-	waitBarrier(barrier)
+	waitBarrier(i.k(), barrier)
 	barrier.Close()
 	return errors.New("container has no process to run")
 }
@@ -374,21 +419,22 @@ func (i *initRun) setupFilesystem(cfg *initproto.InitConfig) error {
 	if cfg.Userns {
 		// The rootfs is open: now become the namespace's root (until now the
 		// host uid let us reach a bundle the container's root cannot).
-		if err := setresgidThread(0); err != nil {
+		if err := i.k().Setresgid(0); err != nil {
 			return fmt.Errorf("become root group of the user namespace (is gid 0 mapped?): %w", err)
 		}
-		if err := setresuidThread(0); err != nil {
+		if err := i.k().Setresuid(0); err != nil {
 			return fmt.Errorf("become root of the user namespace (is uid 0 mapped?): %w", err)
 		}
 	}
 	// InUserns: nook itself in a user namespace (rootless podman's) cannot
 	// mknod either, even for a config without one.
 	return rootfs.Setup(root, &rootfs.Config{
+		Kernel:   i.k(),
 		Spec:     s,
 		Bundle:   cfg.Bundle,
 		NoPivot:  cfg.NoPivot || !newMntNS,
 		Chroot:   !newMntNS,
-		InUserns: cfg.Userns || userns.RunningInUserNS(),
+		InUserns: cfg.Userns || i.k().RunningInUserNS(),
 		CgroupNS: initproto.HasNamespace(s.Linux, specs.CgroupNamespace),
 		// Only with a mount namespace of its own: otherwise it is the host's.
 		Propagation: map[bool]string{true: l.RootfsPropagation}[newMntNS],
@@ -403,7 +449,7 @@ func (i *initRun) setupFilesystem(cfg *initproto.InitConfig) error {
 			}
 			// createContainer hooks run in the rootfs, as runc's do
 			// (a relative path there names a file of the container).
-			if err := unix.Fchdir(int(root.Fd())); err != nil {
+			if err := i.k().Fchdir(int(root.Fd())); err != nil {
 				return fmt.Errorf("chdir to rootfs: %w", err)
 			}
 			return hooks.Run(hooks.CreateContainer, hooks.Of(s.Hooks, hooks.CreateContainer), hookState(cfg, specs.StateCreating))
@@ -457,48 +503,49 @@ func hookState(cfg *initproto.InitConfig, status specs.ContainerState) specs.Sta
 // capabilities the process keeps until the barrier. It returns the final sets
 // to apply right before execve.
 func (i *initRun) switchUser(proc *specs.Process, keepAdmin bool) (caps.Sets, error) {
+	k := i.k()
 	sets, warnings, err := caps.FromSpec(proc.Capabilities)
 	if err != nil {
 		return sets, err
 	}
-	sets, more := sets.DropUnavailable()
+	sets, more := k.DropUnavailableCaps(sets)
 	for _, w := range append(warnings, more...) {
 		i.warn(w)
 	}
-	if err := caps.DropBounding(sets); err != nil {
+	if err := k.DropBounding(sets); err != nil {
 		return sets, err
 	}
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+	if err := k.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return sets, fmt.Errorf("set keep-caps: %w", err)
 	}
 	u := proc.User
 	groups := i.usableGroups(u)
-	if err := setgroupsThread(groups); err != nil && !(len(groups) == 0 && errors.Is(err, unix.EPERM)) {
+	if err := k.Setgroups(groups); err != nil && !(len(groups) == 0 && errors.Is(err, unix.EPERM)) {
 		return sets, fmt.Errorf("setgroups %v (process.user.additionalGids): %w", u.AdditionalGids, err)
 	}
-	if err := setresgidThread(u.GID); err != nil {
+	if err := k.Setresgid(u.GID); err != nil {
 		return sets, fmt.Errorf("setgid %d (process.user.gid): %w", u.GID, err)
 	}
-	if err := setresuidThread(u.UID); err != nil {
+	if err := k.Setresuid(u.UID); err != nil {
 		return sets, fmt.Errorf("setuid %d (process.user.uid): %w", u.UID, err)
 	}
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+	if err := k.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return sets, fmt.Errorf("clear keep-caps: %w", err)
 	}
 	// Until the barrier, keep CAP_SYS_RESOURCE if we have it, so rlimits can
 	// raise hard limits right before execve (they must be set that late:
 	// an RLIMIT_AS of the user's size can starve the Go runtime).
 	interim := sets
-	if current, err := caps.CurrentPermitted(); err == nil && current.Has(unix.CAP_SYS_RESOURCE) {
+	if current, err := k.CurrentPermitted(); err == nil && current.Has(unix.CAP_SYS_RESOURCE) {
 		interim.Permitted = interim.Permitted.With(unix.CAP_SYS_RESOURCE)
 		interim.Effective = interim.Effective.With(unix.CAP_SYS_RESOURCE)
 	}
-	if current, err := caps.CurrentPermitted(); keepAdmin && err == nil && current.Has(unix.CAP_SYS_ADMIN) {
+	if current, err := k.CurrentPermitted(); keepAdmin && err == nil && current.Has(unix.CAP_SYS_ADMIN) {
 		interim.Permitted = interim.Permitted.With(unix.CAP_SYS_ADMIN)
 		interim.Effective = interim.Effective.With(unix.CAP_SYS_ADMIN)
 	}
 	interim.Ambient = 0
-	if err := caps.Apply(interim); err != nil {
+	if err := k.ApplyCaps(interim); err != nil {
 		return sets, err
 	}
 	return sets, nil
@@ -506,19 +553,19 @@ func (i *initRun) switchUser(proc *specs.Process, keepAdmin bool) (caps.Sets, er
 
 // canRaiseHardLimits: the kernel checks CAP_SYS_RESOURCE in the initial user
 // namespace, so only an init outside any user namespace that holds it can.
-func canRaiseHardLimits(inUserns bool) bool {
+func canRaiseHardLimits(k kernel.Process, inUserns bool) bool {
 	if inUserns {
 		return false
 	}
-	p, err := caps.CurrentPermitted()
+	p, err := k.CurrentPermitted()
 	return err == nil && p.Has(unix.CAP_SYS_RESOURCE)
 }
 
 // lookPath finds args[0] in the container (after pivot_root) using the PATH
 // of process.env, as execvp would, so a missing binary fails `create`.
-func lookPath(name string, env []string) (string, error) {
+func lookPath(k kernel.Process, name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
-		if err := checkExecutable(name); err != nil {
+		if err := checkExecutable(k, name); err != nil {
 			return "", fmt.Errorf("exec: %q: %w", name, explain.Wrap(err, name))
 		}
 		return name, nil
@@ -534,15 +581,15 @@ func lookPath(name string, env []string) (string, error) {
 			dir = "."
 		}
 		p := filepath.Join(dir, name)
-		if checkExecutable(p) == nil {
+		if checkExecutable(k, p) == nil {
 			return p, nil
 		}
 	}
 	return "", explain.WrapNotInPath(fmt.Errorf("exec: %q: executable file not found in $PATH", name), name, env)
 }
 
-func checkExecutable(p string) error {
-	fi, err := os.Stat(p)
+func checkExecutable(k kernel.Process, p string) error {
+	fi, err := k.Stat(p)
 	if err != nil {
 		return err
 	}
@@ -558,11 +605,11 @@ func checkExecutable(p string) error {
 // resolveUsername sets uid, gid and the supplementary groups of
 // process.user.username from the container's /etc/passwd and /etc/group
 // (we are past pivot_root). Explicit additionalGids are kept.
-func resolveUsername(u *specs.User) error {
+func resolveUsername(k kernel.Process, u *specs.User) error {
 	if u.Username == "" {
 		return nil
 	}
-	passwd, err := os.Open("/etc/passwd")
+	passwd, err := k.OpenFile("/etc/passwd", os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("process.user.username %q: %w", u.Username, err)
 	}
@@ -572,7 +619,7 @@ func resolveUsername(u *specs.User) error {
 		return fmt.Errorf("process.user.username %q: %w", u.Username, err)
 	}
 	u.UID, u.GID = uid, gid
-	group, err := os.Open("/etc/group")
+	group, err := k.OpenFile("/etc/group", os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -597,7 +644,7 @@ func resolveUsername(u *specs.User) error {
 // process state to the listenerPath socket the parent connected.
 func (i *initRun) loadSeccomp(cfg *initproto.InitConfig) error {
 	if !cfg.Seccomp.NeedsListener() {
-		if err := cfg.Seccomp.Install(nil); err != nil {
+		if err := i.k().InstallSeccomp(cfg.Seccomp, nil); err != nil {
 			return fmt.Errorf("linux.seccomp: %w", err)
 		}
 		return nil
@@ -625,7 +672,7 @@ func (i *initRun) loadSeccomp(cfg *initproto.InitConfig) error {
 		sendErr = seccomp.SendListener(uconn, listener, st)
 		return sendErr
 	}
-	if err := cfg.Seccomp.Install(send); err != nil {
+	if err := i.k().InstallSeccomp(cfg.Seccomp, send); err != nil {
 		if err == sendErr {
 			return err // it names linux.seccomp.listenerPath
 		}
@@ -720,6 +767,7 @@ type preparedProcess struct {
 func (i *initRun) prepareProcess(cfg *initproto.InitConfig) (*preparedProcess, error) {
 	s := cfg.Spec
 	proc := s.Process
+	k := i.k()
 	// process.oomScoreAdj was set by stage 0 (nsenter), through the host's
 	// /proc before any namespace was joined.
 	limits, err := rlimits.FromSpec(proc.Rlimits)
@@ -727,18 +775,18 @@ func (i *initRun) prepareProcess(cfg *initproto.InitConfig) (*preparedProcess, e
 		return nil, err
 	}
 	// Rlimits are applied after the barrier; refuse now what will fail then.
-	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(cfg.Userns || userns.RunningInUserNS())); err != nil {
+	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(k, cfg.Userns || k.RunningInUserNS())); err != nil {
 		return nil, err
 	}
-	path, err := lookPath(proc.Args[0], proc.Env)
+	path, err := lookPath(k, proc.Args[0], proc.Env)
 	if err != nil {
 		return nil, err
 	}
-	if err := resolveUsername(&proc.User); err != nil {
+	if err := resolveUsername(k, &proc.User); err != nil {
 		return nil, err
 	}
 	// Read while any file can still be: the user may not read passwd.
-	proc.Env = withHome(proc.Env, proc.User.UID)
+	proc.Env = withHome(k, proc.Env, proc.User.UID)
 	if cfg.ConsoleFd != 0 {
 		if err := console.GiveToUser(os.Stdin, int(proc.User.UID)); err != nil {
 			return nil, fmt.Errorf("process.terminal: %w", err)
@@ -748,7 +796,7 @@ func (i *initRun) prepareProcess(cfg *initproto.InitConfig) (*preparedProcess, e
 	// directory only root may reach is the user's cwd all the same. Only a
 	// refusal is tried again as the user (one the user may enter and root
 	// may not: a directory of a root-squashed network filesystem).
-	cwdErr := unix.Chdir(proc.Cwd)
+	cwdErr := k.Chdir(proc.Cwd)
 	if cwdErr != nil && !errors.Is(cwdErr, unix.EACCES) && !errors.Is(cwdErr, unix.EPERM) {
 		return nil, fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, cwdErr)
 	}
@@ -772,15 +820,15 @@ func (i *initRun) prepareProcess(cfg *initproto.InitConfig) (*preparedProcess, e
 	if proc.User.Umask != nil {
 		umask = int(*proc.User.Umask)
 	}
-	unix.Umask(umask)
+	k.Umask(umask)
 	if cwdErr != nil {
-		if err := unix.Chdir(proc.Cwd); err != nil {
+		if err := k.Chdir(proc.Cwd); err != nil {
 			return nil, fmt.Errorf("chdir to process.cwd %s: %w", proc.Cwd, err)
 		}
 	}
 	// A cwd outside our root (reached through an fd) has no path from it:
 	// getcwd fails with ENOENT. Refuse it (CVE-2024-21626).
-	if _, err := unix.Getwd(); err != nil {
+	if _, err := k.Getwd(); err != nil {
 		return nil, fmt.Errorf("process.cwd %s is outside the container's root: %w", proc.Cwd, err)
 	}
 

@@ -11,7 +11,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nookrt/nook/nsenter"
+	"github.com/nookrt/nook/startup"
 )
 
 // keepOutput bounds what is kept of each of a hook's stdout and stderr: the
@@ -70,7 +70,7 @@ func start(h specs.Hook, input []byte, spawn Spawner) (*child, error) {
 	var proc *os.Process
 	// The hook gets the timer slack of nook's caller, not nook's own
 	// (nsenter/timerslack.c).
-	err := nsenter.WithCallerTimerSlack(func() (err error) {
+	err := startup.WithCallerTimerSlack(func() (err error) {
 		proc, err = spawn(h.Path, argv, env, stdio)
 		return err
 	})

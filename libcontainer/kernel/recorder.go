@@ -50,6 +50,8 @@ type Recorder struct {
 	mounts []*mountEntry    // in the order made; later ones cover earlier ones
 	fail   map[string]error // "op path" -> the error that call returns
 	nextID uint64
+
+	proc processState // what the init's steps changed (recorder_process.go)
 }
 
 // Call is one recorded step.
@@ -123,6 +125,7 @@ func NewRecorder(dir, rootfs string) (*Recorder, error) {
 		trees:   map[int]tree{},
 		nodes:   map[fileID]node{},
 		fail:    map[string]error{},
+		proc:    newProcessState(),
 	}
 	for _, d := range []string{r.rootfs, scratch} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -180,6 +183,10 @@ func (r *Recorder) Calls() []Call { return append([]Call(nil), r.calls...) }
 // record appends c and returns the error scripted for it, if any.
 func (r *Recorder) record(c Call) error {
 	c.Err = r.fail[c.Op+" "+c.Path]
+	if err, ok := r.proc.failOnce[c.Op+" "+c.Path]; ok {
+		c.Err = err
+		delete(r.proc.failOnce, c.Op+" "+c.Path)
+	}
 	r.calls = append(r.calls, c)
 	return c.Err
 }

@@ -13,10 +13,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nookrt/nook/libcontainer/kernel"
-	"github.com/nookrt/nook/spec"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/kernel"
+	"github.com/nookrt/nook/libcontainer/kernel/kerneltest"
+	"github.com/nookrt/nook/spec"
 )
 
 const stepsRootfs = "/bundle/rootfs"
@@ -32,9 +34,9 @@ var hostDevices = []struct {
 }
 
 type setupRun struct {
-	r     *kernel.Recorder
-	calls []kernel.Call
-	err   error
+	kerneltest.Log
+	r   *kernel.Recorder
+	err error
 }
 
 // newRecorder is a fake host like this one, with a cgroup2 host and the
@@ -104,103 +106,39 @@ func runSetup(t *testing.T, r *kernel.Recorder, s *specs.Spec, cfg Config) setup
 	cfg.BeforePivot = func() error { r.Note("BeforePivot"); return nil }
 	cfg.AfterPivot = func() error { r.Note("AfterPivot"); return nil }
 	err = Setup(root, &cfg)
-	return setupRun{r: r, calls: r.Calls(), err: err}
+	return setupRun{Log: kerneltest.Log{Calls: r.Calls()}, r: r, err: err}
 }
 
 func mustSetup(t *testing.T, s *specs.Spec, cfg Config) setupRun {
 	t.Helper()
 	run := runSetup(t, newRecorder(t), s, cfg)
 	if run.err != nil {
-		t.Fatalf("Setup: %v\n%s", run.err, run.log())
+		t.Fatalf("Setup: %v\n%s", run.err, run.String())
 	}
 	return run
 }
 
-func (run setupRun) log() string {
-	var b strings.Builder
-	for i, c := range run.calls {
-		fmt.Fprintf(&b, "  %3d %s\n", i, c)
-	}
-	return b.String()
-}
+// step matches a recorded call (kerneltest.Step).
+type step = kerneltest.Step
 
-// step matches a recorded call.
-type step struct {
-	desc  string
-	match func(kernel.Call) bool
-}
-
-func call(op, path string) step {
-	return step{op + " " + path, func(c kernel.Call) bool { return c.Op == op && c.Path == path }}
-}
-
-func note(text string) step {
-	return step{"note " + text, func(c kernel.Call) bool { return c.Op == "note" && c.Data == text }}
-}
+// The steps every test names.
+var (
+	call = kerneltest.Call
+	note = kerneltest.Note
+)
 
 // mountOn: something is mounted on path (a new filesystem or an attach).
 func mountOn(path string) step {
-	return step{"mount on " + path, func(c kernel.Call) bool {
+	return step{Desc: "mount on " + path, Match: func(c kernel.Call) bool {
 		return (c.Op == "move_mount" || c.Op == "mount" && c.FSType != "") && c.Path == path
 	}}
 }
 
 // readonly: path made read-only through mount_setattr.
 func readonlyAttr(path string) step {
-	return step{"mount_setattr ro " + path, func(c kernel.Call) bool {
+	return step{Desc: "mount_setattr ro " + path, Match: func(c kernel.Call) bool {
 		return c.Op == "mount_setattr" && c.Path == path && c.Attr.Attr_set&unix.MOUNT_ATTR_RDONLY != 0
 	}}
-}
-
-func (run setupRun) all(s step) []int {
-	var out []int
-	for i, c := range run.calls {
-		if s.match(c) {
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
-// first is the index of the first call matching s; the test fails if none does.
-func (run setupRun) first(t *testing.T, s step) int {
-	t.Helper()
-	if idx := run.all(s); len(idx) > 0 {
-		return idx[0]
-	}
-	t.Fatalf("no %s among the calls:\n%s", s.desc, run.log())
-	return -1
-}
-
-func (run setupRun) none(t *testing.T, s step) {
-	t.Helper()
-	if idx := run.all(s); len(idx) > 0 {
-		t.Fatalf("unexpected %s (call %d):\n%s", s.desc, idx[0], run.log())
-	}
-}
-
-// inOrder fails unless the calls hold the steps in this order: each step
-// is matched by a call after the one that matched the step before it.
-func (run setupRun) inOrder(t *testing.T, steps ...step) {
-	t.Helper()
-	prev := -1
-	for i, s := range steps {
-		idx := -1
-		for _, j := range run.all(s) {
-			if j > prev {
-				idx = j
-				break
-			}
-		}
-		if idx < 0 {
-			after := "the start"
-			if i > 0 {
-				after = fmt.Sprintf("%s (call %d)", steps[i-1].desc, prev)
-			}
-			t.Fatalf("no %s after %s:\n%s", s.desc, after, run.log())
-		}
-		prev = idx
-	}
 }
 
 func defaultSpec() *specs.Spec { return spec.Default(false) }
@@ -227,20 +165,20 @@ func TestRootfsBecomesAMountOfItsOwnBeforeAnythingIsMountedInIt(t *testing.T) {
 	run := mustSetup(t, defaultSpec(), Config{})
 	// The host's propagation is cut first, then the rootfs is cloned onto
 	// itself, then the config's first mount.
-	run.inOrder(t,
-		step{"mount host:/ rslave", func(c kernel.Call) bool {
+	run.InOrder(t,
+		step{Desc: "mount host:/ rslave", Match: func(c kernel.Call) bool {
 			return c.Op == "mount" && c.Path == "host:/" && c.Flags == unix.MS_SLAVE|unix.MS_REC
 		}},
 		call("open_tree", "/"),
-		step{"move_mount clone / onto /", func(c kernel.Call) bool {
+		step{Desc: "move_mount clone / onto /", Match: func(c kernel.Call) bool {
 			return c.Op == "move_mount" && c.Path == "/" && c.Source == "clone /"
 		}},
 		mountOn("/proc"),
 	)
-	attach := run.first(t, call("move_mount", "/"))
-	for i, c := range run.calls[:attach] {
+	attach := run.First(t, call("move_mount", "/"))
+	for i, c := range run.Calls[:attach] {
 		if c.Op == "mount" && c.Path != "host:/" || c.Op == "move_mount" || c.Op == "mknodat" {
-			t.Fatalf("call %d (%s) is made before the rootfs is a mount of its own:\n%s", i, c, run.log())
+			t.Fatalf("call %d (%s) is made before the rootfs is a mount of its own:\n%s", i, c, run.String())
 		}
 	}
 }
@@ -253,7 +191,7 @@ func TestMountsAreMadeInConfigOrder(t *testing.T) {
 			for _, m := range s.Mounts {
 				steps = append(steps, mountOn(m.Destination))
 			}
-			run.inOrder(t, steps...)
+			run.InOrder(t, steps...)
 		})
 	}
 }
@@ -269,14 +207,14 @@ func TestMountArgumentsFollowTheConfig(t *testing.T) {
 		"/sys":        {Op: "mount", Source: "sysfs", FSType: "sysfs", Flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV | unix.MS_RDONLY},
 	}
 	for dest, w := range want {
-		c := run.calls[run.first(t, mountOn(dest))]
+		c := run.Calls[run.First(t, mountOn(dest))]
 		w.Path = dest
 		if c != w {
 			t.Errorf("mount on %s:\n got %s\nwant %s", dest, c, w)
 		}
 	}
 	// No cgroup namespace: the container's own cgroup is bound, read-only.
-	run.inOrder(t, call("open_tree", "host:/sys/fs/cgroup/nook.slice/c1"),
+	run.InOrder(t, call("open_tree", "host:/sys/fs/cgroup/nook.slice/c1"),
 		readonlyAttr("clone host:/sys/fs/cgroup/nook.slice/c1"), mountOn("/sys/fs/cgroup"))
 }
 
@@ -285,16 +223,16 @@ func TestDevPtsIsMountedBeforeAReadonlyDevIsMadeReadonly(t *testing.T) {
 	s.Root.Readonly = false
 	s.Mounts[1].Options = append(s.Mounts[1].Options, "ro") // /dev
 	run := mustSetup(t, s, Config{})
-	dev := run.calls[run.first(t, mountOn("/dev"))]
+	dev := run.Calls[run.First(t, mountOn("/dev"))]
 	if dev.Flags&unix.MS_RDONLY != 0 {
 		t.Fatalf("/dev is mounted read-only at once (%s): nothing could be made in it", dev)
 	}
-	run.inOrder(t, mountOn("/dev"), mountOn("/dev/pts"), call("mknodat", "/dev/null"),
+	run.InOrder(t, mountOn("/dev"), mountOn("/dev/pts"), call("mknodat", "/dev/null"),
 		call("symlinkat", "/dev/ptmx"), readonlyAttr("/dev"))
-	last := run.all(readonlyAttr("/dev"))
+	last := run.All(readonlyAttr("/dev"))
 	for _, s := range []step{mountOn("/dev/shm"), mountOn("/dev/mqueue"), call("mknodat", "/dev/tty"), call("symlinkat", "/dev/core")} {
-		if i := run.first(t, s); i > last[0] {
-			t.Fatalf("%s (call %d) after /dev was made read-only (call %d):\n%s", s.desc, i, last[0], run.log())
+		if i := run.First(t, s); i > last[0] {
+			t.Fatalf("%s (call %d) after /dev was made read-only (call %d):\n%s", s.Desc, i, last[0], run.String())
 		}
 	}
 }
@@ -302,24 +240,24 @@ func TestDevPtsIsMountedBeforeAReadonlyDevIsMadeReadonly(t *testing.T) {
 func TestDevicesAreMadeUnderDevAfterItsMountAndBeforeBeforePivot(t *testing.T) {
 	run := mustSetup(t, defaultSpec(), Config{})
 	for _, d := range hostDevices {
-		i := run.first(t, call("mknodat", d.path))
-		c := run.calls[i]
+		i := run.First(t, call("mknodat", d.path))
+		c := run.Calls[i]
 		if c.Flags != unix.S_IFCHR|0o666 || c.Data != fmt.Sprintf("%d:%d", d.major, d.minor) {
 			t.Errorf("mknodat %s: got mode %#o dev %s", d.path, c.Flags, c.Data)
 		}
-		run.inOrder(t, mountOn("/dev"), call("mknodat", d.path), note("BeforePivot"))
+		run.InOrder(t, mountOn("/dev"), call("mknodat", d.path), note("BeforePivot"))
 	}
 	for _, l := range []string{"/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/ptmx", "/dev/core"} {
-		run.inOrder(t, mountOn("/dev"), call("symlinkat", l), note("BeforePivot"))
+		run.InOrder(t, mountOn("/dev"), call("symlinkat", l), note("BeforePivot"))
 	}
 }
 
 func TestDevicesAreBoundFromTheHostInAUserNamespace(t *testing.T) {
 	run := mustSetup(t, spec.Default(true), Config{InUserns: true})
-	run.none(t, step{"mknodat", func(c kernel.Call) bool { return c.Op == "mknodat" }})
+	run.None(t, step{Desc: "mknodat", Match: func(c kernel.Call) bool { return c.Op == "mknodat" }})
 	for _, d := range hostDevices {
-		run.inOrder(t, mountOn("/dev"), call("open_tree", "host:"+d.path),
-			step{"move_mount host " + d.path, func(c kernel.Call) bool {
+		run.InOrder(t, mountOn("/dev"), call("open_tree", "host:"+d.path),
+			step{Desc: "move_mount host " + d.path, Match: func(c kernel.Call) bool {
 				return c.Op == "move_mount" && c.Path == d.path && c.Source == "clone host:"+d.path
 			}}, note("BeforePivot"))
 	}
@@ -327,8 +265,8 @@ func TestDevicesAreBoundFromTheHostInAUserNamespace(t *testing.T) {
 
 func TestRootlessSysIsAReadonlyBindOfTheHostsSetBeforeTheAttach(t *testing.T) {
 	run := mustSetup(t, spec.Default(true), Config{InUserns: true})
-	run.none(t, step{"sysfs mount", func(c kernel.Call) bool { return c.Op == "mount" && c.FSType == "sysfs" }})
-	run.inOrder(t, call("open_tree", "host:/sys"), readonlyAttr("clone host:/sys"), mountOn("/sys"))
+	run.None(t, step{Desc: "sysfs mount", Match: func(c kernel.Call) bool { return c.Op == "mount" && c.FSType == "sysfs" }})
+	run.InOrder(t, call("open_tree", "host:/sys"), readonlyAttr("clone host:/sys"), mountOn("/sys"))
 }
 
 func TestSysfsRefusedInAUserNamespaceFallsBackToABindOfTheHosts(t *testing.T) {
@@ -336,61 +274,61 @@ func TestSysfsRefusedInAUserNamespaceFallsBackToABindOfTheHosts(t *testing.T) {
 	r.Fail("mount", "/sys", unix.EPERM)
 	run := runSetup(t, r, defaultSpec(), Config{InUserns: true})
 	if run.err != nil {
-		t.Fatalf("Setup: %v\n%s", run.err, run.log())
+		t.Fatalf("Setup: %v\n%s", run.err, run.String())
 	}
-	run.inOrder(t, call("mount", "/sys"), call("open_tree", "host:/sys"), readonlyAttr("clone host:/sys"), call("move_mount", "/sys"))
+	run.InOrder(t, call("mount", "/sys"), call("open_tree", "host:/sys"), readonlyAttr("clone host:/sys"), call("move_mount", "/sys"))
 }
 
 func TestPivotRootRunsAfterBeforePivotAndBeforeAfterPivot(t *testing.T) {
 	run := mustSetup(t, defaultSpec(), Config{})
-	run.inOrder(t, note("BeforePivot"), call("fchdir", "/"), call("pivot_root", "/"),
+	run.InOrder(t, note("BeforePivot"), call("fchdir", "/"), call("pivot_root", "/"),
 		call("fchdir", "host:/"), call("mount", "host:/"), call("umount2", "host:/"), call("chdir", "/"), note("AfterPivot"))
-	c := run.calls[run.all(call("umount2", "host:/"))[0]]
+	c := run.Calls[run.All(call("umount2", "host:/"))[0]]
 	if c.Flags != unix.MNT_DETACH {
 		t.Errorf("old root detached with flags %#x, want MNT_DETACH", c.Flags)
 	}
-	run.none(t, call("chroot", "/"))
+	run.None(t, call("chroot", "/"))
 }
 
 func TestNoPivotHidesHostKernelFSThenMovesAndChrootsBetweenTheHooks(t *testing.T) {
 	run := mustSetup(t, defaultSpec(), Config{NoPivot: true})
-	run.none(t, step{"pivot_root", func(c kernel.Call) bool { return c.Op == "pivot_root" }})
-	move := step{"mount MS_MOVE / onto host:/", func(c kernel.Call) bool {
+	run.None(t, step{Desc: "pivot_root", Match: func(c kernel.Call) bool { return c.Op == "pivot_root" }})
+	move := step{Desc: "mount MS_MOVE / onto host:/", Match: func(c kernel.Call) bool {
 		return c.Op == "mount" && c.Flags == unix.MS_MOVE && c.Source == "/" && c.Path == "host:/"
 	}}
-	run.inOrder(t, note("BeforePivot"), call("umount2", "host:/proc"), move, call("chroot", "/"), call("chdir", "/"), note("AfterPivot"))
-	run.inOrder(t, call("umount2", "host:/sys"), move)
+	run.InOrder(t, note("BeforePivot"), call("umount2", "host:/proc"), move, call("chroot", "/"), call("chdir", "/"), note("AfterPivot"))
+	run.InOrder(t, call("umount2", "host:/sys"), move)
 }
 
 func TestChrootOnlyNeitherPivotsNorMoves(t *testing.T) {
 	run := mustSetup(t, defaultSpec(), Config{Chroot: true})
-	run.none(t, step{"pivot_root", func(c kernel.Call) bool { return c.Op == "pivot_root" }})
-	run.none(t, step{"MS_MOVE", func(c kernel.Call) bool { return c.Op == "mount" && c.Flags&unix.MS_MOVE != 0 }})
-	run.inOrder(t, note("BeforePivot"), call("chroot", "/"), note("AfterPivot"))
+	run.None(t, step{Desc: "pivot_root", Match: func(c kernel.Call) bool { return c.Op == "pivot_root" }})
+	run.None(t, step{Desc: "MS_MOVE", Match: func(c kernel.Call) bool { return c.Op == "mount" && c.Flags&unix.MS_MOVE != 0 }})
+	run.InOrder(t, note("BeforePivot"), call("chroot", "/"), note("AfterPivot"))
 }
 
 func TestMaskedAndReadonlyPathsComeAfterAfterPivot(t *testing.T) {
 	for name, s := range map[string]*specs.Spec{"default": defaultSpec(), "docker": dockerSpec()} {
 		t.Run(name, func(t *testing.T) {
 			run := mustSetup(t, s, Config{})
-			after := run.first(t, note("AfterPivot"))
+			after := run.First(t, note("AfterPivot"))
 			// A file is masked with the container's /dev/null, the first
 			// directory with a new read-only tmpfs, the next with its clone.
-			run.inOrder(t, note("AfterPivot"), call("open_tree", "/dev/null"), step{"mask /proc/kcore", func(c kernel.Call) bool {
+			run.InOrder(t, note("AfterPivot"), call("open_tree", "/dev/null"), step{Desc: "mask /proc/kcore", Match: func(c kernel.Call) bool {
 				return c.Op == "move_mount" && c.Path == "/proc/kcore" && c.Source == "clone /dev/null"
 			}})
-			run.inOrder(t, note("AfterPivot"), call("fsopen", ""), step{"mask /proc/acpi", func(c kernel.Call) bool {
+			run.InOrder(t, note("AfterPivot"), call("fsopen", ""), step{Desc: "mask /proc/acpi", Match: func(c kernel.Call) bool {
 				return c.Op == "move_mount" && c.Path == "/proc/acpi" && c.Source == "new tmpfs"
-			}}, step{"mask /sys/firmware", func(c kernel.Call) bool {
+			}}, step{Desc: "mask /sys/firmware", Match: func(c kernel.Call) bool {
 				return c.Op == "move_mount" && c.Path == "/sys/firmware" && c.Source == "clone new tmpfs"
 			}})
-			fsmount := run.calls[run.first(t, call("fsmount", ""))]
+			fsmount := run.Calls[run.First(t, call("fsmount", ""))]
 			if fsmount.Flags&unix.MOUNT_ATTR_RDONLY == 0 {
 				t.Errorf("mask tmpfs is not read-only: %s", fsmount)
 			}
-			run.inOrder(t, note("AfterPivot"), call("open_tree", "/proc/sys"), readonlyAttr("clone /proc/sys"), call("move_mount", "/proc/sys"))
+			run.InOrder(t, note("AfterPivot"), call("open_tree", "/proc/sys"), readonlyAttr("clone /proc/sys"), call("move_mount", "/proc/sys"))
 			for _, p := range []string{"/proc/kcore", "/proc/acpi", "/sys/firmware", "/proc/sys"} {
-				if i := run.first(t, call("move_mount", p)); i < after {
+				if i := run.First(t, call("move_mount", p)); i < after {
 					t.Fatalf("%s covered before AfterPivot", p)
 				}
 			}
@@ -400,25 +338,25 @@ func TestMaskedAndReadonlyPathsComeAfterAfterPivot(t *testing.T) {
 
 func TestBindAttributesAreSetBeforeTheAttachAndPropagationAfter(t *testing.T) {
 	run := mustSetup(t, dockerSpec(), Config{})
-	run.inOrder(t, call("open_tree", "host:/srv/data"), readonlyAttr("clone host:/srv/data"),
+	run.InOrder(t, call("open_tree", "host:/srv/data"), readonlyAttr("clone host:/srv/data"),
 		call("move_mount", "/data"),
-		step{"mount /data rslave", func(c kernel.Call) bool {
+		step{Desc: "mount /data rslave", Match: func(c kernel.Call) bool {
 			return c.Op == "mount" && c.Path == "/data" && c.FSType == "" && c.Flags == unix.MS_SLAVE|unix.MS_REC
 		}})
-	run.inOrder(t, call("move_mount", "/etc/resolv.conf"),
-		step{"mount /etc/resolv.conf rprivate", func(c kernel.Call) bool {
+	run.InOrder(t, call("move_mount", "/etc/resolv.conf"),
+		step{Desc: "mount /etc/resolv.conf rprivate", Match: func(c kernel.Call) bool {
 			return c.Op == "mount" && c.Path == "/etc/resolv.conf" && c.Flags == unix.MS_PRIVATE|unix.MS_REC
 		}})
 }
 
 func TestRootPropagationIsAppliedToTheNewRootAfterThePivotAndMounts(t *testing.T) {
 	run := mustSetup(t, dockerSpec(), Config{})
-	shared := step{"mount / rshared", func(c kernel.Call) bool {
+	shared := step{Desc: "mount / rshared", Match: func(c kernel.Call) bool {
 		return c.Op == "mount" && c.Path == "/" && c.FSType == "" && c.Flags == unix.MS_SHARED|unix.MS_REC
 	}}
-	run.inOrder(t, mountOn("/run"), call("pivot_root", "/"), call("umount2", "host:/"), shared, note("AfterPivot"))
+	run.InOrder(t, mountOn("/run"), call("pivot_root", "/"), call("umount2", "host:/"), shared, note("AfterPivot"))
 	// With rshared the host's "/" stays shared (OpenRoot), not rslave.
-	run.inOrder(t, step{"mount host:/ rshared", func(c kernel.Call) bool {
+	run.InOrder(t, step{Desc: "mount host:/ rshared", Match: func(c kernel.Call) bool {
 		return c.Op == "mount" && c.Path == "host:/" && c.Flags == unix.MS_SHARED|unix.MS_REC
 	}}, call("move_mount", "/"))
 }
@@ -428,15 +366,15 @@ func TestReadonlyRootIsTheLastStep(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			run := mustSetup(t, s, Config{})
 			// Only the umask is restored after it.
-			umasks := run.all(step{"umask", func(c kernel.Call) bool { return c.Op == "umask" }})
-			if len(umasks) != 2 || umasks[1] != len(run.calls)-1 || run.calls[umasks[0]].Flags != 0 || run.calls[umasks[1]].Flags != 0o22 {
-				t.Fatalf("want umask(0) during Setup and the old umask restored as the very last call:\n%s", run.log())
+			umasks := run.All(step{Desc: "umask", Match: func(c kernel.Call) bool { return c.Op == "umask" }})
+			if len(umasks) != 2 || umasks[1] != len(run.Calls)-1 || run.Calls[umasks[0]].Flags != 0 || run.Calls[umasks[1]].Flags != 0o22 {
+				t.Fatalf("want umask(0) during Setup and the old umask restored as the very last call:\n%s", run.String())
 			}
-			last := run.calls[len(run.calls)-2]
-			if !readonlyAttr("/").match(last) || last.Flags != 0 {
-				t.Fatalf("last call is %s, want mount_setattr ro / before the umask is restored:\n%s", last, run.log())
+			last := run.Calls[len(run.Calls)-2]
+			if !readonlyAttr("/").Match(last) || last.Flags != 0 {
+				t.Fatalf("last call is %s, want mount_setattr ro / before the umask is restored:\n%s", last, run.String())
 			}
-			run.inOrder(t, call("move_mount", "/proc/sys"), readonlyAttr("/"))
+			run.InOrder(t, call("move_mount", "/proc/sys"), readonlyAttr("/"))
 		})
 	}
 }
@@ -448,8 +386,8 @@ func TestDevFromTheHostGetsNoDevicesNorLinks(t *testing.T) {
 	// container's /dev/null (masking files needs it) is not there.
 	s.Linux.MaskedPaths = []string{"/proc/acpi"}
 	run := mustSetup(t, s, Config{})
-	run.none(t, step{"mknodat or symlinkat in /dev", func(c kernel.Call) bool {
+	run.None(t, step{Desc: "mknodat or symlinkat in /dev", Match: func(c kernel.Call) bool {
 		return (c.Op == "mknodat" || c.Op == "symlinkat") && strings.HasPrefix(c.Path, "/dev/")
 	}})
-	run.inOrder(t, call("open_tree", "host:/dev"), call("move_mount", "/dev"), mountOn("/dev/pts"))
+	run.InOrder(t, call("open_tree", "host:/dev"), call("move_mount", "/dev"), mountOn("/dev/pts"))
 }

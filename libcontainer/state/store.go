@@ -26,8 +26,8 @@ import (
 
 const (
 	stateFile = "state.json"
-	// FifoName is the start barrier: the init blocks writing to it until
-	// `start` reads it.
+	// FifoName is the start barrier: the init blocks reading it until
+	// `start` writes a byte.
 	FifoName = "exec.fifo"
 )
 
@@ -99,6 +99,9 @@ type Record struct {
 	// Cgroup is where the container's cgroup is (saved before the init is
 	// placed in it, so that delete --force finds even a half-made one).
 	Cgroup *cgroups.State `json:"cgroup,omitempty"`
+	// ExitKeeper is the pid of the process that records how the init
+	// ends (libcontainer/exitinfo.go); 0 when it has none.
+	ExitKeeper int `json:"exitKeeper,omitempty"`
 }
 
 // Store is a state root directory.

@@ -18,6 +18,7 @@ FuzzParseSignal ./cli/
 FuzzCompile ./seccomp/'
 
 failed=""
+passed=0
 echo "$TARGETS" | {
 	while read -r target pkg; do
 		echo "fuzz: $target ($pkg) for $FUZZTIME"
@@ -36,9 +37,12 @@ echo "$TARGETS" | {
 			failed="$failed $target"
 		else
 			tail -n 1 "$log"
+			passed=$((passed + 1))
 		fi
 		rm -f "$log"
 	done
+	# The counts, for make test's summary (tests/summary).
+	echo "fuzz: $passed passed, $(echo $failed | wc -w) failed"
 	if [ -n "$failed" ]; then
 		echo "fuzz: FAILED:$failed (inputs saved under <package>/testdata/fuzz/<target>/)"
 		exit 1

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nookrt/nook/tests/security/harness"
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // fault is where one lifecycle is interrupted.

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nookrt/nook/tests/security/harness"
+	"github.com/nookrt/nook/tests/harness"
 )
 
 var (
@@ -26,7 +26,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(harness.Run(m, "nook-fault-", &suite, &skip))
+	os.Exit(harness.Run(m, harness.Config{Prefix: "nook-fault-"}, &suite, &skip))
 }
 
 func newEnv(t *testing.T) *harness.Env {

@@ -22,14 +22,14 @@ func TestCgroup2Only(t *testing.T) {
 	b := e.bundle(args("cat", "/proc/self/mountinfo"))
 	id := e.id()
 	script := `mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"`
-	outPath := filepath.Join(e.dir, "cgroup2.out")
-	errPath := filepath.Join(e.dir, "cgroup2.err")
+	outPath := filepath.Join(e.Dir, "cgroup2.out")
+	errPath := filepath.Join(e.Dir, "cgroup2.err")
 	out, err := os.Create(outPath)
 	must(t, err)
 	errf, err := os.Create(errPath)
 	must(t, err)
 	cmd := exec.Command(unshare, "-m", "sh", "-c", script, "sh",
-		nookBin, "--root", e.root, "run", "--bundle", b, id)
+		suite.Nook, "--root", e.Root, "run", "--bundle", b, id)
 	cmd.Stdout, cmd.Stderr = out, errf
 	done := make(chan error, 1)
 	must(t, cmd.Start())
@@ -94,7 +94,7 @@ echo "stats=$(nook events --stats "$ID" | grep -c '"type":"stats"')"
 nook delete --force "$ID"
 test -e "$cg" && echo left || echo gone`
 	cmd := exec.Command(unshare, "-m", "sh", "-c", script)
-	cmd.Env = append(os.Environ(), "NOOK="+nookBin, "ROOT="+e.root, "BUNDLE="+b, "ID="+id)
+	cmd.Env = append(os.Environ(), "NOOK="+suite.Nook, "ROOT="+e.Root, "BUNDLE="+b, "ID="+id)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("pure-v2 lifecycle: %v\n%s", err, out)

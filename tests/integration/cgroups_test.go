@@ -141,11 +141,11 @@ func TestPauseResumePs(t *testing.T) {
 	e.expectFail(e.nook("resume", id), "not paused")
 	// ps: JSON is the host pids; the table keeps ps' header.
 	var pids []int
-	must(t, json.Unmarshal([]byte(e.ok(e.nook("ps", "--format", "json", id)).stdout), &pids))
+	must(t, json.Unmarshal([]byte(e.ok(e.nook("ps", "--format", "json", id)).Stdout), &pids))
 	if len(pids) != 1 || pids[0] != pid {
 		t.Errorf("ps --format json = %v, want [%d]", pids, pid)
 	}
-	table := e.ok(e.nook("ps", id)).stdout
+	table := e.ok(e.nook("ps", id)).Stdout
 	lines := nonEmptyLines(table)
 	if len(lines) != 2 || !strings.Contains(lines[0], "PID") || !strings.Contains(lines[1], strconv.Itoa(pid)) {
 		t.Errorf("ps table:\n%s", table)
@@ -177,7 +177,7 @@ func TestUpdateAndStats(t *testing.T) {
 	if got := readCgroup(t, "pids", id, "pids.max"); got != "20" {
 		t.Errorf("after update --resources: pids.max = %q", got)
 	}
-	out := e.ok(e.nook("events", "--stats", id)).stdout
+	out := e.ok(e.nook("events", "--stats", id)).Stdout
 	var ev struct {
 		Type string `json:"type"`
 		ID   string `json:"id"`
@@ -252,32 +252,32 @@ func TestCgroupsPathAbsoluteAndRelative(t *testing.T) {
 func TestSystemdCgroupWithoutSystemd(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle(func(s *specs.Spec) { s.Linux.CgroupsPath = "system.slice:nook:" + "x" })
-	r := e.nookGlobal([]string{"--root", e.root, "--systemd-cgroup", "create", "--bundle", b, e.id()}, nil)
+	r := e.nookGlobal([]string{"--root", e.Root, "--systemd-cgroup", "create", "--bundle", b, e.id()}, nil)
 	e.expectFail(r, "systemd")
 }
 
 // nookStdin runs nook with stdin fed from in.
 func (e *env) nookStdin(in string, a ...string) result {
 	e.t.Helper()
-	p := filepath.Join(e.dir, "stdin"+strconv.FormatInt(e.next(), 10))
+	p := filepath.Join(e.Dir, "stdin"+strconv.FormatInt(e.next(), 10))
 	must(e.t, os.WriteFile(p, []byte(in), 0o600))
 	f, err := os.Open(p)
 	must(e.t, err)
 	defer f.Close()
 	// fd 0 of the child: exec.Cmd's Stdin, set through a tiny wrapper.
-	full := append([]string{"--root", e.root}, a...)
-	cmd := exec.Command(nookBin, full...)
+	full := append([]string{"--root", e.Root}, a...)
+	cmd := exec.Command(suite.Nook, full...)
 	cmd.Stdin = f
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	r := result{args: full}
+	r := result{Args: full}
 	if err := cmd.Run(); err != nil {
-		r.code = 1
+		r.Code = 1
 		if ee, ok := err.(*exec.ExitError); ok {
-			r.code = ee.ExitCode()
+			r.Code = ee.ExitCode()
 		}
 	}
-	r.stdout, r.stderr = out.String(), errb.String()
+	r.Stdout, r.Stderr = out.String(), errb.String()
 	return r
 }
 
@@ -290,10 +290,10 @@ type background struct {
 
 func (e *env) nookBackground(a ...string) *background {
 	e.t.Helper()
-	b := &background{out: filepath.Join(e.dir, "bg"+strconv.FormatInt(e.next(), 10)), done: make(chan error, 1)}
+	b := &background{out: filepath.Join(e.Dir, "bg"+strconv.FormatInt(e.next(), 10)), done: make(chan error, 1)}
 	f, err := os.Create(b.out)
 	must(e.t, err)
-	b.cmd = exec.Command(nookBin, append([]string{"--root", e.root}, a...)...)
+	b.cmd = exec.Command(suite.Nook, append([]string{"--root", e.Root}, a...)...)
 	b.cmd.Stdout, b.cmd.Stderr = f, f
 	must(e.t, b.cmd.Start())
 	f.Close()
@@ -337,8 +337,8 @@ func TestDeleteForceUnknown(t *testing.T) {
 	e := newEnv(t)
 	// As runc: forcing the removal of what is gone succeeds, quietly.
 	r := e.ok(e.nook("delete", "--force", "never-created"))
-	if r.stderr != "" {
-		t.Errorf("delete --force of an unknown id printed %q", r.stderr)
+	if r.Stderr != "" {
+		t.Errorf("delete --force of an unknown id printed %q", r.Stderr)
 	}
 	e.expectFail(e.nook("delete", "never-created"), "container does not exist")
 }

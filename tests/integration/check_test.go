@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // `nook check` (issue 21): every problem of a bundle, found without
@@ -35,11 +37,11 @@ func (e *env) check(bundle string) (result, []finding) {
 	e.t.Helper()
 	text := e.nook("check", "--bundle", bundle)
 	js := e.nook("check", "--bundle", bundle, "--format", "json")
-	if text.code != js.code {
+	if text.Code != js.Code {
 		e.t.Errorf("text and json exit differently:\n%s\n%s", text, js)
 	}
 	var fs []finding
-	if err := json.Unmarshal([]byte(js.stdout), &fs); err != nil {
+	if err := json.Unmarshal([]byte(js.Stdout), &fs); err != nil {
 		e.t.Fatalf("check --format json is not a JSON list: %v\n%s", err, js)
 	}
 	for _, f := range fs {
@@ -55,7 +57,7 @@ func (e *env) check(bundle string) (result, []finding) {
 func (e *env) expectFinding(bundle, kind, field, want string) finding {
 	e.t.Helper()
 	text, fs := e.check(bundle)
-	if text.code != 1 {
+	if text.Code != 1 {
 		e.t.Errorf("check: want exit 1, got %s", text)
 	}
 	for _, f := range fs {
@@ -69,8 +71,8 @@ func (e *env) expectFinding(bundle, kind, field, want string) finding {
 			e.t.Errorf("finding %s has no hint: %+v", kind, f)
 		}
 		loc := fmt.Sprintf("config.json:%d:%d: error: %s: ", f.Line, f.Column, field)
-		if f.Line == 0 || !strings.Contains(text.stdout, loc) || !strings.Contains(text.stdout, "["+kind+"]") {
-			e.t.Errorf("text output does not show %q ... [%s]:\n%s", loc, kind, text.stdout)
+		if f.Line == 0 || !strings.Contains(text.Stdout, loc) || !strings.Contains(text.Stdout, "["+kind+"]") {
+			e.t.Errorf("text output does not show %q ... [%s]:\n%s", loc, kind, text.Stdout)
 		}
 		return f
 	}
@@ -113,9 +115,9 @@ func (e *env) editJSON(bundle string, edit func(map[string]any)) {
 // through the escaping of nook's log lines (msg="...\"x\"...").
 func (e *env) expectRunFail(r result, wants ...string) {
 	e.t.Helper()
-	stderr := strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(r.stderr)
+	stderr := strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(r.Stderr)
 	for _, w := range wants {
-		if r.code == 0 || !strings.Contains(stderr, w) {
+		if r.Code == 0 || !strings.Contains(stderr, w) {
 			e.t.Errorf("want a failure saying %q, got %s", w, r)
 		}
 	}
@@ -134,7 +136,7 @@ func TestCheckGoodBundle(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle(args("true"))
 	text, fs := e.check(b)
-	if text.code != 0 || strings.TrimSpace(text.stdout) != "no problems found" || text.stderr != "" || len(fs) != 0 {
+	if text.Code != 0 || strings.TrimSpace(text.Stdout) != "no problems found" || text.Stderr != "" || len(fs) != 0 {
 		t.Errorf("a good bundle: want exit 0, \"no problems found\" and no findings, got %s\nfindings %+v", text, fs)
 	}
 	// It runs, as check said.
@@ -155,7 +157,7 @@ func TestCheckMisspelledKey(t *testing.T) {
 	}
 	// create, which ignores unknown keys as the runtime-spec asks, would
 	// have run it without the limit.
-	if r := e.nook("run", "--bundle", b, e.id()); r.code != 0 {
+	if r := e.nook("run", "--bundle", b, e.id()); r.Code != 0 {
 		t.Errorf("run: %s", r)
 	}
 }
@@ -240,7 +242,7 @@ func (e *env) execFailure(b, kind, checkWant, runWant string) {
 	id := e.id()
 	_, cr := e.create(b, id)
 	e.ok(e.nook("start", id))
-	errPath := filepath.Join(filepath.Dir(cr.outPath), "err"+strings.TrimPrefix(filepath.Base(cr.outPath), "out"))
+	errPath := filepath.Join(filepath.Dir(cr.OutPath), "err"+strings.TrimPrefix(filepath.Base(cr.OutPath), "out"))
 	e.waitFile(errPath, runWant)
 	e.waitStatus(id, "stopped")
 	e.ok(e.nook("delete", id))
@@ -339,9 +341,9 @@ func TestCheckLoaderMissing(t *testing.T) {
 
 func TestCheckNoExecMount(t *testing.T) {
 	e := newEnv(t)
-	src := filepath.Join(e.dir, "tools")
+	src := filepath.Join(e.Dir, "tools")
 	must(t, os.Mkdir(src, 0o755))
-	data, err := os.ReadFile(busyboxHost)
+	data, err := os.ReadFile(harness.BusyboxHost)
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(src, "app"), data, 0o755))
 	var index int
@@ -359,7 +361,7 @@ func TestCheckCwdMissing(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle(args("pwd"), func(s *specs.Spec) { s.Process.Cwd = "/no/such/dir" })
 	text, fs := e.check(b)
-	if text.code != 0 {
+	if text.Code != 0 {
 		t.Errorf("check of a bundle whose cwd is missing: want exit 0 (a warning), got %s", text)
 	}
 	found := false
@@ -371,7 +373,7 @@ func TestCheckCwdMissing(t *testing.T) {
 	if !found {
 		t.Errorf("no rootfs.cwd-missing warning: %+v", fs)
 	}
-	if out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout; out != "/no/such/dir\n" {
+	if out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout; out != "/no/such/dir\n" {
 		t.Errorf("the container ran in %q, want /no/such/dir", out)
 	}
 }
@@ -409,7 +411,7 @@ func TestCheckHostFindings(t *testing.T) {
 	e.expectFinding(b, "host.mount-source-missing", fmt.Sprintf("mounts[%d].source", len(newSpec().Mounts)), "/no/such/source: no such file or directory")
 	e.expectFinding(b, "host.seccomp-arch-unsupported", "linux.seccomp.architectures[1]", "SCMP_ARCH_NOSUCH is not an architecture libseccomp")
 	// And create refuses the first of them, as check said it would.
-	if r := e.nook("run", "--bundle", b, e.id()); r.code == 0 {
+	if r := e.nook("run", "--bundle", b, e.id()); r.Code == 0 {
 		t.Errorf("run of a bundle check refused: %s", r)
 	}
 }

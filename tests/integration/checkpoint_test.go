@@ -17,6 +17,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // Checkpoint and restore with CRIU. The CRIU is the one `make deps`
@@ -41,7 +43,7 @@ func findCriu() (path, why string) {
 	if p := os.Getenv("NOOK_CRIU"); p != "" {
 		candidates = append(candidates, p)
 	}
-	if repo, err := repoRoot(); err == nil {
+	if repo, err := harness.RepoRoot(); err == nil {
 		candidates = append(candidates, filepath.Join(repo, ".build", "criu", "criu"))
 	}
 	if p, err := exec.LookPath("criu"); err == nil {
@@ -149,22 +151,22 @@ func (p *outPipe) waitCount(n int) []int {
 // land in the pipe too; they are part of the failure report.
 func (e *env) nookPiped(p *outPipe, a ...string) result {
 	e.t.Helper()
-	full := append([]string{"--root", e.root}, a...)
-	cmd := exec.Command(nookBin, full...)
+	full := append([]string{"--root", e.Root}, a...)
+	cmd := exec.Command(suite.Nook, full...)
 	cmd.Stdout, cmd.Stderr = p.w, p.w
 	err := cmd.Run()
-	r := result{args: full}
+	r := result{Args: full}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
 	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
+		r.Code = ee.ExitCode()
 	default:
-		r.code = -1
+		r.Code = -1
 	}
-	if r.code != 0 {
+	if r.Code != 0 {
 		time.Sleep(100 * time.Millisecond) // let the reader catch up
-		r.stderr = p.String()
+		r.Stderr = p.String()
 	}
 	return r
 }
@@ -189,7 +191,7 @@ func (e *env) runCounter(id string, mods ...specMod) (bundle string, pid int, ou
 func (e *env) restoreDetached(criu, img, bundle, id string, extra ...string) (int, *outPipe) {
 	e.t.Helper()
 	out := newOutPipe(e.t)
-	pidFile := filepath.Join(e.dir, fmt.Sprintf("restore-pid%d", e.next()))
+	pidFile := filepath.Join(e.Dir, fmt.Sprintf("restore-pid%d", e.next()))
 	a := append([]string{"--criu", criu, "restore", "-d", "--image-path", img, "--bundle", bundle, "--pid-file", pidFile}, extra...)
 	e.ok(e.nookPiped(out, append(a, id)...))
 	st := e.state(id)
@@ -207,16 +209,16 @@ func (e *env) restoreDetached(criu, img, bundle, id string, extra ...string) (in
 // exited.
 func (e *env) waitGoneProc(pid int, start uint64) {
 	e.t.Helper()
-	if !waitDead(procID{pid, start}, 5*time.Second) {
+	if !(procID{Pid: pid, Start: start}).WaitDead(5 * time.Second) {
 		e.t.Fatalf("pid %d still running 5s after its container was checkpointed", pid)
 	}
 }
 
 func startTime(t *testing.T, pid int) uint64 {
 	t.Helper()
-	st, err := readStat(pid)
+	st, err := harness.ReadStat(pid)
 	must(t, err)
-	return st.start
+	return st.Start
 }
 
 // inCgroupOf says whether /proc/<pid>/cgroup names a cgroup ending in id.
@@ -244,10 +246,10 @@ func TestCheckpointRestoreCounter(t *testing.T) {
 	id := e.id()
 	bundle, pid, out := e.runCounter(id)
 	start := startTime(t, pid)
-	img, work := filepath.Join(e.dir, "img"), filepath.Join(e.dir, "work")
+	img, work := filepath.Join(e.Dir, "img"), filepath.Join(e.Dir, "work")
 	e.ok(e.criuNook(criu, "checkpoint", "--image-path", img, "--work-path", work, id))
 	e.waitGoneProc(pid, start)
-	if r := e.nook("state", id); r.code == 0 || !strings.Contains(r.stderr, "does not exist") {
+	if r := e.nook("state", id); r.Code == 0 || !strings.Contains(r.Stderr, "does not exist") {
 		t.Errorf("after checkpoint the container still exists: %s", r)
 	}
 	if _, err := os.Stat(filepath.Join(work, "dump.log")); err != nil {
@@ -278,7 +280,7 @@ func TestCheckpointRestoreCounter(t *testing.T) {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", newPid))
 		t.Errorf("restored init is not in the container's cgroup:\n%s", b)
 	}
-	if r := e.nook("exec", id, "sh", "-c", "echo exec-ok"); r.code != 0 || !strings.Contains(r.stdout, "exec-ok") {
+	if r := e.nook("exec", id, "sh", "-c", "echo exec-ok"); r.Code != 0 || !strings.Contains(r.Stdout, "exec-ok") {
 		t.Errorf("exec in the restored container: %s", r)
 	}
 	e.ok(e.nook("delete", "--force", id))
@@ -292,7 +294,7 @@ func TestCheckpointLeaveRunningRestoreNewID(t *testing.T) {
 	criu := e.needCriu()
 	id := e.id()
 	bundle, pid, out := e.runCounter(id)
-	img := filepath.Join(e.dir, "img")
+	img := filepath.Join(e.Dir, "img")
 	e.ok(e.criuNook(criu, "checkpoint", "--leave-running", "--image-path", img, id))
 	atDump := len(out.numbers())
 	if st := e.state(id); st.Status != "running" || st.Pid != pid {
@@ -328,18 +330,18 @@ func TestRestoreForeground(t *testing.T) {
 	criu := e.needCriu()
 	id := e.id()
 	bundle, _, _ := e.runCounter(id)
-	img := filepath.Join(e.dir, "img")
+	img := filepath.Join(e.Dir, "img")
 	e.ok(e.criuNook(criu, "checkpoint", "--image-path", img, id))
 	run := e.nookAsync("--criu", criu, "restore", "--image-path", img, "--bundle", bundle, id)
 	st := e.waitExists(id)
 	e.register(st.Pid)
-	e.waitFile(run.res.outPath, "\n")
+	e.waitFile(run.res.OutPath, "\n")
 	e.ok(e.nook("kill", id, "KILL"))
 	r := run.wait(t, 10*time.Second)
-	if r.code != 128+int(unix.SIGKILL) {
+	if r.Code != 128+int(unix.SIGKILL) {
 		t.Errorf("foreground restore of a container killed by SIGKILL: %s; want exit %d", r, 128+int(unix.SIGKILL))
 	}
-	if r := e.nook("state", id); r.code == 0 {
+	if r := e.nook("state", id); r.Code == 0 {
 		t.Errorf("the container outlived its foreground restore: %s", r)
 	}
 }
@@ -348,7 +350,7 @@ func TestRestoreForeground(t *testing.T) {
 func (e *env) waitExists(id string) stateOut {
 	e.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for e.nook("state", id).code != 0 {
+	for e.nook("state", id).Code != 0 {
 		if time.Now().After(deadline) {
 			e.t.Fatalf("container %s does not exist 10s after its restore began", id)
 		}
@@ -365,12 +367,12 @@ func TestCheckpointPreDump(t *testing.T) {
 	criu := e.needCriu()
 	id := e.id()
 	bundle, _, out := e.runCounter(id)
-	pre, final := filepath.Join(e.dir, "img", "pre"), filepath.Join(e.dir, "img", "final")
+	pre, final := filepath.Join(e.Dir, "img", "pre"), filepath.Join(e.Dir, "img", "final")
 	r := e.criuNook(criu, "checkpoint", "--pre-dump", "--image-path", pre, id)
-	if r.code != 0 {
+	if r.Code != 0 {
 		e.expectFail(r, "memory tracking", "--pre-dump")
 		e.ok(e.nook("delete", "--force", id))
-		t.Skip("pre-dump needs soft-dirty memory tracking, which this kernel lacks (criu check --feature mem_dirty_track); the error names it: " + strings.TrimSpace(r.stderr))
+		t.Skip("pre-dump needs soft-dirty memory tracking, which this kernel lacks (criu check --feature mem_dirty_track); the error names it: " + strings.TrimSpace(r.Stderr))
 	}
 	if st := e.state(id); st.Status != "running" {
 		t.Fatalf("after a pre-dump the container is %s, want running", st.Status)
@@ -390,7 +392,7 @@ func TestCheckpointPreDump(t *testing.T) {
 func TestCheckpointBindMount(t *testing.T) {
 	e := newEnv(t)
 	criu := e.needCriu()
-	src1, src2 := filepath.Join(e.dir, "data1"), filepath.Join(e.dir, "data2")
+	src1, src2 := filepath.Join(e.Dir, "data1"), filepath.Join(e.Dir, "data2")
 	must(t, os.Mkdir(src1, 0o755))
 	must(t, os.Mkdir(src2, 0o755))
 	bind := func(src string) specMod {
@@ -405,7 +407,7 @@ func TestCheckpointBindMount(t *testing.T) {
 	e.ok(e.nookPiped(out, "run", "-d", "--bundle", bundle, id))
 	e.register(e.state(id).Pid)
 	out.waitCount(3)
-	img := filepath.Join(e.dir, "img")
+	img := filepath.Join(e.Dir, "img")
 	e.ok(e.criuNook(criu, "checkpoint", "--image-path", img, id))
 	n1, err := strconv.Atoi(strings.TrimSpace(readString(filepath.Join(src1, "count"))))
 	must(t, err)
@@ -420,7 +422,7 @@ func TestCheckpointBindMount(t *testing.T) {
 	sh(script)(s)
 	bind(src2)(s)
 	s.Root.Path = filepath.Join(bundle, "rootfs")
-	bundle2 := filepath.Join(e.dir, "bundle-restore")
+	bundle2 := filepath.Join(e.Dir, "bundle-restore")
 	must(t, os.Mkdir(bundle2, 0o755))
 	e.writeConfig(bundle2, s)
 	_, out2 := e.restoreDetached(criu, img, bundle2, id)
@@ -439,7 +441,7 @@ func TestCheckpointBindMount(t *testing.T) {
 	if got := readString(filepath.Join(src1, "count")); got != "stale\n" {
 		t.Errorf("the restored container wrote to the old bind source %s: %q", src1, got)
 	}
-	if r := e.nook("exec", id, "sh", "-c", "grep ' /data ' /proc/self/mountinfo"); r.code != 0 {
+	if r := e.nook("exec", id, "sh", "-c", "grep ' /data ' /proc/self/mountinfo"); r.Code != 0 {
 		t.Errorf("/data is not a mount in the restored container: %s", r)
 	}
 	e.ok(e.nook("delete", "--force", id))
@@ -457,7 +459,7 @@ func TestCheckpointUserNamespace(t *testing.T) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 		s.Linux.UIDMappings, s.Linux.GIDMappings = m, m
 	})
-	img := filepath.Join(e.dir, "img")
+	img := filepath.Join(e.Dir, "img")
 	e.ok(e.criuNook(criu, "checkpoint", "--image-path", img, id))
 	last := out.numbers()[len(out.numbers())-1]
 	pid, out2 := e.restoreDetached(criu, img, bundle, id)
@@ -501,7 +503,7 @@ func TestCheckpointOptions(t *testing.T) {
 	t.Cleanup(func() { e.nook("delete", "--force", id) })
 	e.register(e.state(id).Pid)
 	out.waitCount(3)
-	img := filepath.Join(e.dir, "img")
+	img := filepath.Join(e.Dir, "img")
 	r := e.criuNook(criu, "checkpoint", "--image-path", img, id)
 	e.expectFail(r, "criu failed", "tcp-established", "dump.log")
 	if st := e.state(id); st.Status != "running" {
@@ -526,16 +528,16 @@ func TestCheckpointOptions(t *testing.T) {
 func TestRestoreHooksAndTerminal(t *testing.T) {
 	e := newEnv(t)
 	criu := e.needCriu()
-	sock := filepath.Join(e.dir, "console.sock")
+	sock := filepath.Join(e.Dir, "console.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	must(t, err)
 	defer l.Close()
-	log := filepath.Join(e.dir, "hooks.log")
+	log := filepath.Join(e.Dir, "hooks.log")
 	hostMnt, err := os.Readlink("/proc/self/ns/mnt")
 	must(t, err)
 	env := []string{"HOST_MNT=" + hostMnt, "PATH=/usr/bin:/bin"}
 	hook := func(name string) specs.Hook {
-		return specs.Hook{Path: hookScript(t, e.dir, name, log), Args: []string{name, "x"}, Env: env}
+		return specs.Hook{Path: hookScript(t, e.Dir, name, log), Args: []string{name, "x"}, Env: env}
 	}
 	bundle := e.bundle(sh(`while read l; do echo "got $l"; done`), func(s *specs.Spec) {
 		s.Process.Terminal = true
@@ -554,7 +556,7 @@ func TestRestoreHooksAndTerminal(t *testing.T) {
 	defer m1.Close()
 	e.ok(e.nook("start", id))
 	talk(t, m1, "one")
-	img := filepath.Join(e.dir, "img")
+	img := filepath.Join(e.Dir, "img")
 	e.ok(e.criuNook(criu, "checkpoint", "--image-path", img, id))
 	must(t, os.Remove(log))
 	r := e.criuNook(criu, "restore", "-d", "--image-path", img, "--bundle", bundle, "--console-socket", sock, id)
@@ -580,7 +582,7 @@ func TestRestoreHooksAndTerminal(t *testing.T) {
 // loopback up, for containers to join by path; it is killed at cleanup.
 func (e *env) netnsHolder() string {
 	e.t.Helper()
-	cmd := exec.Command(busyboxHost, "sh", "-c", "ip link set lo up && echo up && exec sleep 1000")
+	cmd := exec.Command(harness.BusyboxHost, "sh", "-c", "ip link set lo up && echo up && exec sleep 1000")
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWNET}
 	stdout, err := cmd.StdoutPipe()
 	must(e.t, err)
@@ -601,7 +603,7 @@ func TestRestoreKilledLeavesNoMount(t *testing.T) {
 	criu := e.needCriu()
 	id := e.id()
 	bundle, _, _ := e.runCounter(id)
-	img := filepath.Join(e.dir, "img")
+	img := filepath.Join(e.Dir, "img")
 	e.ok(e.criuNook(criu, "checkpoint", "--image-path", img, id))
 	hook, ready := e.sleepyHook("prestart")
 	s := newSpec()
@@ -614,13 +616,13 @@ func TestRestoreKilledLeavesNoMount(t *testing.T) {
 	must(t, run.cmd.Process.Kill())
 	<-run.done
 	for _, p := range hookProcs {
-		unix.Kill(p.pid, unix.SIGKILL)
+		unix.Kill(p.Pid, unix.SIGKILL)
 	}
-	if m := mountsReferring(under(e.dir)); len(m) > 0 {
+	if m := harness.MountsUnder(e.Dir); len(m) > 0 {
 		t.Errorf("a killed restore left mounts on the host:\n%s", strings.Join(m, "\n"))
 	}
 	e.ok(e.nook("delete", "--force", id))
-	if r := e.nook("state", id); r.code == 0 {
+	if r := e.nook("state", id); r.Code == 0 {
 		t.Errorf("the container outlived delete --force: %s", r)
 	}
 }
@@ -661,8 +663,8 @@ func TestCheckpointFailureNamesCriuError(t *testing.T) {
 	e := newEnv(t)
 	criu := e.needCriu()
 	id, _, _ := e.createStarted(sh(counterScript))
-	work := filepath.Join(e.dir, "work")
-	r := e.criuNook(criu, "checkpoint", "--image-path", filepath.Join(e.dir, "img"), "--work-path", work, id)
+	work := filepath.Join(e.Dir, "work")
+	r := e.criuNook(criu, "checkpoint", "--image-path", filepath.Join(e.Dir, "img"), "--work-path", work, id)
 	e.expectFail(r, "checkpoint of container "+id, "criu failed", "Error (", "lookup mount", filepath.Join(work, "dump.log"))
 	if st := e.state(id); st.Status != "running" {
 		t.Errorf("after a failed checkpoint the container is %s, want running", st.Status)
@@ -677,8 +679,8 @@ func TestCheckpointRestoreErrors(t *testing.T) {
 	criu := e.needCriu()
 	id := e.id()
 	bundle, pid, _ := e.runCounter(id)
-	img := filepath.Join(e.dir, "img")
-	missing := filepath.Join(e.dir, "no-such-criu")
+	img := filepath.Join(e.Dir, "img")
+	missing := filepath.Join(e.Dir, "no-such-criu")
 
 	e.expectFail(e.criuNook(missing, "checkpoint", "--image-path", img, id), "criu binary", missing, "not found", "--criu")
 	e.expectFail(e.criuNook(criu, "checkpoint", "--manage-cgroups-mode", "bogus", id), "--manage-cgroups-mode", "bogus")
@@ -693,21 +695,21 @@ func TestCheckpointRestoreErrors(t *testing.T) {
 
 	// Restores that fail must leave nothing of the new container.
 	id2 := e.id()
-	noImg := filepath.Join(e.dir, "no-such-img")
+	noImg := filepath.Join(e.Dir, "no-such-img")
 	e.expectFail(e.criuNook(criu, "restore", "-d", "--image-path", noImg, "--bundle", bundle, id2), "--image-path", noImg)
 	e.expectFail(e.criuNook(missing, "restore", "-d", "--image-path", img, "--bundle", bundle, id2), "criu binary", "not found")
 	e.expectFail(e.criuNook(criu, "restore", "-d", "--image-path", img, "--bundle", bundle, id), "exists", id)
-	pre := filepath.Join(e.dir, "pre")
+	pre := filepath.Join(e.Dir, "pre")
 	must(t, os.Mkdir(pre, 0o700))
 	e.expectFail(e.criuNook(criu, "restore", "-d", "--image-path", pre, "--bundle", bundle, id2), "holds no checkpoint")
 	// A damaged image: CRIU fails half-way, after the cgroup exists.
-	broken := filepath.Join(e.dir, "broken")
+	broken := filepath.Join(e.Dir, "broken")
 	must(t, os.Mkdir(broken, 0o700))
 	copyFile(t, filepath.Join(img, "descriptors.json"), filepath.Join(broken, "descriptors.json"))
 	must(t, os.WriteFile(filepath.Join(broken, "inventory.img"), []byte("garbage"), 0o600))
 	r := e.criuNook(criu, "restore", "-d", "--image-path", broken, "--bundle", bundle, id2)
 	e.expectFail(r, "restore of container "+id2, "criu failed", "Error (", filepath.Join(broken, "restore.log"))
-	if r := e.nook("state", id2); r.code == 0 {
+	if r := e.nook("state", id2); r.Code == 0 {
 		t.Errorf("a failed restore left a container: %s", r)
 	}
 	for _, ctrl := range []string{"memory", "pids", "unified"} {
@@ -715,7 +717,7 @@ func TestCheckpointRestoreErrors(t *testing.T) {
 			t.Errorf("a failed restore left its cgroup in %s", ctrl)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(e.root, id2)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(e.Root, id2)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed restore left its state directory: %v", err)
 	}
 	// A prestart hook that fails stops the restore with its own error.
@@ -723,15 +725,15 @@ func TestCheckpointRestoreErrors(t *testing.T) {
 	sh(counterScript)(hs)
 	hs.Root.Path = filepath.Join(bundle, "rootfs")
 	hs.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/false", Args: []string{"false"}}}}
-	hookBundle := filepath.Join(e.dir, "bundle-hook")
+	hookBundle := filepath.Join(e.Dir, "bundle-hook")
 	must(t, os.Mkdir(hookBundle, 0o755))
 	e.writeConfig(hookBundle, hs)
 	r = e.criuNook(criu, "restore", "-d", "--image-path", img, "--bundle", hookBundle, id2)
 	e.expectFail(r, "restore of container "+id2, "prestart")
-	if strings.Contains(r.stderr, "criu failed") {
-		t.Errorf("a failing hook is reported as CRIU's failure: %s", r.stderr)
+	if strings.Contains(r.Stderr, "criu failed") {
+		t.Errorf("a failing hook is reported as CRIU's failure: %s", r.Stderr)
 	}
-	if r := e.nook("state", id2); r.code == 0 {
+	if r := e.nook("state", id2); r.Code == 0 {
 		t.Errorf("a restore whose hook failed left a container: %s", r)
 	}
 	// Without a mount namespace of its own CRIU would restore it into a
@@ -790,8 +792,8 @@ func TestInitSessionAndDevNull(t *testing.T) {
 		t.Errorf("the init's stdin is the host's /dev/null (mount %s), not the container's", got)
 	}
 	r := e.ok(e.nook("exec", id, "sh", "-c", "read -r pid comm state ppid pgrp sess rest < /proc/self/stat; echo $pid $sess"))
-	if f := strings.Fields(r.stdout); len(f) != 2 || f[0] != f[1] {
-		t.Errorf("exec'd process: pid and session %q, want a session of its own", r.stdout)
+	if f := strings.Fields(r.Stdout); len(f) != 2 || f[0] != f[1] {
+		t.Errorf("exec'd process: pid and session %q, want a session of its own", r.Stdout)
 	}
 	e.ok(e.nook("delete", "--force", id))
 }

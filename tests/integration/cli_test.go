@@ -16,6 +16,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // expectCode checks a failure with another status than 1 (exec's 255):
@@ -23,14 +25,14 @@ import (
 // logrus's msg="…") holds every one of wants.
 func (e *env) expectCode(r result, code int, wants ...string) {
 	e.t.Helper()
-	if r.code != code {
+	if r.Code != code {
 		e.t.Errorf("want exit %d, got: %s", code, r)
 		return
 	}
-	if lines := nonEmptyLines(r.stderr); len(lines) != 1 {
+	if lines := nonEmptyLines(r.Stderr); len(lines) != 1 {
 		e.t.Errorf("want one error line on stderr, got %d: %s", len(lines), r)
 	}
-	msg := errorMessage(r.stderr)
+	msg := errorMessage(r.Stderr)
 	for _, w := range wants {
 		if !strings.Contains(msg, w) {
 			e.t.Errorf("error message %q does not hold %q: %s", msg, w, r)
@@ -63,15 +65,15 @@ func TestCLIFlagsAfterID(t *testing.T) {
 	if got := readCgroup(t, "memory", id, "memory.limit_in_bytes"); got != "99999744" { // page-rounded
 		t.Errorf("update ID --memory: memory.limit_in_bytes = %q", got)
 	}
-	if out := e.ok(e.nook("exec", id, "--env", "X=1", "sh", "-c", "echo $X")).stdout; out != "1\n" {
+	if out := e.ok(e.nook("exec", id, "--env", "X=1", "sh", "-c", "echo $X")).Stdout; out != "1\n" {
 		t.Errorf("exec ID --env X=1 sh -c 'echo $X' printed %q, want \"1\\n\"", out)
 	}
 	// From the command on, every argument is the process's: -l is ls's.
-	out := e.ok(e.nook("exec", id, "ls", "-l", "/bin/busybox")).stdout
+	out := e.ok(e.nook("exec", id, "ls", "-l", "/bin/busybox")).Stdout
 	if !strings.HasPrefix(out, "-rwx") || !strings.Contains(out, "/bin/busybox") {
 		t.Errorf("exec ID ls -l /bin/busybox printed %q, want a long listing", out)
 	}
-	out = e.ok(e.nook("exec", id, "--cwd", "/bin", "sh", "-c", "pwd; echo \"$@\"", "sh", "--cwd", "-e")).stdout
+	out = e.ok(e.nook("exec", id, "--cwd", "/bin", "sh", "-c", "pwd; echo \"$@\"", "sh", "--cwd", "-e")).Stdout
 	if out != "/bin\n--cwd -e\n" {
 		t.Errorf("exec ID --cwd /bin sh -c … --cwd -e printed %q", out)
 	}
@@ -82,8 +84,8 @@ func TestCLIFlagsAfterID(t *testing.T) {
 	// run ID -d, and kill ID SIGNAL --all.
 	b := e.bundle(args("sleep", "100"))
 	id = e.id()
-	e.ok(e.nook("run", id, "--bundle", b, "-d", "--pid-file", filepath.Join(e.dir, "run.pid")))
-	if pid, err := strconv.Atoi(readString(filepath.Join(e.dir, "run.pid"))); err == nil {
+	e.ok(e.nook("run", id, "--bundle", b, "-d", "--pid-file", filepath.Join(e.Dir, "run.pid")))
+	if pid, err := strconv.Atoi(readString(filepath.Join(e.Dir, "run.pid"))); err == nil {
 		e.register(pid)
 	}
 	e.waitStatus(id, "running")
@@ -96,7 +98,7 @@ func TestCLIFlagsAfterID(t *testing.T) {
 
 func TestCLIHelp(t *testing.T) {
 	e := newEnv(t)
-	top := e.ok(e.nook("help")).stdout
+	top := e.ok(e.nook("help")).Stdout
 	commands := []string{"create", "start", "run", "state", "kill", "delete", "list", "spec", "features",
 		"ps", "pause", "resume", "update", "events", "exec"}
 	for _, c := range commands {
@@ -109,7 +111,7 @@ func TestCLIHelp(t *testing.T) {
 		}
 		for _, a := range forms {
 			r := e.ok(e.nook(a...))
-			if !strings.Contains(r.stdout, "nook "+c+" - ") || !strings.Contains(r.stdout, "USAGE:") {
+			if !strings.Contains(r.Stdout, "nook "+c+" - ") || !strings.Contains(r.Stdout, "USAGE:") {
 				t.Errorf("nook %s printed no help for %s: %s", strings.Join(a, " "), c, r)
 			}
 		}
@@ -124,8 +126,8 @@ func TestCLIHelp(t *testing.T) {
 
 func TestCLIVersion(t *testing.T) {
 	e := newEnv(t)
-	long := e.ok(e.nookGlobal([]string{"--version"}, nil)).stdout
-	short := e.ok(e.nookGlobal([]string{"-v"}, nil)).stdout
+	long := e.ok(e.nookGlobal([]string{"--version"}, nil)).Stdout
+	short := e.ok(e.nookGlobal([]string{"-v"}, nil)).Stdout
 	if long != short {
 		t.Errorf("-v printed %q, --version %q", short, long)
 	}
@@ -151,21 +153,21 @@ func TestCLIVersion(t *testing.T) {
 
 func TestCLIListMissingRoot(t *testing.T) {
 	e := newEnv(t)
-	missing := filepath.Join(e.dir, "no-such-root")
+	missing := filepath.Join(e.Dir, "no-such-root")
 	for _, f := range []string{"table", "json"} {
 		r := e.nookGlobal([]string{"--root", missing, "list", "--format", f}, nil)
 		e.expectFail(r, "open "+missing+": no such file or directory")
-		if r.stdout != "" {
-			t.Errorf("list of a missing root printed %q", r.stdout)
+		if r.Stdout != "" {
+			t.Errorf("list of a missing root printed %q", r.Stdout)
 		}
 	}
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Errorf("list created the missing root: %v", err)
 	}
 	// An existing but empty root lists nothing.
-	empty := filepath.Join(e.dir, "empty-root")
+	empty := filepath.Join(e.Dir, "empty-root")
 	must(t, os.Mkdir(empty, 0o700))
-	if out := e.ok(e.nookGlobal([]string{"--root", empty, "list", "-q"}, nil)).stdout; out != "" {
+	if out := e.ok(e.nookGlobal([]string{"--root", empty, "list", "-q"}, nil)).Stdout; out != "" {
 		t.Errorf("list -q of an empty root printed %q", out)
 	}
 }
@@ -175,7 +177,7 @@ func TestCLIRunNoSubreaper(t *testing.T) {
 	for _, a := range [][]string{{"run", "--no-subreaper", "--bundle"}, {"run", "--bundle"}} {
 		b := e.bundle(sh("echo up"))
 		r := e.nook(append(a, b, e.id(), "--no-subreaper")...)
-		if r.code != 0 || r.stdout != "up\n" {
+		if r.Code != 0 || r.Stdout != "up\n" {
 			t.Errorf("run with --no-subreaper: %s", r)
 		}
 	}
@@ -200,10 +202,10 @@ func TestCLIPsStopped(t *testing.T) {
 	e.ok(e.nook("kill", killed, "KILL"))
 	for _, id := range []string{exited, killed} {
 		e.waitStatus(id, "stopped")
-		if out := e.ok(e.nook("ps", id)).stdout; out != header {
+		if out := e.ok(e.nook("ps", id)).Stdout; out != header {
 			t.Errorf("ps of stopped %s printed %q, want the header %q alone", id, out, header)
 		}
-		if out := e.ok(e.nook("ps", "--format", "json", id)).stdout; out != "null\n" {
+		if out := e.ok(e.nook("ps", "--format", "json", id)).Stdout; out != "null\n" {
 			t.Errorf("ps --format json of stopped %s printed %q, want null", id, out)
 		}
 		e.ok(e.nook("delete", id))
@@ -220,7 +222,7 @@ func TestCLIExecRuntimeFailure(t *testing.T) {
 	e.expectCode(e.nook("exec", id, "no-such-binary"), 255, `exec: "no-such-binary": executable file not found in $PATH`)
 	e.expectCode(e.nook("exec", id, "/no/such"), 255, `"/no/such"`, "no such file or directory")
 	e.expectCode(e.nook("exec", "--user", "nobody", id, "true"), 255, "--user")
-	if r := e.nook("exec", id, "sh", "-c", "exit 3"); r.code != 3 {
+	if r := e.nook("exec", id, "sh", "-c", "exit 3"); r.Code != 3 {
 		t.Errorf("exec of a process exiting 3: %s", r)
 	}
 	// Usage errors are not the runtime's: exit 1.
@@ -266,13 +268,13 @@ var childPid = regexp.MustCompile(`child=(\d+)`)
 func sharedPidChild(e *env, script string) (id string, child procID, outPath string) {
 	e.t.Helper()
 	id, _, out := e.createStarted(sh("sleep 100 & echo child=$!; "+script), withoutNamespace(specs.PIDNamespace))
-	m := childPid.FindStringSubmatch(e.waitFile(out.outPath, "child="))
+	m := childPid.FindStringSubmatch(e.waitFile(out.OutPath, "child="))
 	pid, _ := strconv.Atoi(m[1])
-	st, err := readStat(pid)
+	st, err := harness.ReadStat(pid)
 	if err != nil {
 		e.t.Fatalf("the container's sleep %d: %v", pid, err)
 	}
-	return id, procID{pid, st.start}, out.outPath
+	return id, procID{Pid: pid, Start: st.Start}, out.OutPath
 }
 
 // Without a pid namespace of its own, the init's death takes no process
@@ -284,13 +286,13 @@ func TestCLIKillSharedPidNamespace(t *testing.T) {
 	e.waitFile(out, "ready")
 	e.ok(e.nook("kill", id, "USR1"))
 	e.waitFile(out, "got-usr1")
-	if !child.alive() {
-		t.Errorf("kill ID USR1 reached the init's child %d", child.pid)
+	if !child.Alive() {
+		t.Errorf("kill ID USR1 reached the init's child %d", child.Pid)
 	}
 	e.ok(e.nook("kill", id, "KILL"))
 	e.waitStatus(id, "stopped")
-	if !waitDead(child, 10*time.Second) {
-		t.Errorf("the container's background sleep %d still alive 10s after kill ID KILL", child.pid)
+	if !child.WaitDead(10 * time.Second) {
+		t.Errorf("the container's background sleep %d still alive 10s after kill ID KILL", child.Pid)
 	}
 	e.ok(e.nook("delete", id))
 	noCgroupLeft(t, id)
@@ -304,14 +306,14 @@ func TestCLIKillAllAfterInitExit(t *testing.T) {
 	for _, all := range []bool{true, false} {
 		id, child, _ := sharedPidChild(e, "exit 0")
 		e.waitStatus(id, "stopped")
-		if !child.alive() {
-			t.Fatalf("the init's child %d died with it", child.pid)
+		if !child.Alive() {
+			t.Fatalf("the init's child %d died with it", child.Pid)
 		}
 		// ps lists what is left in the cgroup, as runc.
 		var pids []int
-		must(t, json.Unmarshal([]byte(e.ok(e.nook("ps", "--format", "json", id)).stdout), &pids))
-		if len(pids) != 1 || pids[0] != child.pid {
-			t.Errorf("ps of a stopped container with a leftover: %v, want [%d]", pids, child.pid)
+		must(t, json.Unmarshal([]byte(e.ok(e.nook("ps", "--format", "json", id)).Stdout), &pids))
+		if len(pids) != 1 || pids[0] != child.Pid {
+			t.Errorf("ps of a stopped container with a leftover: %v, want [%d]", pids, child.Pid)
 		}
 		e.expectFail(e.nook("kill", id, "0"), "container not running")
 		e.expectFail(e.nook("kill", id, "TERM"), "container not running")
@@ -320,8 +322,8 @@ func TestCLIKillAllAfterInitExit(t *testing.T) {
 		} else {
 			e.ok(e.nook("kill", id, "KILL")) // no pid namespace: the whole cgroup
 		}
-		if !waitDead(child, 10*time.Second) {
-			t.Errorf("the leftover sleep %d still alive 10s after kill (all=%v)", child.pid, all)
+		if !child.WaitDead(10 * time.Second) {
+			t.Errorf("the leftover sleep %d still alive 10s after kill (all=%v)", child.Pid, all)
 		}
 		e.ok(e.nook("kill", id, "KILL", "--all"))
 		e.expectFail(e.nook("kill", id, "KILL"), "container not running")

@@ -11,6 +11,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // Fields of issue 4 (config.json beyond the foundation), each seen from
@@ -51,7 +53,7 @@ func TestRecursiveReadOnlyBind(t *testing.T) {
 	e := newEnv(t)
 	// A host tree with a mount inside it: "ro" leaves the inner mount
 	// writable, "rro" must not.
-	outer := filepath.Join(e.dir, "outer")
+	outer := filepath.Join(e.Dir, "outer")
 	inner := filepath.Join(outer, "inner")
 	must(t, os.MkdirAll(inner, 0o755))
 	must(t, unix.Mount("tmpfs", inner, "tmpfs", 0, "size=1m"))
@@ -84,7 +86,7 @@ echo changed > /etc/copied/a && cat /etc/copied/a`), func(s *specs.Spec) {
 	must(t, os.WriteFile(filepath.Join(dir, "a"), []byte("file-a\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "sub", "b"), []byte("file-b\n"), 0o600))
 	must(t, os.Symlink("/outside-target", filepath.Join(dir, "link")))
-	out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+	out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout
 	want := []string{"file-a", "file-b", "/outside-target", "tmpfs", "changed"}
 	if got := nonEmptyLines(out); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("got %q, want %q", got, want)
@@ -128,7 +130,7 @@ func TestUserNamespace(t *testing.T) {
 	if !strings.Contains(string(status), "Uid:\t100000\t100000\t100000\t100000\n") {
 		t.Errorf("the container process does not run as host uid 100000:\n%s", status)
 	}
-	out := e.ok(e.nook("exec", id, "sh", "-c", "cat /proc/self/uid_map; id -u; stat -c %F /dev/null; ls /sys/kernel >/dev/null && echo sysfs; touch /dev/shm/x && stat -c %u /dev/shm/x")).stdout
+	out := e.ok(e.nook("exec", id, "sh", "-c", "cat /proc/self/uid_map; id -u; stat -c %F /dev/null; ls /sys/kernel >/dev/null && echo sysfs; touch /dev/shm/x && stat -c %u /dev/shm/x")).Stdout
 	got := strings.Join(strings.Fields(out), " ")
 	if want := "0 100000 65536 0 character special file sysfs 0"; got != want {
 		t.Errorf("inside: %q, want %q", got, want)
@@ -188,12 +190,12 @@ func TestUsername(t *testing.T) {
 // reach the container, which is told about them as systemd would.
 func TestSocketActivationFds(t *testing.T) {
 	e := newEnv(t)
-	data := filepath.Join(e.dir, "listen-fd")
+	data := filepath.Join(e.Dir, "listen-fd")
 	must(t, os.WriteFile(data, []byte("activated\n"), 0o644))
 	b := e.bundle(sh(`echo "$LISTEN_FDS $LISTEN_PID"; cat <&3`))
 	// sh's $$ is nook's pid after exec.
 	script := `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" --root "$1" run --bundle "$2" "$3" 3<"$4"`
-	cmd := exec.Command("/bin/sh", "-c", script, nookBin, e.root, b, e.id(), data)
+	cmd := exec.Command("/bin/sh", "-c", script, suite.Nook, e.Root, b, e.id(), data)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out)
@@ -228,7 +230,7 @@ func TestRootfsPropagation(t *testing.T) {
 		t.Errorf("rootfsPropagation unbindable: binding / worked: %q", out)
 	}
 	// Nothing of the container reached the host's mount table.
-	if m := mountsReferring(under(e.dir)); len(m) != 0 {
+	if m := harness.MountsUnder(e.Dir); len(m) != 0 {
 		t.Errorf("container mounts visible on the host: %q", m)
 	}
 }
@@ -238,7 +240,7 @@ func TestRootfsPropagation(t *testing.T) {
 // inside lands on the host as 1000.
 func TestIdmappedMount(t *testing.T) {
 	e := newEnv(t)
-	dir := filepath.Join(e.dir, "shifted")
+	dir := filepath.Join(e.Dir, "shifted")
 	must(t, os.Mkdir(dir, 0o777))
 	must(t, os.WriteFile(filepath.Join(dir, "f"), nil, 0o644))
 	must(t, os.Chown(filepath.Join(dir, "f"), 1000, 1000))
@@ -277,7 +279,7 @@ func TestDomainnameIOPriorityKeyring(t *testing.T) {
 		s.Linux.MaskedPaths = masked
 		s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 6}
 	})
-	out := e.ok(e.nook("run", "--bundle", b, id)).stdout
+	out := e.ok(e.nook("run", "--bundle", b, id)).Stdout
 	// The session keyring is named after the container (not with --no-new-keyring).
 	want := []string{"example.test", "best-effort: prio 6", "1"}
 	if got := nonEmptyLines(out); strings.Join(got, "|") != strings.Join(want, "|") {

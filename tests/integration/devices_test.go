@@ -77,10 +77,10 @@ func TestLinuxDevicesNotAllowedImplicitlyV2(t *testing.T) {
 	}{{"deny all", nil, false}, {"allow c 1:11", []specs.LinuxDeviceCgroup{allowKmsg}, true}} {
 		b := e.bundle(sh(kmsgCheck), withCaps("CAP_SYSLOG"), kmsgDevice(c.extra...))
 		script := `mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"`
-		outPath := filepath.Join(e.dir, "v2.out")
+		outPath := filepath.Join(e.Dir, "v2.out")
 		out, err := os.Create(outPath)
 		must(t, err)
-		cmd := exec.Command(unshare, "-m", "sh", "-c", script, "sh", nookBin, "--root", e.root, "run", "--bundle", b, e.id())
+		cmd := exec.Command(unshare, "-m", "sh", "-c", script, "sh", suite.Nook, "--root", e.Root, "run", "--bundle", b, e.id())
 		var stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = out, &stderr
 		must(t, cmd.Start())

@@ -13,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // Each bad input: exit 1, one error line naming the problem, and nothing
@@ -20,7 +22,7 @@ import (
 
 func TestBadMissingBundle(t *testing.T) {
 	e := newEnv(t)
-	missing := filepath.Join(e.dir, "no-such-bundle")
+	missing := filepath.Join(e.Dir, "no-such-bundle")
 	e.expectFail(e.nook("create", "--bundle", missing, e.id()), missing)
 }
 
@@ -69,13 +71,13 @@ func TestBadIDs(t *testing.T) {
 			short = short[:20] + "…"
 		}
 		r := e.nook("create", "--bundle", b, id)
-		if r.code != 1 || len(nonEmptyLines(r.stderr)) != 1 || !strings.Contains(r.stderr, "container id") {
+		if r.Code != 1 || len(nonEmptyLines(r.Stderr)) != 1 || !strings.Contains(r.Stderr, "container id") {
 			t.Errorf("id %q: want exit 1 and one error line about the container id, got: %s", short, r)
 		}
 	}
 	// Nothing was made, neither under the root nor beside it.
-	if _, err := os.Stat(filepath.Join(e.dir, "escape")); err == nil {
-		t.Errorf("id ../escape created %s", filepath.Join(e.dir, "escape"))
+	if _, err := os.Stat(filepath.Join(e.Dir, "escape")); err == nil {
+		t.Errorf("id ../escape created %s", filepath.Join(e.Dir, "escape"))
 	}
 }
 
@@ -139,14 +141,14 @@ func TestBadDeleteNotStopped(t *testing.T) {
 
 func TestLogJSON(t *testing.T) {
 	e := newEnv(t)
-	logFile := filepath.Join(e.dir, "log.json")
-	missing := filepath.Join(e.dir, "no-such-bundle")
-	r := e.nookGlobal([]string{"--root", e.root, "--log", logFile, "--log-format", "json",
+	logFile := filepath.Join(e.Dir, "log.json")
+	missing := filepath.Join(e.Dir, "no-such-bundle")
+	r := e.nookGlobal([]string{"--root", e.Root, "--log", logFile, "--log-format", "json",
 		"create", "--bundle", missing, e.id()}, nil)
-	if r.code != 1 {
+	if r.Code != 1 {
 		t.Fatalf("want exit 1: %s", r)
 	}
-	if !strings.Contains(r.stderr, missing) {
+	if !strings.Contains(r.Stderr, missing) {
 		t.Errorf("stderr does not carry the error (conmon forwards it): %s", r)
 	}
 	var found bool
@@ -178,7 +180,7 @@ var semver = regexp.MustCompile(`^\d+\.\d+\.\d+`)
 
 func TestVersion(t *testing.T) {
 	e := newEnv(t)
-	out := e.ok(e.nookGlobal([]string{"--version"}, nil)).stdout
+	out := e.ok(e.nookGlobal([]string{"--version"}, nil)).Stdout
 	lines := nonEmptyLines(out)
 	if len(lines) < 3 || !strings.HasPrefix(lines[0], "nook version ") || !semver.MatchString(strings.TrimPrefix(lines[0], "nook version ")) {
 		t.Fatalf("--version output %q", out)
@@ -237,7 +239,7 @@ func TestBadRlimitAboveHostHardLimit(t *testing.T) {
 	})
 	id := e.id()
 	r := e.nook("create", "--bundle", b, id)
-	if r.code == 0 {
+	if r.Code == 0 {
 		// Clean up what the wrongly successful create made.
 		e.nook("start", id)
 		e.nook("delete", "--force", id)
@@ -250,9 +252,9 @@ func TestBadRlimitAboveHostHardLimit(t *testing.T) {
 // waiting for a writer (nsenter opens the paths non-blocking).
 func TestBadNamespacePath(t *testing.T) {
 	e := newEnv(t)
-	fifo := filepath.Join(e.dir, "fifo")
+	fifo := filepath.Join(e.Dir, "fifo")
 	must(t, unix.Mkfifo(fifo, 0o600))
-	plain := filepath.Join(e.dir, "plain")
+	plain := filepath.Join(e.Dir, "plain")
 	must(t, os.WriteFile(plain, nil, 0o600))
 	for _, path := range []string{fifo, plain} {
 		b := e.bundle(func(s *specs.Spec) {
@@ -276,7 +278,7 @@ func TestBadNamespacePath(t *testing.T) {
 func (e *env) nookWithin(limit time.Duration, a ...string) (result, time.Duration) {
 	e.t.Helper()
 	began := time.Now()
-	r := runCaptured(e.dir, e.next(), exec.Command(nookBin, append([]string{"--root", e.root}, a...)...), limit)
+	r := harness.RunCaptured(e.Dir, e.next(), exec.Command(suite.Nook, append([]string{"--root", e.Root}, a...)...), limit)
 	return r, time.Since(began)
 }
 
@@ -341,9 +343,9 @@ func TestConfigSymlinkToRegularFile(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle(args("echo", "through a symlink"))
 	cfg := filepath.Join(b, "config.json")
-	must(t, os.Rename(cfg, filepath.Join(e.dir, "elsewhere.json")))
-	must(t, os.Symlink(filepath.Join(e.dir, "elsewhere.json"), cfg))
-	if out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout; !strings.Contains(out, "through a symlink") {
+	must(t, os.Rename(cfg, filepath.Join(e.Dir, "elsewhere.json")))
+	must(t, os.Symlink(filepath.Join(e.Dir, "elsewhere.json"), cfg))
+	if out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout; !strings.Contains(out, "through a symlink") {
 		t.Errorf("run output %q", out)
 	}
 }
@@ -352,7 +354,7 @@ func TestConfigSymlinkToRegularFile(t *testing.T) {
 // anything opens it.
 func TestBadRootfsNotDirectory(t *testing.T) {
 	e := newEnv(t)
-	fifo := filepath.Join(e.dir, "rootfs-fifo")
+	fifo := filepath.Join(e.Dir, "rootfs-fifo")
 	must(t, unix.Mkfifo(fifo, 0o644))
 	for _, root := range []string{fifo, "/dev/zero"} {
 		b := e.bundle(func(s *specs.Spec) { s.Root.Path = root })
@@ -375,11 +377,11 @@ func TestBadRootfsNotDirectory(t *testing.T) {
 func TestBadProcessAndResourcesFIFO(t *testing.T) {
 	e := newEnv(t)
 	id, _, _ := e.createStarted(args("sleep", "100"))
-	fifo := filepath.Join(e.dir, "fifo.json")
+	fifo := filepath.Join(e.Dir, "fifo.json")
 	must(t, unix.Mkfifo(fifo, 0o644))
 	for _, a := range [][]string{{"exec", "--process", fifo, id}, {"update", "--resources", fifo, id}} {
 		r, took := e.nookWithin(5*time.Second, a...)
-		if r.code == 0 || r.code == -1 || took > 3*time.Second || !strings.Contains(r.stderr, "is a FIFO, not a regular file") {
+		if r.Code == 0 || r.Code == -1 || took > 3*time.Second || !strings.Contains(r.Stderr, "is a FIFO, not a regular file") {
 			t.Errorf("%v: want a prompt refusal naming the FIFO, got %s after %v", a, r, took)
 		}
 	}
@@ -392,8 +394,8 @@ func TestLogJSONErrorKinds(t *testing.T) {
 	e := newEnv(t)
 	lastError := func(a ...string) (map[string]any, result) {
 		t.Helper()
-		logFile := filepath.Join(e.dir, fmt.Sprintf("log%d.json", e.next()))
-		r := e.nookGlobal(append([]string{"--root", e.root, "--log", logFile, "--log-format", "json"}, a...), nil)
+		logFile := filepath.Join(e.Dir, fmt.Sprintf("log%d.json", e.next()))
+		r := e.nookGlobal(append([]string{"--root", e.Root, "--log", logFile, "--log-format", "json"}, a...), nil)
 		var last map[string]any
 		for _, l := range nonEmptyLines(readString(logFile)) {
 			var entry map[string]any
@@ -418,7 +420,7 @@ func TestLogJSONErrorKinds(t *testing.T) {
 		{[]string{"create", "--bundle", bad, e.id()}, "invalid-config", "process.oomScoreAdj"},
 	} {
 		entry, r := lastError(tc.args...)
-		if r.code == 0 || entry == nil {
+		if r.Code == 0 || entry == nil {
 			t.Errorf("%v: want a failure with an error line: %s", tc.args, r)
 			continue
 		}
@@ -426,8 +428,8 @@ func TestLogJSONErrorKinds(t *testing.T) {
 		if entry["kind"] != tc.kind || field != tc.field {
 			t.Errorf("%v: kind %v field %q, want %s %q (msg %v)", tc.args, entry["kind"], field, tc.kind, tc.field, entry["msg"])
 		}
-		if strings.Contains(r.stderr, "kind=") {
-			t.Errorf("%v: stderr's text changed: %q", tc.args, r.stderr)
+		if strings.Contains(r.Stderr, "kind=") {
+			t.Errorf("%v: stderr's text changed: %q", tc.args, r.Stderr)
 		}
 	}
 	e.ok(e.nook("delete", "--force", id))

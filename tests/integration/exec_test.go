@@ -17,12 +17,13 @@ func TestExec(t *testing.T) {
 	id, initPid, _ := e.createStarted(args("sleep", "100"), tmpfsTmp)
 	// Output and exit status.
 	r := e.nook("exec", id, "sh", "-c", "echo out; echo err >&2; exit 7")
-	if r.code != 7 || r.stdout != "out\n" || r.stderr != "err\n" {
+	if r.Code != 7 || r.Stdout != "out\n" || r.Stderr != "err\n" {
 		t.Errorf("exec exit/output: %s", r)
 	}
 	// Same namespaces as the init, same cgroup, only stdio as fds.
 	out := e.ok(e.nook("exec", "-e", "FOO=bar", "--cwd", "/tmp", "--user", "1000:1000", "-g", "20", id,
-		"sh", "-c", `echo $FOO; pwd; id; ls /proc/self/fd | wc -l; grep -c . /proc/1/cmdline; grep CapInh /proc/self/status`)).stdout
+		"sh", "-c", `echo $FOO; pwd; id; ls /proc/self/fd | wc -l; grep -c . /proc/1/cmdline; grep CapInh /proc/self/status`)).Stdout
+
 	lines := nonEmptyLines(out)
 	want := []string{"bar", "/tmp", "uid=1000(nobody) gid=1000(nobody) groups=20(users)", "4", "1", "CapInh:\t0000000000000000"}
 	if strings.Join(lines, "|") != strings.Join(want, "|") {
@@ -30,7 +31,7 @@ func TestExec(t *testing.T) {
 	}
 	// Detached, with a pid file: the process is in the init's namespaces
 	// and cgroup.
-	pidFile := filepath.Join(e.dir, "exec.pid")
+	pidFile := filepath.Join(e.Dir, "exec.pid")
 	e.ok(e.nook("exec", "--detach", "--pid-file", pidFile, id, "sleep", "50"))
 	pid, err := strconv.Atoi(readString(pidFile))
 	if err != nil {
@@ -47,16 +48,16 @@ func TestExec(t *testing.T) {
 		t.Errorf("exec'd process not in the container's cgroup: %s", cg)
 	}
 	var pids []int
-	must(t, json.Unmarshal([]byte(e.ok(e.nook("ps", "--format", "json", id)).stdout), &pids))
+	must(t, json.Unmarshal([]byte(e.ok(e.nook("ps", "--format", "json", id)).Stdout), &pids))
 	if len(pids) != 2 {
 		t.Errorf("ps after a detached exec: %v, want the init and the exec'd sleep", pids)
 	}
 	// --process: an OCI process JSON.
 	proc := specs.Process{Args: []string{"sh", "-c", "echo via-process $X"}, Env: []string{"X=1", "PATH=/bin"}, Cwd: "/"}
 	b, _ := json.Marshal(proc)
-	pf := filepath.Join(e.dir, "process.json")
+	pf := filepath.Join(e.Dir, "process.json")
 	must(t, os.WriteFile(pf, b, 0o644))
-	if out := e.ok(e.nook("exec", "--process", pf, id)).stdout; out != "via-process 1\n" {
+	if out := e.ok(e.nook("exec", "--process", pf, id)).Stdout; out != "via-process 1\n" {
 		t.Errorf("exec --process: %q", out)
 	}
 	// Paused: refused unless --ignore-paused.
@@ -85,10 +86,10 @@ func TestExecTerminal(t *testing.T) {
 	// exec's private console socket lives in a temp dir under $TMPDIR,
 	// which must be gone afterwards.
 	tmp := t.TempDir()
-	e.env = []string{"TMPDIR=" + tmp}
+	e.Environ = []string{"TMPDIR=" + tmp}
 	// nook relays to its caller's terminal, which it must have (as runc).
 	_, tty := openPty(t)
-	out := e.ok(e.nookCmd(nookOpts{stdin: tty}, "exec", "-t", id, "sh", "-c", "tty; echo done")).stdout
+	out := e.ok(e.nookCmd(nookOpts{stdin: tty}, "exec", "-t", id, "sh", "-c", "tty; echo done")).Stdout
 	lines := nonEmptyLines(strings.ReplaceAll(out, "\r", ""))
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "/dev/pts/") || lines[1] != "done" {
 		t.Errorf("exec -t printed %q", lines)

@@ -139,14 +139,14 @@ func TestCapabilityNotInHostBounding(t *testing.T) {
 	r := e.run(args("cat", "/proc/self/status"), func(s *specs.Spec) {
 		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: withRes, Effective: withRes, Permitted: withRes}
 	})
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("a capability missing from the host's bounding set must only warn: %s", r)
 	}
-	if !strings.Contains(r.stderr, "CAP_SYS_RESOURCE") || !strings.Contains(strings.ToLower(r.stderr), "warn") {
+	if !strings.Contains(r.Stderr, "CAP_SYS_RESOURCE") || !strings.Contains(strings.ToLower(r.Stderr), "warn") {
 		t.Errorf("no warning naming CAP_SYS_RESOURCE on stderr: %s", r)
 	}
 	want := capMask(base...)
-	checkCaps(t, r.stdout, map[string]uint64{"CapBnd": want, "CapPrm": want, "CapEff": want})
+	checkCaps(t, r.Stdout, map[string]uint64{"CapBnd": want, "CapPrm": want, "CapEff": want})
 }
 
 var limitsLine = regexp.MustCompile(`(?m)^(Max open files|Max processes|Max core file size)\s+(\S+)\s+(\S+)`)
@@ -267,9 +267,9 @@ func TestDefaultMounts(t *testing.T) {
 
 func TestBindMounts(t *testing.T) {
 	e := newEnv(t)
-	hostRO := filepath.Join(e.dir, "host-ro")
-	hostFlags := filepath.Join(e.dir, "host-flags")
-	hostFile := filepath.Join(e.dir, "host-file.txt")
+	hostRO := filepath.Join(e.Dir, "host-ro")
+	hostFlags := filepath.Join(e.Dir, "host-flags")
+	hostFile := filepath.Join(e.Dir, "host-file.txt")
 	for _, d := range []string{hostRO, hostFlags} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -295,7 +295,7 @@ touch /mnt/rel/from-container && echo REL-WRITE-OK`
 	rel := filepath.Join(b, "reldir")
 	must(t, os.Mkdir(rel, 0o755))
 	must(t, os.WriteFile(filepath.Join(rel, "marker"), []byte("rel-data\n"), 0o644))
-	out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+	out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout
 	lines := nonEmptyLines(out)
 	if len(lines) != 6 {
 		t.Fatalf("unexpected output %q", out)
@@ -374,7 +374,7 @@ func TestMaskedPaths(t *testing.T) {
 	must(t, os.Mkdir(filepath.Join(rootfs, "secret-dir"), 0o755))
 	must(t, os.WriteFile(filepath.Join(rootfs, "secret-dir", "a"), []byte("secret"), 0o644))
 	must(t, os.WriteFile(filepath.Join(rootfs, "secret-file"), []byte("secret"), 0o644))
-	out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+	out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout
 	lines := nonEmptyLines(out)
 	if len(lines) != 3 {
 		t.Fatalf("unexpected output %q", out)
@@ -396,7 +396,7 @@ if touch /rwfile 2>/dev/null; then echo ROOT-WRITABLE; else echo ROOT-RO; fi`
 		s.Linux.ReadonlyPaths = append(s.Linux.ReadonlyPaths, "/rodir")
 	})
 	must(t, os.Mkdir(filepath.Join(b, "rootfs", "rodir"), 0o755))
-	out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+	out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout
 	if want := "PROC-SYS-RO\nRODIR-RO\nROOT-WRITABLE\n"; out != want {
 		t.Errorf("got %q, want %q", out, want)
 	}
@@ -407,7 +407,7 @@ func TestRootReadonly(t *testing.T) {
 	script := `if touch /newfile 2>/dev/null; then echo WROTE; else echo FAILED; fi`
 	for _, ro := range []bool{true, false} {
 		b := e.bundle(sh(script), func(s *specs.Spec) { s.Root.Readonly = ro })
-		out := strings.TrimSpace(e.ok(e.nook("run", "--bundle", b, e.id())).stdout)
+		out := strings.TrimSpace(e.ok(e.nook("run", "--bundle", b, e.id())).Stdout)
 		_, statErr := os.Stat(filepath.Join(b, "rootfs", "newfile"))
 		switch {
 		case ro && (out != "FAILED" || statErr == nil):
@@ -434,13 +434,13 @@ func TestNoPivot(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle(sh("echo $$; cat /proc/self/mountinfo"))
 	r := e.ok(e.nook("run", "--no-pivot", "--bundle", b, e.id()))
-	lines := nonEmptyLines(r.stdout)
+	lines := nonEmptyLines(r.Stdout)
 	if len(lines) == 0 || lines[0] != "1" {
-		t.Fatalf("unexpected output %q", r.stdout)
+		t.Fatalf("unexpected output %q", r.Stdout)
 	}
-	mt := mountTable(r.stdout)
+	mt := mountTable(r.Stdout)
 	if _, ok := mt["/proc"]; !ok {
-		t.Errorf("--no-pivot: no /proc in the container: %q", r.stdout)
+		t.Errorf("--no-pivot: no /proc in the container: %q", r.Stdout)
 	}
 }
 
@@ -462,13 +462,13 @@ func TestNoFdLeak(t *testing.T) {
 	must(t, err)
 	defer f.Close()
 	b := e.bundle(args("ls", "/proc/self/fd"))
-	got = fdList(e.ok(e.nookExtra([]*os.File{f}, "run", "--bundle", b, e.id())).stdout)
+	got = fdList(e.ok(e.nookExtra([]*os.File{f}, "run", "--bundle", b, e.id())).Stdout)
 	if strings.Join(got, " ") != "0 1 2 3" {
 		t.Errorf("run with an extra fd from the caller: fds in the container %v, want 0 1 2 (and 3, ls's directory)", got)
 	}
 	id, _, cr := e.createStarted(args("ls", "/proc/self/fd"))
 	e.waitStatus(id, "stopped")
-	got = fdList(readString(cr.outPath))
+	got = fdList(readString(cr.OutPath))
 	if strings.Join(got, " ") != "0 1 2 3" {
 		t.Errorf("create+start: fds in the container %v, want 0 1 2 (and 3, ls's directory)", got)
 	}
@@ -477,7 +477,7 @@ func TestNoFdLeak(t *testing.T) {
 
 func TestPreserveFds(t *testing.T) {
 	e := newEnv(t)
-	p := filepath.Join(e.dir, "preserved")
+	p := filepath.Join(e.Dir, "preserved")
 	must(t, os.WriteFile(p, []byte("preserved-data\n"), 0o644))
 	f, err := os.Open(p)
 	if err != nil {
@@ -486,7 +486,7 @@ func TestPreserveFds(t *testing.T) {
 	defer f.Close()
 	b := e.bundle(sh("cat <&3; echo ---; ls /proc/self/fd"))
 	r := e.ok(e.nookExtra([]*os.File{f}, "run", "--preserve-fds", "1", "--bundle", b, e.id()))
-	data, fds, _ := strings.Cut(r.stdout, "---\n")
+	data, fds, _ := strings.Cut(r.Stdout, "---\n")
 	if data != "preserved-data\n" {
 		t.Errorf("fd 3 read %q, want preserved-data", data)
 	}

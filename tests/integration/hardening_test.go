@@ -71,10 +71,10 @@ func TestHostDevBindLeftAlone(t *testing.T) {
 	e := newEnv(t)
 	// The user namespace's root opens bind sources (until nook opens them
 	// on the host side, issue 16): let it traverse the test's directories.
-	must(t, os.Chmod(filepath.Dir(e.dir), 0o755))
-	must(t, os.Chmod(e.dir, 0o755))
+	must(t, os.Chmod(filepath.Dir(e.Dir), 0o755))
+	must(t, os.Chmod(e.Dir, 0o755))
 	for _, userns := range []bool{false, true} {
-		hostDev := filepath.Join(e.dir, "hostdev"+strconv.Itoa(int(e.next())))
+		hostDev := filepath.Join(e.Dir, "hostdev"+strconv.Itoa(int(e.next())))
 		fakeHostDev(t, hostDev)
 		before := devSnapshot(t, hostDev)
 		mods := []specMod{hostDevBind(hostDev), sh("test -c /dev/null && echo ok")}
@@ -86,7 +86,7 @@ func TestHostDevBindLeftAlone(t *testing.T) {
 			})
 		}
 		r := e.run(mods...)
-		if r.code != 0 || strings.TrimSpace(r.stdout) != "ok" {
+		if r.Code != 0 || strings.TrimSpace(r.Stdout) != "ok" {
 			t.Errorf("userns %v: the container did not run: %s", userns, r)
 		}
 		if after := devSnapshot(t, hostDev); after != before {
@@ -100,7 +100,7 @@ func TestHostDevBindLeftAlone(t *testing.T) {
 // and the host directory is untouched.
 func TestDeviceInsideHostBindRefused(t *testing.T) {
 	e := newEnv(t)
-	hostDir := filepath.Join(e.dir, "hostdir")
+	hostDir := filepath.Join(e.Dir, "hostdir")
 	must(t, os.Mkdir(hostDir, 0o755))
 	before := devSnapshot(t, hostDir)
 	b := e.bundle(args("true"), func(s *specs.Spec) {
@@ -138,7 +138,7 @@ func TestNoPivotHidesHostProcAndSys(t *testing.T) {
 			a = append([]string{"run", "--no-pivot"}, a[1:]...)
 		}
 		r := e.ok(e.nook(a...))
-		if got := strings.TrimSpace(r.stdout); got != "refused" {
+		if got := strings.TrimSpace(r.Stdout); got != "refused" {
 			t.Errorf("--no-pivot %v: a nested user+pid namespace mounting a procfs: %q, want refused", noPivot, got)
 		}
 	}

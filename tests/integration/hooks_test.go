@@ -33,12 +33,12 @@ echo "` + name + ` $status $pid $ns $1" >> ` + log + `
 
 func TestHooksOrderStateAndNamespaces(t *testing.T) {
 	e := newEnv(t)
-	log := filepath.Join(e.dir, "hooks.log")
+	log := filepath.Join(e.Dir, "hooks.log")
 	hostMnt, err := os.Readlink("/proc/self/ns/mnt")
 	must(t, err)
 	env := []string{"HOST_MNT=" + hostMnt, "PATH=/usr/bin:/bin"}
 	hook := func(name string) specs.Hook {
-		return specs.Hook{Path: hookScript(t, e.dir, name, log), Args: []string{name, "arg1"}, Env: env}
+		return specs.Hook{Path: hookScript(t, e.Dir, name, log), Args: []string{name, "arg1"}, Env: env}
 	}
 	b := e.bundle(args("true"), func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{
@@ -89,7 +89,7 @@ func TestStartContainerHookRunsInsideTheContainer(t *testing.T) {
 
 func TestFailingHooks(t *testing.T) {
 	e := newEnv(t)
-	fail := filepath.Join(e.dir, "fail.sh")
+	fail := filepath.Join(e.Dir, "fail.sh")
 	must(t, os.WriteFile(fail, []byte("#!/bin/sh\necho hook-broke >&2\nexit 3\n"), 0o755))
 	for _, kind := range []string{"prestart", "createRuntime", "createContainer"} {
 		b := e.bundle(args("true"), func(s *specs.Spec) {
@@ -110,7 +110,7 @@ func TestFailingHooks(t *testing.T) {
 	}
 	// runtime-spec v1.3: a failing poststart hook fails start and stops
 	// the container; delete then runs the poststop hooks.
-	log := filepath.Join(e.dir, "after.log")
+	log := filepath.Join(e.Dir, "after.log")
 	b := e.bundle(args("sleep", "100"), func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{
 			Poststart: []specs.Hook{{Path: fail}},
@@ -203,7 +203,7 @@ func TestMemoryPolicy(t *testing.T) {
 		}
 	}
 	id, _, _ := e.createStarted(args("sleep", "100"), policy(specs.MpolBind, "0"))
-	if got := strings.TrimSpace(e.ok(e.nook("exec", id, "sh", "-c", show)).stdout); got != "bind:0" {
+	if got := strings.TrimSpace(e.ok(e.nook("exec", id, "sh", "-c", show)).Stdout); got != "bind:0" {
 		t.Errorf("exec: numa_maps policy %q, want bind:0", got)
 	}
 	e.ok(e.nook("delete", "--force", id))
@@ -252,7 +252,7 @@ func TestNetDevices(t *testing.T) {
 	id, _, created := e.createStarted(sh("ip -o addr show dev eth7; ip -o link show eth7; sleep 100"),
 		netDevs(map[string]specs.LinuxNetDevice{dev: {Name: "eth7"}}))
 	// The container writes to the stdout it inherited from create.
-	out := e.waitFile(created.outPath, "link/ether")
+	out := e.waitFile(created.OutPath, "link/ether")
 	for _, want := range []string{"inet 10.213.7.5/24", "inet6 2001:db8:7::5/64", "eth7@"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inside the container: no %q in:\n%s", want, out)
@@ -319,7 +319,7 @@ func TestExecCPUAffinityInitial(t *testing.T) {
 // hook keeps the init from doing so for a while after the barrier opens.
 func TestPoststartSeesTheProcessExecuted(t *testing.T) {
 	e := newEnv(t)
-	seen := filepath.Join(e.dir, "exe")
+	seen := filepath.Join(e.Dir, "exe")
 	b := e.bundle(args("sleep", "100"), func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{
 			StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 0.3"}}},

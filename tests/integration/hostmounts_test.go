@@ -27,7 +27,7 @@ func withUserns(s *specs.Spec) {
 // the user namespace).
 func TestIdmappedVolumeInUserNamespace(t *testing.T) {
 	e := newEnv(t)
-	vol := filepath.Join(e.dir, "volume")
+	vol := filepath.Join(e.Dir, "volume")
 	must(t, os.Mkdir(vol, 0o755))
 	must(t, os.WriteFile(filepath.Join(vol, "f"), []byte("data\n"), 0o644))
 	b := e.bundle(withUserns, sh("stat -c '%u:%g' /vol/f; touch /vol/new && echo made"), func(s *specs.Spec) {
@@ -36,7 +36,7 @@ func TestIdmappedVolumeInUserNamespace(t *testing.T) {
 	// The image ships the mount point (the container's root, host uid
 	// 100000, may not create one in a rootfs the host's root owns).
 	must(t, os.Mkdir(filepath.Join(b, "rootfs", "vol"), 0o755))
-	out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+	out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout
 	if got := strings.Join(nonEmptyLines(out), " "); got != "0:0 made" {
 		t.Errorf("inside the idmapped volume: %q, want 0:0 made", got)
 	}
@@ -54,9 +54,9 @@ func TestIdmappedVolumeInUserNamespace(t *testing.T) {
 func TestBindSourceBehindPrivateDirInUserNamespace(t *testing.T) {
 	e := newEnv(t)
 	// The bundle must be reachable; the volume's parent must not be.
-	must(t, os.Chmod(filepath.Dir(e.dir), 0o755))
-	must(t, os.Chmod(e.dir, 0o755))
-	private := filepath.Join(e.dir, "private")
+	must(t, os.Chmod(filepath.Dir(e.Dir), 0o755))
+	must(t, os.Chmod(e.Dir, 0o755))
+	private := filepath.Join(e.Dir, "private")
 	must(t, os.Mkdir(private, 0o700))
 	vol := filepath.Join(private, "volume")
 	must(t, os.Mkdir(vol, 0o755))
@@ -66,11 +66,11 @@ func TestBindSourceBehindPrivateDirInUserNamespace(t *testing.T) {
 	})
 	must(t, os.Mkdir(filepath.Join(b, "rootfs", "vol"), 0o755))
 	id := e.id()
-	if _, r := e.create(b, id); r.code != 0 {
+	if _, r := e.create(b, id); r.Code != 0 {
 		t.Fatalf("create: %s", r)
 	}
 	e.ok(e.nook("start", id))
-	out := e.ok(e.nook("exec", id, "cat", "/vol/f")).stdout
+	out := e.ok(e.nook("exec", id, "cat", "/vol/f")).Stdout
 	if out != "secret-but-shared\n" {
 		t.Errorf("exec cat /vol/f: %q", out)
 	}
@@ -93,7 +93,7 @@ func sharedHostDir(t *testing.T, dir string) {
 // dir/outside. It reports whether each side saw the other's.
 func propagationCase(t *testing.T, e *env, bindOpts []string, rootProp string) (hostSees, containerSees bool) {
 	t.Helper()
-	dir := filepath.Join(e.dir, "shared"+strings.Join(bindOpts, "-")+rootProp)
+	dir := filepath.Join(e.Dir, "shared"+strings.Join(bindOpts, "-")+rootProp)
 	sharedHostDir(t, dir)
 	must(t, os.Mkdir(filepath.Join(dir, "inside"), 0o755))
 	must(t, os.Mkdir(filepath.Join(dir, "outside"), 0o755))
@@ -120,7 +120,7 @@ func propagationCase(t *testing.T, e *env, bindOpts []string, rootProp string) (
 	defer unix.Unmount(outside, unix.MNT_DETACH)
 	must(t, os.WriteFile(filepath.Join(outside, "from-host"), nil, 0o644))
 	r := e.nook("exec", id, "test", "-e", "/vol/outside/from-host")
-	containerSees = r.code == 0
+	containerSees = r.Code == 0
 	if hostSees {
 		unix.Unmount(filepath.Join(dir, "inside"), unix.MNT_DETACH)
 	}

@@ -10,13 +10,15 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 func TestLifecycle(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle(args("sleep", "100"))
 	id := e.id()
-	pidFile := filepath.Join(e.dir, "lifecycle.pid")
+	pidFile := filepath.Join(e.Dir, "lifecycle.pid")
 	e.ok(e.nook("create", "--bundle", b, "--pid-file", pidFile, id))
 	raw, err := os.ReadFile(pidFile)
 	if err != nil {
@@ -35,13 +37,13 @@ func TestLifecycle(t *testing.T) {
 	if st.Status != "created" || st.Pid != pid {
 		t.Errorf("after create: status %q pid %d, want created with pid %d (the pid file's)", st.Status, st.Pid, pid)
 	}
-	ps, err := readStat(pid)
-	if err != nil || ps.state == 'Z' {
-		t.Fatalf("created container's init %d is not a live process: %v %c", pid, err, ps.state)
+	ps, err := harness.ReadStat(pid)
+	if err != nil || ps.State == 'Z' {
+		t.Fatalf("created container's init %d is not a live process: %v %c", pid, err, ps.State)
 	}
 	// The caller is a subreaper: the init must have been re-parented to it.
-	if ps.ppid != os.Getpid() {
-		t.Errorf("init %d has parent %d, want the caller (subreaper) %d", pid, ps.ppid, os.Getpid())
+	if ps.Ppid != os.Getpid() {
+		t.Errorf("init %d has parent %d, want the caller (subreaper) %d", pid, ps.Ppid, os.Getpid())
 	}
 
 	e.ok(e.nook("start", id))
@@ -58,10 +60,10 @@ func TestLifecycle(t *testing.T) {
 
 func TestRunExitStatus(t *testing.T) {
 	e := newEnv(t)
-	if r := e.run(sh("exit 3")); r.code != 3 {
+	if r := e.run(sh("exit 3")); r.Code != 3 {
 		t.Errorf("sh -c 'exit 3': %s, want exit 3", r)
 	}
-	if r := e.run(sh("exit 0")); r.code != 0 {
+	if r := e.run(sh("exit 0")); r.Code != 0 {
 		t.Errorf("sh -c 'exit 0': %s, want exit 0", r)
 	}
 }
@@ -70,7 +72,7 @@ func TestRunExitStatus(t *testing.T) {
 func (e *env) tryState(id string) (stateOut, bool) {
 	r := e.nook("state", id)
 	var s stateOut
-	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &s) != nil {
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &s) != nil {
 		return s, false
 	}
 	return s, true
@@ -101,7 +103,7 @@ func TestRunKilledBySignal(t *testing.T) {
 	e.ok(e.nook("kill", id, "KILL"))
 	select {
 	case r := <-done:
-		if r.code != 128+9 {
+		if r.Code != 128+9 {
 			t.Errorf("run of a container killed by SIGKILL: %s, want exit 137", r)
 		}
 	case <-time.After(15 * time.Second):
@@ -143,7 +145,7 @@ func TestKillSignalNames(t *testing.T) {
 	e := newEnv(t)
 	for _, sig := range []string{"KILL", "SIGKILL", "kill", "9"} {
 		id, _, _ := e.createStarted(args("sleep", "100"))
-		if r := e.nook("kill", id, sig); r.code != 0 {
+		if r := e.nook("kill", id, sig); r.Code != 0 {
 			t.Errorf("kill %s: %s", sig, r)
 		}
 		e.waitStatus(id, "stopped")
@@ -156,20 +158,20 @@ func TestKillAll(t *testing.T) {
 	// The shell is pid 1 without a TERM handler: only its children can be
 	// terminated, which --all must reach.
 	id, _, out := e.createStarted(sh("sleep 100 & sleep 100 & echo ready; wait; echo done"))
-	e.waitFile(out.outPath, "ready")
+	e.waitFile(out.OutPath, "ready")
 	e.ok(e.nook("kill", "--all", id, "TERM"))
 	e.waitStatus(id, "stopped")
-	e.waitFile(out.outPath, "done")
+	e.waitFile(out.OutPath, "done")
 	e.ok(e.nook("delete", id))
 }
 
 func TestKillDefaultTERM(t *testing.T) {
 	e := newEnv(t)
 	id, _, out := e.createStarted(sh(`trap "echo got-term; exit 0" TERM; echo ready; while :; do sleep 0.1; done`))
-	e.waitFile(out.outPath, "ready")
+	e.waitFile(out.OutPath, "ready")
 	e.ok(e.nook("kill", id))
 	e.waitStatus(id, "stopped")
-	e.waitFile(out.outPath, "got-term")
+	e.waitFile(out.OutPath, "got-term")
 	e.ok(e.nook("delete", id))
 }
 
@@ -184,8 +186,8 @@ func TestDeleteForce(t *testing.T) {
 	}{{running, runPid}, {created, createdPid}} {
 		e.ok(e.nook("delete", "--force", c.id))
 		e.expectFail(e.nook("state", c.id), "container does not exist")
-		if st, err := readStat(c.pid); err == nil && st.state != 'Z' {
-			t.Errorf("delete --force %s: init %d still alive (state %c)", c.id, c.pid, st.state)
+		if st, err := harness.ReadStat(c.pid); err == nil && st.State != 'Z' {
+			t.Errorf("delete --force %s: init %d still alive (state %c)", c.id, c.pid, st.State)
 		}
 	}
 }
@@ -197,7 +199,7 @@ func TestList(t *testing.T) {
 	e.create(e.bundle(args("sleep", "100")), created)
 	want := map[string]string{running: "running", created: "created"}
 
-	table := e.ok(e.nook("list")).stdout
+	table := e.ok(e.nook("list")).Stdout
 	lines := nonEmptyLines(table)
 	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "ID PID STATUS BUNDLE CREATED OWNER" {
 		t.Errorf("list table:\n%s", table)
@@ -210,7 +212,7 @@ func TestList(t *testing.T) {
 	}
 
 	var all []stateOut
-	js := e.ok(e.nook("list", "--format", "json")).stdout
+	js := e.ok(e.nook("list", "--format", "json")).Stdout
 	if err := json.Unmarshal([]byte(js), &all); err != nil {
 		t.Fatalf("list --format json: %v\n%s", err, js)
 	}
@@ -223,13 +225,13 @@ func TestList(t *testing.T) {
 		}
 	}
 
-	q := nonEmptyLines(e.ok(e.nook("list", "-q")).stdout)
+	q := nonEmptyLines(e.ok(e.nook("list", "-q")).Stdout)
 	if len(q) != 2 || want[q[0]] == "" || want[q[1]] == "" || q[0] == q[1] {
 		t.Errorf("list -q = %q, want the two ids", q)
 	}
 	e.ok(e.nook("delete", "--force", running))
 	e.ok(e.nook("delete", "--force", created))
-	if out := e.ok(e.nook("list", "--format", "json")).stdout; strings.TrimSpace(out) != "[]" {
+	if out := e.ok(e.nook("list", "--format", "json")).Stdout; strings.TrimSpace(out) != "[]" {
 		t.Errorf("list --format json with no containers = %q, want []", out)
 	}
 }
@@ -242,7 +244,7 @@ func TestStateFields(t *testing.T) {
 	id := e.id()
 	before := time.Now()
 	pid, _ := e.create(b, id)
-	raw := e.ok(e.nook("state", id)).stdout
+	raw := e.ok(e.nook("state", id)).Stdout
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(raw), &m); err != nil {
 		t.Fatalf("state is not a JSON object: %v\n%s", err, raw)

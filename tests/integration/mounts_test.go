@@ -12,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // usernsMod gives the container a user namespace whose root is host uid
@@ -65,7 +67,7 @@ func TestMountDestinationWithRootfsPrefix(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle()
 	rootfs := filepath.Join(b, "rootfs")
-	payload := filepath.Join(e.dir, "payload")
+	payload := filepath.Join(e.Dir, "payload")
 	must(t, os.WriteFile(payload, []byte("payload\n"), 0o644))
 	s := newSpec()
 	s.Process.Args = []string{"sh", "-c", "stat -f -c %T /data; cat /etc/payload"}
@@ -74,7 +76,7 @@ func TestMountDestinationWithRootfsPrefix(t *testing.T) {
 		specs.Mount{Destination: rootfs + "/etc/payload", Type: "bind", Source: payload, Options: []string{"bind", "ro"}},
 	)
 	e.writeConfig(b, s)
-	out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+	out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout
 	if want := "tmpfs\npayload\n"; out != want {
 		t.Errorf("inside the container: %q, want %q", out, want)
 	}
@@ -91,10 +93,10 @@ func TestRelativeMountDestination(t *testing.T) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "mnt/rel", Type: "tmpfs", Source: "tmpfs"})
 	})
 	r := e.ok(e.nook("run", "--bundle", b, e.id()))
-	if r.stdout != "tmpfs\n" {
-		t.Errorf("inside the container: %q, want a tmpfs at /mnt/rel", r.stdout)
+	if r.Stdout != "tmpfs\n" {
+		t.Errorf("inside the container: %q, want a tmpfs at /mnt/rel", r.Stdout)
 	}
-	if !strings.Contains(r.stderr, `mnt/rel`) || !strings.Contains(r.stderr, "is not absolute") || !strings.Contains(r.stderr, "deprecated") {
+	if !strings.Contains(r.Stderr, `mnt/rel`) || !strings.Contains(r.Stderr, "is not absolute") || !strings.Contains(r.Stderr, "deprecated") {
 		t.Errorf("no deprecation warning naming the destination on stderr: %s", r)
 	}
 }
@@ -105,16 +107,16 @@ func TestRelativeMountDestination(t *testing.T) {
 // "/.."-prefixed: never on the host.
 func TestBindThroughDanglingSymlink(t *testing.T) {
 	e := newEnv(t)
-	src := filepath.Join(e.dir, "src")
+	src := filepath.Join(e.Dir, "src")
 	must(t, os.Mkdir(src, 0o755))
 	must(t, os.WriteFile(filepath.Join(src, "marker"), []byte("dir\n"), 0o644))
-	file := filepath.Join(e.dir, "file")
+	file := filepath.Join(e.Dir, "file")
 	must(t, os.WriteFile(file, []byte("file\n"), 0o644))
 	// A host directory the links name: resolved on the host they would
 	// land in it.
-	hostDir := filepath.Join(e.dir, "hostdir")
+	hostDir := filepath.Join(e.Dir, "hostdir")
 	must(t, os.Mkdir(hostDir, 0o755))
-	hostFile := filepath.Join(e.dir, "hostfile")
+	hostFile := filepath.Join(e.Dir, "hostfile")
 	links := map[string]string{
 		"last":    "/made/by/last",                               // last element, absolute
 		"comp":    strings.Repeat("../", 20) + "made/by/comp",    // component, relative above the root
@@ -139,7 +141,7 @@ cat %[1]s/marker /escape/marker %[2]s /fileln /made/by/chain/x/marker /made/by/p
 	for link, target := range links {
 		must(t, os.Symlink(target, filepath.Join(rootfs, link)))
 	}
-	out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+	out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout
 	want := "dir\ndir\ndir\ndir\ndir\ndir\nfile\nfile\ndir\ndir\n"
 	if out != want {
 		t.Errorf("inside the container: %q, want %q", out, want)
@@ -165,7 +167,7 @@ cat %[1]s/marker /escape/marker %[2]s /fileln /made/by/chain/x/marker /made/by/p
 	if _, err := os.Lstat(hostFile); err == nil {
 		t.Errorf("the host file %s was created", hostFile)
 	}
-	if m := mountsReferring(under(hostDir)); len(m) != 0 {
+	if m := harness.MountsUnder(hostDir); len(m) != 0 {
 		t.Errorf("mounted on the host: %q", m)
 	}
 }
@@ -199,7 +201,7 @@ cat /data/copied`
 		b := e.bundle(sh(script), roDev(c.opt))
 		must(t, os.MkdirAll(filepath.Join(b, "rootfs", "data"), 0o755))
 		must(t, os.WriteFile(filepath.Join(b, "rootfs", "data", "copied"), []byte("copied\n"), 0o644))
-		out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+		out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout
 		mi, rest, _ := strings.Cut(out, "---\n")
 		for _, mp := range []string{"/dev", "/data"} {
 			if !containsStr(mountOpts(mi, mp), "ro") {
@@ -236,7 +238,7 @@ func TestTmpfsInheritsMode(t *testing.T) {
 		must(t, os.Mkdir(p, 0o755))
 		must(t, os.Chmod(p, mode))
 	}
-	out := e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+	out := e.ok(e.nook("run", "--bundle", b, e.id())).Stdout
 	if want := "3750\n700\n1777\n"; out != want {
 		t.Errorf("tmpfs modes: %q, want %q", out, want)
 	}
@@ -298,7 +300,7 @@ func TestMaskedPathsShareOneTmpfs(t *testing.T) {
 // is a clear error naming the mount.
 func TestBindFlagsFollowRunc(t *testing.T) {
 	e := newEnv(t)
-	src := filepath.Join(e.dir, "flagged")
+	src := filepath.Join(e.Dir, "flagged")
 	hostTmpfs(t, src, unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
 	bindMods := func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts,
@@ -340,7 +342,7 @@ func TestBindFlagsFollowRunc(t *testing.T) {
 			specs.Mount{Destination: "/mnt/plain", Type: "bind", Source: src, Options: []string{"bind"}},
 		)
 	})
-	mi = e.ok(e.nook("run", "--bundle", b, e.id())).stdout
+	mi = e.ok(e.nook("run", "--bundle", b, e.id())).Stdout
 	check("userns", mi, "/mnt/ro", []string{"ro", "nosuid", "nodev", "noexec"}, nil)
 	check("userns", mi, "/mnt/plain", []string{"rw", "nosuid", "nodev", "noexec"}, nil)
 
@@ -349,7 +351,7 @@ func TestBindFlagsFollowRunc(t *testing.T) {
 	})
 	r := e.nook("run", "--bundle", b, e.id())
 	e.expectFail(r, "nosuid", "locked")
-	if !strings.Contains(r.stderr, "mounts[7]") && !strings.Contains(r.stderr, "/mnt/suid") {
+	if !strings.Contains(r.Stderr, "mounts[7]") && !strings.Contains(r.Stderr, "/mnt/suid") {
 		t.Errorf("the error does not name the mount (mounts[7] or /mnt/suid): %s", r)
 	}
 }
@@ -380,7 +382,7 @@ func TestHostProcBindWithHostPid(t *testing.T) {
 	b := e.bundle(hostProc("/proc"))
 	e.expectFail(e.nook("run", "--bundle", b, e.id()), "/proc", "pid namespace")
 
-	fake := filepath.Join(e.dir, "fakeproc")
+	fake := filepath.Join(e.Dir, "fakeproc")
 	must(t, os.MkdirAll(filepath.Join(fake, "1"), 0o755))
 	b = e.bundle(withoutNamespace(specs.PIDNamespace), hostProc(fake))
 	e.expectFail(e.nook("run", "--bundle", b, e.id()), "/proc", "root of a procfs")

@@ -96,10 +96,10 @@ func checkJoined(e *env, netHolder int, wantUser string, mods ...specMod) {
 	// exec joins every namespace of the init by path, the user namespace
 	// among them.
 	r := e.nook("exec", id, "sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/user; cat /proc/self/uid_map")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("exec into the container: %s", r)
 	}
-	got := strings.Join(strings.Fields(r.stdout), " ")
+	got := strings.Join(strings.Fields(r.Stdout), " ")
 	if want := wantNet + " " + user + " 0 100000 65536"; got != want {
 		t.Errorf("exec'd process saw %q, want %q", got, want)
 	}

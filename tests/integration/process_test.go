@@ -21,6 +21,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // nookOpts is how nookCmd starts nook.
@@ -41,19 +43,19 @@ func (e *env) nookCmd(o nookOpts, a ...string) result {
 	if limit == 0 {
 		limit = 30 * time.Second
 	}
-	argv := append(append(append([]string{}, o.prefix...), nookBin, "--root", e.root), a...)
+	argv := append(append(append([]string{}, o.prefix...), suite.Nook, "--root", e.Root), a...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = o.stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: o.setsid, Setpgid: o.setpgid && !o.setsid}
-	if len(e.env) > 0 {
-		cmd.Env = append(os.Environ(), e.env...)
+	if len(e.Environ) > 0 {
+		cmd.Env = append(os.Environ(), e.Environ...)
 	}
-	c, err := startCaptured(e.dir, e.next(), cmd, limit)
+	c, err := harness.StartCaptured(e.Dir, e.next(), cmd, limit)
 	must(e.t, err)
 	if o.pid != nil {
 		*o.pid = cmd.Process.Pid
 	}
-	return c.wait()
+	return c.Wait()
 }
 
 // openPty allocates a pty pair, both ends closed at the end of the test.
@@ -87,7 +89,7 @@ func withCwd(dir string) specMod { return func(s *specs.Spec) { s.Process.Cwd = 
 // writeProcess writes an OCI process JSON for exec --process.
 func (e *env) writeProcess(p specs.Process) string {
 	e.t.Helper()
-	path := filepath.Join(e.dir, fmt.Sprintf("process%d.json", e.next()))
+	path := filepath.Join(e.Dir, fmt.Sprintf("process%d.json", e.next()))
 	b, err := json.Marshal(p)
 	must(e.t, err)
 	must(e.t, os.WriteFile(path, b, 0o644))
@@ -127,7 +129,7 @@ func TestProcessHomeFromPasswd(t *testing.T) {
 			User: specs.User{UID: 1000, GID: 1000},
 		}), id}, "/tmp"},
 	} {
-		if out := strings.TrimSpace(e.ok(e.nook(tc.args...)).stdout); out != tc.want {
+		if out := strings.TrimSpace(e.ok(e.nook(tc.args...)).Stdout); out != tc.want {
 			t.Errorf("%v: HOME=%q, want %q", tc.args, out, tc.want)
 		}
 	}
@@ -143,7 +145,7 @@ func TestProcessCwd(t *testing.T) {
 	b := e.bundle(args("pwd"), withUser(1000, 1000), withCwd("/root"))
 	must(t, os.Chmod(filepath.Join(b, "rootfs", "root"), 0o700))
 	r := e.nook("run", "--bundle", b, e.id())
-	if r.code != 0 || strings.TrimSpace(r.stdout) != "/root" {
+	if r.Code != 0 || strings.TrimSpace(r.Stdout) != "/root" {
 		t.Errorf("run as uid 1000 in a root-only cwd: %s", r)
 	}
 
@@ -153,11 +155,11 @@ func TestProcessCwd(t *testing.T) {
 	e.create(b, id)
 	e.ok(e.nook("start", id))
 	r = e.nook("exec", "--user", "1000:1000", "--cwd", "/root", id, "pwd")
-	if r.code != 0 || strings.TrimSpace(r.stdout) != "/root" {
+	if r.Code != 0 || strings.TrimSpace(r.Stdout) != "/root" {
 		t.Errorf("exec as uid 1000 in a root-only cwd: %s", r)
 	}
 	// The user still cannot read it: only the cwd was given.
-	if r := e.nook("exec", "--user", "1000:1000", "--cwd", "/root", id, "ls", "."); r.code == 0 {
+	if r := e.nook("exec", "--user", "1000:1000", "--cwd", "/root", id, "ls", "."); r.Code == 0 {
 		t.Errorf("uid 1000 could list a 0700 root directory: %s", r)
 	}
 	e.ok(e.nook("delete", "--force", id))
@@ -181,13 +183,13 @@ func TestProcessSchedulerDeadline(t *testing.T) {
 	// would be reset to SCHED_OTHER.
 	policy := `while read l; do case $l in policy*) echo $l;; esac; done < /proc/self/sched`
 	r := e.run(sh(policy), func(s *specs.Spec) { s.Process.Scheduler = deadline })
-	if r.code != 0 || strings.Join(strings.Fields(r.stdout), " ") != "policy : 6" {
+	if r.Code != 0 || strings.Join(strings.Fields(r.Stdout), " ") != "policy : 6" {
 		t.Errorf("run with SCHED_DEADLINE: %s; want policy 6", r)
 	}
 	id, _, _ := e.createStarted(args("sleep", "100"))
 	p := e.writeProcess(specs.Process{Args: []string{"sh", "-c", policy}, Env: []string{"PATH=/bin"}, Cwd: "/", Scheduler: deadline})
 	r = e.nook("exec", "--process", p, id)
-	if r.code != 0 || strings.Join(strings.Fields(r.stdout), " ") != "policy : 6" {
+	if r.Code != 0 || strings.Join(strings.Fields(r.Stdout), " ") != "policy : 6" {
 		t.Errorf("exec with SCHED_DEADLINE: %s; want policy 6", r)
 	}
 	e.ok(e.nook("delete", "--force", id))
@@ -216,7 +218,7 @@ func TestExecKeepsInheritableCaps(t *testing.T) {
 	caps := func(extra ...string) map[string]uint64 {
 		t.Helper()
 		a := append(append([]string{"exec"}, extra...), id, "cat", "/proc/self/status")
-		out := e.ok(e.nook(a...)).stdout
+		out := e.ok(e.nook(a...)).Stdout
 		m := map[string]uint64{}
 		for _, k := range []string{"CapInh", "CapAmb", "CapEff"} {
 			m[k] = hexMask(statusField(out, k))
@@ -273,18 +275,18 @@ func TestProcessCPUAffinityNotInherited(t *testing.T) {
 	cpus := `grep Cpus_allowed_list /proc/self/status`
 	b := e.bundle(sh(cpus))
 	r := e.nookCmd(pinned, "run", "--bundle", b, e.id())
-	if r.code != 0 || statusField(r.stdout, "Cpus_allowed_list") != all {
+	if r.Code != 0 || statusField(r.Stdout, "Cpus_allowed_list") != all {
 		t.Errorf("taskset -c %s nook run: %s; want CPUs %s", first, r, all)
 	}
 	id, _, _ := e.createStarted(args("sleep", "100"))
 	r = e.nookCmd(pinned, "exec", id, "sh", "-c", cpus)
-	if r.code != 0 || statusField(r.stdout, "Cpus_allowed_list") != all {
+	if r.Code != 0 || statusField(r.Stdout, "Cpus_allowed_list") != all {
 		t.Errorf("taskset -c %s nook exec: %s; want CPUs %s", first, r, all)
 	}
 	p := e.writeProcess(specs.Process{Args: []string{"sh", "-c", cpus}, Env: []string{"PATH=/bin"}, Cwd: "/",
 		ExecCPUAffinity: &specs.CPUAffinity{Final: strconv.Itoa(last) + ",1500"}})
 	r = e.nookCmd(pinned, "exec", "--process", p, id)
-	if r.code != 0 || statusField(r.stdout, "Cpus_allowed_list") != strconv.Itoa(last) {
+	if r.Code != 0 || statusField(r.Stdout, "Cpus_allowed_list") != strconv.Itoa(last) {
 		t.Errorf("exec with execCPUAffinity.final %d,1500: %s; want CPU %d", last, r, last)
 	}
 	e.ok(e.nook("delete", "--force", id))
@@ -298,11 +300,11 @@ func TestTerminalRelayKeepsNewlines(t *testing.T) {
 	_, tty := openPty(t) // nook's stdin: a terminal, as a user's would be
 	onTTY := nookOpts{stdin: tty}
 	b := e.bundle(sh(`printf 'a\nb\n'`), func(s *specs.Spec) { s.Process.Terminal = true })
-	if r := e.nookCmd(onTTY, "run", "--bundle", b, e.id()); r.code != 0 || r.stdout != "a\nb\n" {
+	if r := e.nookCmd(onTTY, "run", "--bundle", b, e.id()); r.Code != 0 || r.Stdout != "a\nb\n" {
 		t.Errorf("run with a terminal: %s; want exactly \"a\\nb\\n\"", r)
 	}
 	id, _, _ := e.createStarted(args("sleep", "100"))
-	if r := e.nookCmd(onTTY, "exec", "-t", id, "printf", `a\nb\n`); r.code != 0 || r.stdout != "a\nb\n" {
+	if r := e.nookCmd(onTTY, "exec", "-t", id, "printf", `a\nb\n`); r.Code != 0 || r.Stdout != "a\nb\n" {
 		t.Errorf("exec -t: %s; want exactly \"a\\nb\\n\"", r)
 	}
 	e.ok(e.nook("delete", "--force", id))
@@ -312,7 +314,7 @@ func TestTerminalRelayKeepsNewlines(t *testing.T) {
 // devpts' gid= option gave it (5, tty, in the config engines write).
 func TestTerminalOwnedByProcessUser(t *testing.T) {
 	e := newEnv(t)
-	sock := filepath.Join(e.dir, "console.sock")
+	sock := filepath.Join(e.Dir, "console.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	must(t, err)
 	defer l.Close()
@@ -406,7 +408,7 @@ func TestRunTerminalWithoutTerminalFails(t *testing.T) {
 	}
 	running, _, _ := e.createStarted(args("sleep", "100"))
 	r := e.nookCmd(noTTY, "exec", "-t", running, "sh")
-	if r.code != 255 || !strings.Contains(r.stderr, "no terminal") {
+	if r.Code != 255 || !strings.Contains(r.Stderr, "no terminal") {
 		t.Errorf("exec -t without a terminal: %s; want exit 255 naming the missing terminal", r)
 	}
 	e.ok(e.nook("delete", "--force", running))
@@ -417,7 +419,7 @@ func TestRunTerminalWithoutTerminalFails(t *testing.T) {
 // rootfs. Both as runc.
 func TestHooksEnvAndCwd(t *testing.T) {
 	e := newEnv(t)
-	ccOut := filepath.Join(e.dir, "createContainer.out")
+	ccOut := filepath.Join(e.Dir, "createContainer.out")
 	b := e.bundle(args("true"), withEnv("FOO=bar"), func(s *specs.Spec) {
 		s.Root.Readonly = false
 		s.Hooks = &specs.Hooks{
@@ -450,7 +452,7 @@ func (e *env) waitPids(id string, n int) {
 	for {
 		var pids []int
 		r := e.nook("ps", "--format", "json", id)
-		if r.code == 0 && json.Unmarshal([]byte(r.stdout), &pids) == nil && len(pids) == n {
+		if r.Code == 0 && json.Unmarshal([]byte(r.Stdout), &pids) == nil && len(pids) == n {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -470,7 +472,7 @@ func TestExecIgnorePausedHoldsNoLock(t *testing.T) {
 	e.ok(e.nook("pause", id))
 	bg := e.nookBackground("exec", "--ignore-paused", id, "echo", "ran")
 	e.waitPids(id, 2) // the exec'd process is in the frozen cgroup
-	if r := e.nookCmd(within, "resume", id); r.code != 0 {
+	if r := e.nookCmd(within, "resume", id); r.Code != 0 {
 		t.Fatalf("resume while an exec waits in the paused container: %s", r)
 	}
 	bg.wait(t)
@@ -480,7 +482,7 @@ func TestExecIgnorePausedHoldsNoLock(t *testing.T) {
 	e.ok(e.nook("pause", id))
 	e.nookBackground("exec", "--ignore-paused", id, "echo", "never")
 	e.waitPids(id, 2)
-	if r := e.nookCmd(within, "delete", "--force", id); r.code != 0 {
+	if r := e.nookCmd(within, "delete", "--force", id); r.Code != 0 {
 		t.Errorf("delete --force while an exec waits in the paused container: %s", r)
 	}
 }
@@ -580,7 +582,7 @@ func TestRunDetachedOwnSession(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle(args("sleep", "100"))
 	id := e.id()
-	pidFile := filepath.Join(e.dir, "detached.pid")
+	pidFile := filepath.Join(e.Dir, "detached.pid")
 	var nookPid int
 	e.ok(e.nookCmd(nookOpts{setpgid: true, pid: &nookPid}, "run", "-d", "--pid-file", pidFile, "--bundle", b, id))
 	pid, err := strconv.Atoi(readString(pidFile))
@@ -599,7 +601,7 @@ func TestRunDetachedOwnSession(t *testing.T) {
 // "setns" for an exec'd process), which can signal it.
 func TestPidfdSocket(t *testing.T) {
 	e := newEnv(t)
-	sock := filepath.Join(e.dir, "pidfd.sock")
+	sock := filepath.Join(e.Dir, "pidfd.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	must(t, err)
 	defer l.Close()
@@ -635,7 +637,7 @@ func TestPidfdSocket(t *testing.T) {
 
 	ch = receive()
 	id = e.id()
-	pidFile := filepath.Join(e.dir, "run.pid")
+	pidFile := filepath.Join(e.Dir, "run.pid")
 	e.ok(e.nook("run", "-d", "--pidfd-socket", sock, "--pid-file", pidFile, "--bundle", e.bundle(args("sleep", "100")), id))
 	pid, err = strconv.Atoi(readString(pidFile))
 	must(t, err)
@@ -646,12 +648,12 @@ func TestPidfdSocket(t *testing.T) {
 
 	id, _, _ = e.createStarted(args("sleep", "100"))
 	ch = receive()
-	pidFile = filepath.Join(e.dir, "exec.pid")
+	pidFile = filepath.Join(e.Dir, "exec.pid")
 	e.ok(e.nook("exec", "-d", "--pidfd-socket", sock, "--pid-file", pidFile, id, "sleep", "100"))
 	pid, err = strconv.Atoi(readString(pidFile))
 	must(t, err)
 	check("exec -d", ch, pid, "setns")
-	if !waitDead(procIDOf(pid), 10*time.Second) {
+	if !procIDOf(pid).WaitDead(10 * time.Second) {
 		t.Errorf("the exec'd process %d outlived SIGKILL through its pidfd", pid)
 	}
 	if st := e.state(id); st.Status != "running" {
@@ -684,7 +686,7 @@ func main() {
 	}
 }
 `), 0o644))
-	bin := filepath.Join(e.dir, "sdnotify")
+	bin := filepath.Join(e.Dir, "sdnotify")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = dir
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
@@ -700,7 +702,7 @@ func main() {
 func TestNotifySocketRelay(t *testing.T) {
 	e := newEnv(t)
 	tool := sdNotifyTool(t, e)
-	hostSock := filepath.Join(e.dir, "host-notify.sock")
+	hostSock := filepath.Join(e.Dir, "host-notify.sock")
 	hl, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: hostSock, Net: "unixgram"})
 	must(t, err)
 	defer hl.Close()
@@ -724,7 +726,7 @@ func TestNotifySocketRelay(t *testing.T) {
 			msgs <- string(buf[:n])
 		}
 	}()
-	e.env = []string{"NOTIFY_SOCKET=" + hostSock}
+	e.Environ = []string{"NOTIFY_SOCKET=" + hostSock}
 	notifying := func() string {
 		b := e.bundle(sh(`echo "socket=$NOTIFY_SOCKET"; sleep 0.2; sdnotify STATUS=starting && sdnotify READY=1 && exec sleep 100`))
 		copyFile(t, tool, filepath.Join(b, "rootfs", "bin", "sdnotify"))
@@ -751,13 +753,13 @@ func TestNotifySocketRelay(t *testing.T) {
 	pid, created := e.create(notifying(), id)
 	e.ok(e.nook("start", id))
 	expect("start", pid)
-	if out := readString(created.outPath); !strings.Contains(out, "socket=/run/notify/notify.sock\n") {
+	if out := readString(created.OutPath); !strings.Contains(out, "socket=/run/notify/notify.sock\n") {
 		t.Errorf("the container's NOTIFY_SOCKET: %q, want /run/notify/notify.sock", out)
 	}
 	e.ok(e.nook("delete", "--force", id))
 
 	id = e.id()
-	pidFile := filepath.Join(e.dir, "run.pid")
+	pidFile := filepath.Join(e.Dir, "run.pid")
 	e.ok(e.nook("run", "-d", "--pid-file", pidFile, "--bundle", notifying(), id))
 	pid, err = strconv.Atoi(readString(pidFile))
 	must(t, err)

@@ -21,7 +21,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/nookrt/nook/tests/security/harness"
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // Rootless nook: every subtest of TestRootless runs nook as an unprivileged
@@ -164,19 +164,19 @@ func newRootlessEnv(t *testing.T, a *account) *rlEnv {
 	e := newEnv(t)
 	// t.TempDir makes root's directories, mode 0700: let the account
 	// through to its own files below.
-	must(t, os.Chmod(filepath.Dir(e.dir), 0o711))
-	must(t, os.Chmod(e.dir, 0o711))
-	r := &rlEnv{env: e, a: a, home: filepath.Join(e.dir, "home")}
+	must(t, os.Chmod(filepath.Dir(e.Dir), 0o711))
+	must(t, os.Chmod(e.Dir, 0o711))
+	r := &rlEnv{env: e, a: a, home: filepath.Join(e.Dir, "home")}
 	r.xdg = filepath.Join(r.home, "run")
 	for _, d := range []string{r.home, r.xdg} {
 		must(t, os.Mkdir(d, 0o700))
 		must(t, os.Chown(d, int(a.uid), int(a.gid)))
 	}
 	// The leftover check looks for state in the account's default root.
-	e.root = filepath.Join(r.xdg, "nook")
-	r.bin = filepath.Join(e.dir, "nook")
-	if err := os.Link(nookBin, r.bin); err != nil {
-		data, err := os.ReadFile(nookBin)
+	e.Root = filepath.Join(r.xdg, "nook")
+	r.bin = filepath.Join(e.Dir, "nook")
+	if err := os.Link(suite.Nook, r.bin); err != nil {
+		data, err := os.ReadFile(suite.Nook)
 		must(t, err)
 		must(t, os.WriteFile(r.bin, data, 0o755))
 	}
@@ -208,7 +208,7 @@ func (r *rlEnv) nookAs(a ...string) result { return r.runCmd(r.command(r.bin, a.
 
 // runCmd runs cmd with its output in files (see result) and a timeout.
 func (r *rlEnv) runCmd(cmd *exec.Cmd) result {
-	return runCaptured(r.dir, r.next(), cmd, 30*time.Second)
+	return harness.RunCaptured(r.Dir, r.next(), cmd, 30*time.Second)
 }
 
 // bundle makes a bundle the account owns: its config from
@@ -216,7 +216,7 @@ func (r *rlEnv) runCmd(cmd *exec.Cmd) result {
 // of the busybox one, owned by the account.
 func (r *rlEnv) bundle(mods ...specMod) string {
 	r.t.Helper()
-	b := filepath.Join(r.dir, fmt.Sprintf("bundle%d", r.next()))
+	b := filepath.Join(r.Dir, fmt.Sprintf("bundle%d", r.next()))
 	must(r.t, os.Mkdir(b, 0o755))
 	must(r.t, os.Chown(b, int(r.a.uid), int(r.a.gid)))
 	r.ok(r.nookAs("spec", "--rootless", "--bundle", b))
@@ -229,7 +229,7 @@ func (r *rlEnv) bundle(mods ...specMod) string {
 		m(&s)
 	}
 	r.writeConfig(b, &s)
-	if err := copyTreeOwned(masterRootfs, filepath.Join(b, "rootfs"), int(r.a.uid), int(r.a.gid)); err != nil {
+	if err := copyTreeOwned(suite.Rootfs, filepath.Join(b, "rootfs"), int(r.a.uid), int(r.a.gid)); err != nil {
 		r.t.Fatalf("copy rootfs: %v", err)
 	}
 	return b
@@ -268,7 +268,7 @@ func (r *rlEnv) status(id string) string {
 	r.t.Helper()
 	res := r.ok(r.nookAs("state", id))
 	var s stateOut
-	must(r.t, json.Unmarshal([]byte(res.stdout), &s))
+	must(r.t, json.Unmarshal([]byte(res.Stdout), &s))
 	return s.Status
 }
 
@@ -286,10 +286,10 @@ func (r *rlEnv) waitStatus(id, want string) {
 // expectEmptyRoot: nothing of any container is left in the state root.
 func (r *rlEnv) expectEmptyRoot() {
 	r.t.Helper()
-	ents, _ := os.ReadDir(r.root)
+	ents, _ := os.ReadDir(r.Root)
 	for _, d := range ents {
 		if d.Name() != ".seccomp-cache" {
-			r.t.Errorf("state left in %s: %s", r.root, d.Name())
+			r.t.Errorf("state left in %s: %s", r.Root, d.Name())
 		}
 	}
 }
@@ -410,20 +410,20 @@ func testRootlessLifecycle(t *testing.T, a *account) {
 	b := r.bundle(args("sh", "-c", "echo started; exec sleep 100"))
 	id := r.id()
 	pid := r.create(b, id)
-	fi, err := os.Stat(r.root)
+	fi, err := os.Stat(r.Root)
 	must(t, err)
 	if st := fi.Sys().(*syscall.Stat_t); st.Uid != a.uid || fi.Mode().Perm() != 0o700 || fi.Mode()&os.ModeSticky == 0 {
-		t.Errorf("state root %s: owner %d mode %v, want %d and drwx-----T", r.root, st.Uid, fi.Mode(), a.uid)
+		t.Errorf("state root %s: owner %d mode %v, want %d and drwx-----T", r.Root, st.Uid, fi.Mode(), a.uid)
 	}
-	if _, err := os.Stat(filepath.Join(r.root, id)); err != nil {
+	if _, err := os.Stat(filepath.Join(r.Root, id)); err != nil {
 		t.Errorf("no state of %s under $XDG_RUNTIME_DIR/nook: %v", id, err)
 	}
 	if got := r.status(id); got != "created" {
 		t.Errorf("status after create = %q", got)
 	}
 	list := r.ok(r.nookAs("list"))
-	if !strings.Contains(list.stdout, id) || !strings.Contains(list.stdout, a.name) {
-		t.Errorf("list does not show %s owned by %s:\n%s", id, a.name, list.stdout)
+	if !strings.Contains(list.Stdout, id) || !strings.Contains(list.Stdout, a.name) {
+		t.Errorf("list does not show %s owned by %s:\n%s", id, a.name, list.Stdout)
 	}
 	// The init runs as the account on the host.
 	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
@@ -433,23 +433,23 @@ func testRootlessLifecycle(t *testing.T, a *account) {
 	}
 	r.ok(r.nookAs("start", id))
 	r.waitStatus(id, "running")
-	if ex := r.nookAs("exec", id, "sh", "-c", "id -u; exit 5"); ex.code != 5 || strings.TrimSpace(ex.stdout) != "0" {
+	if ex := r.nookAs("exec", id, "sh", "-c", "id -u; exit 5"); ex.Code != 5 || strings.TrimSpace(ex.Stdout) != "0" {
 		t.Errorf("exec: want uid 0 printed and exit 5, got %s", ex)
 	}
 	ps := r.ok(r.nookAs("ps", "--format", "json", id))
 	var pids []int
-	must(t, json.Unmarshal([]byte(ps.stdout), &pids))
+	must(t, json.Unmarshal([]byte(ps.Stdout), &pids))
 	if !containsInt(pids, pid) {
 		t.Errorf("ps lists %v, not the init %d", pids, pid)
 	}
-	if table := r.ok(r.nookAs("ps", id)); !strings.Contains(table.stdout, "sleep 100") {
-		t.Errorf("ps table does not show the init:\n%s", table.stdout)
+	if table := r.ok(r.nookAs("ps", id)); !strings.Contains(table.Stdout, "sleep 100") {
+		t.Errorf("ps table does not show the init:\n%s", table.Stdout)
 	}
 	r.ok(r.nookAs("kill", id, "KILL"))
 	r.waitStatus(id, "stopped")
 	r.ok(r.nookAs("delete", id))
 	r.expectEmptyRoot()
-	if ps := r.nookAs("state", id); ps.code != 1 {
+	if ps := r.nookAs("state", id); ps.Code != 1 {
 		t.Errorf("state after delete: %s", ps)
 	}
 }
@@ -467,7 +467,7 @@ func containsInt(list []int, v int) bool {
 func testRootlessRunExitCode(t *testing.T, a *account) {
 	r := newRootlessEnv(t, a)
 	res := r.nookAs("run", "--bundle", r.bundle(sh("echo hello; exit 3")), r.id())
-	if res.code != 3 || strings.TrimSpace(res.stdout) != "hello" {
+	if res.Code != 3 || strings.TrimSpace(res.Stdout) != "hello" {
 		t.Errorf("run: want hello and exit 3, got %s", res)
 	}
 	r.expectEmptyRoot()
@@ -494,7 +494,7 @@ func testRootlessRootFlags(t *testing.T, a *account) {
 	// As an unprivileged user --rootless=false fails on the first cgroup
 	// it may not create; nothing is left of the container.
 	res := r.nookAs("--rootless", "false", "run", "--bundle", b, r.id())
-	if res.code != 1 || !strings.Contains(res.stderr, "permission denied") || !strings.Contains(res.stderr, "cgroups:") {
+	if res.Code != 1 || !strings.Contains(res.Stderr, "permission denied") || !strings.Contains(res.Stderr, "cgroups:") {
 		t.Errorf("--rootless false: want a cgroup permission error, got %s", res)
 	}
 	r.expectEmptyRoot()
@@ -532,8 +532,8 @@ func testRootlessSubIDMaps(t *testing.T, a *account) {
 		}
 	}
 	ex := r.ok(r.nookAs("exec", "--user", "0:0", id, "cat", "/proc/self/uid_map", "/proc/self/setgroups"))
-	if got := strings.Fields(ex.stdout); len(got) != 7 || got[1] != strconv.Itoa(int(a.uid)) || got[4] != strconv.Itoa(int(a.subuid.start)) || got[6] != "allow" {
-		t.Errorf("uid_map and setgroups in the container: %q", ex.stdout)
+	if got := strings.Fields(ex.Stdout); len(got) != 7 || got[1] != strconv.Itoa(int(a.uid)) || got[4] != strconv.Itoa(int(a.subuid.start)) || got[6] != "allow" {
+		t.Errorf("uid_map and setgroups in the container: %q", ex.Stdout)
 	}
 	r.ok(r.nookAs("delete", "--force", id))
 	r.expectEmptyRoot()
@@ -577,7 +577,7 @@ func testRootlessSubIDErrors(t *testing.T, a *account) {
 		a.name+"'s ranges in /etc/subuid")
 	// Without the helper in PATH.
 	cmd := r.command(r.bin, "run", "--bundle", r.bundle(sh("true"), subIDMaps(a)), r.id())
-	bin := filepath.Join(r.dir, "emptybin")
+	bin := filepath.Join(r.Dir, "emptybin")
 	must(t, os.Mkdir(bin, 0o755))
 	cmd.Env = append(cmd.Env, "PATH="+bin)
 	r.expectFail(r.runCmd(cmd), "linux.uidMappings maps more than uid", "needs newuidmap (package uidmap)")
@@ -593,7 +593,7 @@ func testRootlessOwnIDOnly(t *testing.T, a *account) {
 	cmd.Env = append(cmd.Env, "PATH=/nonexistent")
 	res := r.ok(r.runCmd(cmd))
 	want := fmt.Sprintf("0 %d 1 0 %d 1 deny", a.uid, a.gid)
-	if got := strings.Join(strings.Fields(res.stdout), " "); got != want {
+	if got := strings.Join(strings.Fields(res.Stdout), " "); got != want {
 		t.Errorf("maps and setgroups = %q, want %q", got, want)
 	}
 	r.expectFail(r.nookAs("run", "--bundle", r.bundle(sh("true"), func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{10} }), r.id()),
@@ -603,8 +603,8 @@ func testRootlessOwnIDOnly(t *testing.T, a *account) {
 	group := filepath.Join(b, "rootfs/etc/group")
 	must(t, os.WriteFile(group, []byte("root:x:0:\nwheel:x:10:root\n"), 0o644))
 	res = r.nookAs("run", "--bundle", b, r.id())
-	if res.code != 0 || !strings.HasPrefix(res.stdout, "uid=0(root) gid=0(root)") || strings.Contains(res.stdout, "wheel") ||
-		!strings.Contains(res.stderr, "supplementary groups [10] not set: setgroups(2) is denied") {
+	if res.Code != 0 || !strings.HasPrefix(res.Stdout, "uid=0(root) gid=0(root)") || strings.Contains(res.Stdout, "wheel") ||
+		!strings.Contains(res.Stderr, "supplementary groups [10] not set: setgroups(2) is denied") {
 		t.Errorf("username root with a group of /etc/group: want it run without the group and a warning, got %s", res)
 	}
 	r.expectEmptyRoot()
@@ -659,8 +659,8 @@ func testRootlessRefusals(t *testing.T, a *account) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
 	}), r.id()))
-	if got := strings.Fields(res.stdout); len(got) != 2 || got[0] != strconv.Itoa(up) || got[1] != "1" {
-		t.Errorf("oom_score_adj and a sysctl of the container's own network namespace: %q", res.stdout)
+	if got := strings.Fields(res.Stdout); len(got) != 2 || got[0] != strconv.Itoa(up) || got[1] != "1" {
+		t.Errorf("oom_score_adj and a sysctl of the container's own network namespace: %q", res.Stdout)
 	}
 	r.expectEmptyRoot()
 }
@@ -677,7 +677,7 @@ func testRootlessDevices(t *testing.T, a *account) {
 		devs = append(devs, specs.LinuxDevice{Path: "/dev/fuse", Type: "c", Major: int64(unix.Major(st.Rdev)), Minor: int64(unix.Minor(st.Rdev))})
 	}
 	res := r.ok(r.nookAs("run", "--bundle", r.bundle(args("cat", "/proc/self/mountinfo"), func(s *specs.Spec) { s.Linux.Devices = devs }), r.id()))
-	mounts := mountTable(res.stdout)
+	mounts := mountTable(res.Stdout)
 	for _, d := range []string{"/dev/null", "/dev/zero", "/dev/tty"} {
 		if mounts[d] == "" {
 			t.Errorf("%s is not a bind mount of the host's node", d)
@@ -707,13 +707,13 @@ func testRootlessNoCgroup(t *testing.T, a *account) {
 	var rec struct {
 		Cgroup *json.RawMessage `json:"cgroup"`
 	}
-	must(t, json.Unmarshal([]byte(readString(filepath.Join(r.root, id, "state.json"))), &rec))
+	must(t, json.Unmarshal([]byte(readString(filepath.Join(r.Root, id, "state.json"))), &rec))
 	ownsCgroup := rec.Cgroup != nil
 	if !ownsCgroup {
 		res := r.nookAs("pause", id)
 		r.expectFail(res, "container "+id+" has no cgroup", "delegated")
 		var pids []int
-		must(t, json.Unmarshal([]byte(r.ok(r.nookAs("ps", "--format", "json", id)).stdout), &pids))
+		must(t, json.Unmarshal([]byte(r.ok(r.nookAs("ps", "--format", "json", id)).Stdout), &pids))
 		if len(pids) != 1 || pids[0] != pid {
 			t.Errorf("ps without a cgroup lists %v, want the init %d", pids, pid)
 		}
@@ -909,12 +909,12 @@ func testRootlessCgroup2Delegated(t *testing.T, a *account) {
 	r.ok(nook("resume", id))
 	r.waitStatus(id, "running")
 	var pids []int
-	must(t, json.Unmarshal([]byte(r.ok(nook("ps", "--format", "json", id)).stdout), &pids))
+	must(t, json.Unmarshal([]byte(r.ok(nook("ps", "--format", "json", id)).Stdout), &pids))
 	if len(pids) != 1 || pids[0] != pid {
 		t.Errorf("ps = %v, want [%d]", pids, pid)
 	}
 	ex := r.ok(nook("exec", id, "cat", "/proc/self/cgroup"))
-	if !strings.Contains(ex.stdout, "0::/"+d.rel+"/"+id) || ex.stderr != "" {
+	if !strings.Contains(ex.Stdout, "0::/"+d.rel+"/"+id) || ex.Stderr != "" {
 		t.Errorf("exec'd process not in the container's cgroup: %s", ex)
 	}
 	if page != "" {
@@ -925,18 +925,18 @@ func testRootlessCgroup2Delegated(t *testing.T, a *account) {
 			t.Errorf("after update hugetlb.%s.max = %q", page, got)
 		}
 	}
-	if ev := r.ok(nook("events", "--stats", id)); !strings.Contains(ev.stdout, `"type":"stats"`) {
+	if ev := r.ok(nook("events", "--stats", id)); !strings.Contains(ev.Stdout, `"type":"stats"`) {
 		t.Errorf("events --stats: %s", ev)
 	}
 	// An exec from outside the delegated subtree cannot join the cgroup:
 	// as runc, it runs anyway, and nook says so.
-	if ex := r.nookAs("exec", id, "true"); ex.code != 0 || !strings.Contains(ex.stderr, "stays out of the container's cgroup") {
+	if ex := r.nookAs("exec", id, "true"); ex.Code != 0 || !strings.Contains(ex.Stderr, "stays out of the container's cgroup") {
 		t.Errorf("exec from outside the delegated subtree: %s", ex)
 	}
 	// The event stream runs without a memory cgroup to watch for OOM
 	// kills (none on a hybrid host's cgroup2), and ends with the container.
 	events := d.in(r.command(r.bin, "events", "--interval", "100ms", id))
-	evOut := filepath.Join(r.dir, "events.out")
+	evOut := filepath.Join(r.Dir, "events.out")
 	ef, err := os.Create(evOut)
 	must(t, err)
 	events.Stdout, events.Stderr = ef, ef
@@ -1017,13 +1017,13 @@ as "$NOOK" run --bundle "$BUNDLE" "$ID"
 	b := r.bundle(limited, args("sh", "-c", "cat /proc/self/cgroup; cat /sys/fs/cgroup/hugetlb.*.max /sys/fs/cgroup/pids.max 2>/dev/null; true"))
 	id := r.id()
 	res := run(d.in(unshare()), b, id)
-	if res.code != 0 {
+	if res.Code != 0 {
 		if page == "" {
 			t.Skipf("no hugetlb controller in %s and pids is not delegated: %s", d.dir, res)
 		}
 		t.Fatalf("delegated pure-v2 run: %s", res)
 	}
-	lines := nonEmptyLines(res.stdout)
+	lines := nonEmptyLines(res.Stdout)
 	if !containsStr(lines, "0::/"+d.rel+"/"+id) || !containsStr(lines, strconv.Itoa(4<<21)) {
 		t.Errorf("container in a delegated pure-v2 subtree printed %q, want 0::/%s/%s and the limit %d", lines, d.rel, id, 4<<21)
 	}
@@ -1074,11 +1074,11 @@ runroot = %q
 		podman("rm", "--all", "--force", "--time", "0")
 		if pid, err := strconv.Atoi(strings.TrimSpace(readString(filepath.Join(r.xdg, "libpod/tmp/pause.pid")))); err == nil && pid > 1 {
 			unix.Kill(pid, unix.SIGKILL)
-			waitDead(procIDOf(pid), 5*time.Second)
+			procIDOf(pid).WaitDead(5 * time.Second)
 		}
 	})
 	image := filepath.Join(r.home, "rootfs.tar")
-	if out, err := exec.Command("tar", "--numeric-owner", "-C", masterRootfs, "-cf", image, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("tar", "--numeric-owner", "-C", suite.Rootfs, "-cf", image, ".").CombinedOutput(); err != nil {
 		t.Fatalf("tar the image: %v: %s", err, out)
 	}
 	must(t, os.Chown(image, int(a.uid), int(a.gid)))
@@ -1089,11 +1089,11 @@ runroot = %q
 	name := "nook-rootless-" + strconv.Itoa(int(r.next()))
 	r.ok(prun("-d", "--name", name, "localhost/nook-rootless", "sleep", "1000"))
 	ex := r.ok(podman("exec", name, "sh", "-c", "echo exec-ok; id -u"))
-	if strings.Join(strings.Fields(ex.stdout), " ") != "exec-ok 0" {
-		t.Errorf("podman exec printed %q", ex.stdout)
+	if strings.Join(strings.Fields(ex.Stdout), " ") != "exec-ok 0" {
+		t.Errorf("podman exec printed %q", ex.Stdout)
 	}
-	if ps := r.ok(podman("ps", "--format", "{{.Names}} {{.Status}}")); !strings.Contains(ps.stdout, name+" Up") {
-		t.Errorf("podman ps: %q", ps.stdout)
+	if ps := r.ok(podman("ps", "--format", "{{.Names}} {{.Status}}")); !strings.Contains(ps.Stdout, name+" Up") {
+		t.Errorf("podman ps: %q", ps.Stdout)
 	}
 	// nook's own record of it, in the state root podman's nook chose.
 	if ents, _ := os.ReadDir(filepath.Join(r.xdg, "nook")); len(ents) == 0 {
@@ -1101,8 +1101,8 @@ runroot = %q
 	}
 	// sleep as PID 1 ignores SIGTERM: stop ends with SIGKILL after 1 s.
 	r.ok(podman("stop", "--time", "1", name))
-	if st := r.ok(podman("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)); strings.TrimSpace(st.stdout) != "exited 137" {
-		t.Errorf("after stop: %q", st.stdout)
+	if st := r.ok(podman("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)); strings.TrimSpace(st.Stdout) != "exited 137" {
+		t.Errorf("after stop: %q", st.Stdout)
 	}
 	r.ok(podman("rm", name))
 	// A container that exits by itself: podman reads its state through
@@ -1115,21 +1115,21 @@ runroot = %q
 	var st result
 	for {
 		st = r.ok(podman("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name))
-		if !strings.HasPrefix(st.stdout, "running") || time.Now().After(deadline) {
+		if !strings.HasPrefix(st.Stdout, "running") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if f := strings.Fields(st.stdout); len(f) != 2 || f[0] == "running" || f[1] != "7" {
-		t.Errorf("container that exited 7: podman inspect says %q", st.stdout)
+	if f := strings.Fields(st.Stdout); len(f) != 2 || f[0] == "running" || f[1] != "7" {
+		t.Errorf("container that exited 7: podman inspect says %q", st.Stdout)
 	}
 	res := r.ok(podman("logs", name))
-	if !strings.Contains(res.stdout, "out") {
+	if !strings.Contains(res.Stdout, "out") {
 		t.Errorf("podman logs: %s", res)
 	}
 	r.ok(podman("rm", "--force", name))
-	if f := strings.Fields(res.stdout); len(f) < 6 || f[1] != strconv.Itoa(int(a.uid)) || f[4] != strconv.Itoa(int(a.subuid.start)) {
-		t.Errorf("container's uid_map = %q, want 0 -> %d and 1 -> %d", res.stdout, a.uid, a.subuid.start)
+	if f := strings.Fields(res.Stdout); len(f) < 6 || f[1] != strconv.Itoa(int(a.uid)) || f[4] != strconv.Itoa(int(a.subuid.start)) {
+		t.Errorf("container's uid_map = %q, want 0 -> %d and 1 -> %d", res.Stdout, a.uid, a.subuid.start)
 	}
 	r.expectEmptyRoot()
 	r.ok(podman("image", "rm", "localhost/nook-rootless"))
@@ -1137,9 +1137,9 @@ runroot = %q
 
 // procIDOf names a running process for waitDead.
 func procIDOf(pid int) procID {
-	st, err := readStat(pid)
+	st, err := harness.ReadStat(pid)
 	if err != nil {
-		return procID{pid: pid}
+		return procID{Pid: pid}
 	}
-	return procID{pid, st.start}
+	return procID{Pid: pid, Start: st.Start}
 }

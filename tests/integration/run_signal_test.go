@@ -11,6 +11,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // A `nook run` told to stop with SIGTERM or SIGINT before its container has
@@ -31,13 +33,13 @@ type runningNook struct {
 // signal fails its test instead of hanging it.
 func (e *env) nookAsync(a ...string) *runningNook {
 	e.t.Helper()
-	cmd := exec.Command(nookBin, append([]string{"--root", e.root}, a...)...)
-	c, err := startCaptured(e.dir, e.next(), cmd, 30*time.Second)
+	cmd := exec.Command(suite.Nook, append([]string{"--root", e.Root}, a...)...)
+	c, err := harness.StartCaptured(e.Dir, e.next(), cmd, 30*time.Second)
 	must(e.t, err)
-	r := &runningNook{cmd: cmd, res: c.res, done: make(chan struct{})}
+	r := &runningNook{cmd: cmd, res: c.Started(), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.res = c.wait()
+		r.res = c.Wait()
 	}()
 	e.t.Cleanup(func() {
 		cmd.Process.Kill()
@@ -54,7 +56,7 @@ func (r *runningNook) wait(t *testing.T, limit time.Duration) result {
 	case <-r.done:
 		return r.res
 	case <-time.After(limit):
-		t.Fatalf("nook %s still running %v after the signal", strings.Join(r.res.args, " "), limit)
+		t.Fatalf("nook %s still running %v after the signal", strings.Join(r.res.Args, " "), limit)
 		return result{}
 	}
 }
@@ -63,8 +65,8 @@ func (r *runningNook) wait(t *testing.T, limit time.Duration) result {
 // waits for the child (~17 minutes). Both run in the test's directory, so
 // that hookProcesses, and the leftover check, find them.
 func (e *env) sleepyHook(name string) (hook specs.Hook, ready string) {
-	ready = filepath.Join(e.dir, name+".ready")
-	script := fmt.Sprintf("cd %s && { /bin/sleep 1000 & echo > %s; wait; }", e.dir, ready)
+	ready = filepath.Join(e.Dir, name+".ready")
+	script := fmt.Sprintf("cd %s && { /bin/sleep 1000 & echo > %s; wait; }", e.Dir, ready)
 	return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", script}}, ready
 }
 
@@ -94,17 +96,17 @@ func (e *env) waitReady(path string, run *runningNook) {
 func (e *env) hookProcesses() map[string]procID {
 	e.t.Helper()
 	found := map[string]procID{}
-	for pid := range processesReferring(under(e.dir)) {
-		st, err := readStat(pid)
-		if err != nil || (st.comm != "sh" && st.comm != "sleep") {
+	for pid := range harness.ProcessesOf(e.Dir, nil) {
+		st, err := harness.ReadStat(pid)
+		if err != nil || (st.Comm != "sh" && st.Comm != "sleep") {
 			continue
 		}
-		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd == e.dir {
-			found[fmt.Sprintf("%s (pid %d)", st.comm, pid)] = procID{pid, st.start}
+		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd == e.Dir {
+			found[fmt.Sprintf("%s (pid %d)", st.Comm, pid)] = procID{Pid: pid, Start: st.Start}
 		}
 	}
 	if len(found) != 2 {
-		e.t.Fatalf("want the hook's sh and sleep in %s, found %v", e.dir, found)
+		e.t.Fatalf("want the hook's sh and sleep in %s, found %v", e.Dir, found)
 	}
 	return found
 }
@@ -148,15 +150,15 @@ func interruptDuringHook(t *testing.T, kind string, sig unix.Signal, runFlags ..
 	if took > 5*time.Second {
 		t.Errorf("run took %v to stop after %v", took, sig)
 	}
-	if r.code != 128+int(sig) {
+	if r.Code != 128+int(sig) {
 		t.Errorf("want exit %d, got: %s", 128+int(sig), r)
 	}
-	lines := nonEmptyLines(r.stderr)
-	if len(lines) != 1 || !strings.Contains(r.stderr, id) || !strings.Contains(r.stderr, "interrupted by "+unix.SignalName(sig)) {
+	lines := nonEmptyLines(r.Stderr)
+	if len(lines) != 1 || !strings.Contains(r.Stderr, id) || !strings.Contains(r.Stderr, "interrupted by "+unix.SignalName(sig)) {
 		t.Errorf("want one error line naming %s and the signal, got: %s", id, r)
 	}
 	for name, p := range procs {
-		if !waitDead(p, 2*time.Second) {
+		if !p.WaitDead(2 * time.Second) {
 			t.Errorf("the %s hook's %s still runs", kind, name)
 		}
 	}

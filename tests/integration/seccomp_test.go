@@ -15,12 +15,14 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // seccompProfile loads a linux.seccomp object from tests/testdata/seccomp.
 func seccompProfile(t *testing.T, name string) *specs.LinuxSeccomp {
 	t.Helper()
-	repo, err := repoRoot()
+	repo, err := harness.RepoRoot()
 	must(t, err)
 	b, err := os.ReadFile(filepath.Join(repo, "tests", "testdata", "seccomp", name))
 	must(t, err)
@@ -36,7 +38,7 @@ func withSeccomp(p *specs.LinuxSeccomp) specMod {
 func TestSeccompDenyMkdir(t *testing.T) {
 	e := newEnv(t)
 	r := e.run(sh("mkdir /tmp/x; echo status=$?"), withSeccomp(seccompProfile(t, "deny-mkdir.json")), tmpfsTmp)
-	if !strings.Contains(r.stderr+r.stdout, "Operation not permitted") || !strings.Contains(r.stdout, "status=1") {
+	if !strings.Contains(r.Stderr+r.Stdout, "Operation not permitted") || !strings.Contains(r.Stdout, "status=1") {
 		t.Errorf("mkdir under a deny-mkdir profile: %s", r)
 	}
 }
@@ -44,7 +46,7 @@ func TestSeccompDenyMkdir(t *testing.T) {
 func TestSeccompKill(t *testing.T) {
 	e := newEnv(t)
 	r := e.run(args("mkdir", "/tmp/x"), withSeccomp(seccompProfile(t, "kill-mkdir.json")), tmpfsTmp)
-	if r.code != 128+31 { // SIGSYS
+	if r.Code != 128+31 { // SIGSYS
 		t.Errorf("mkdir under SCMP_ACT_KILL: want exit 159 (SIGSYS), got %s", r)
 	}
 }
@@ -63,8 +65,8 @@ func TestSeccompDockerDefault(t *testing.T) {
 			s.Process.Capabilities.Effective = append(s.Process.Capabilities.Effective, "CAP_SYS_ADMIN", "CAP_SYS_BOOT")
 			s.Process.Capabilities.Permitted = append(s.Process.Capabilities.Permitted, "CAP_SYS_ADMIN", "CAP_SYS_BOOT")
 		})
-		refused := strings.Contains(r.stdout, "Operation not permitted") || strings.Contains(r.stdout, "permission denied")
-		if !refused || strings.Contains(r.stdout, "status=0") {
+		refused := strings.Contains(r.Stdout, "Operation not permitted") || strings.Contains(r.Stdout, "permission denied")
+		if !refused || strings.Contains(r.Stdout, "status=0") {
 			t.Errorf("%q under the docker-like profile was not refused with EPERM: %s", cmd, r)
 		}
 	}
@@ -74,7 +76,7 @@ func TestSeccompArgumentFilter(t *testing.T) {
 	e := newEnv(t)
 	// personality(PER_LINUX32) is denied by value; the query passes.
 	r := e.run(sh("uname -m; setarch linux32 uname -m 2>&1; echo status=$?"), withSeccomp(seccompProfile(t, "personality.json")))
-	if !strings.HasPrefix(r.stdout, "x86_64") || !strings.Contains(r.stdout, "status=1") {
+	if !strings.HasPrefix(r.Stdout, "x86_64") || !strings.Contains(r.Stdout, "status=1") {
 		t.Errorf("personality filtered by value: %s", r)
 	}
 }
@@ -90,9 +92,9 @@ type seccompAgent struct {
 // directory whose mkdir it answers with success without making it.
 func startSeccompAgent(t *testing.T, e *env, fakeMkdir string) seccompAgent {
 	t.Helper()
-	repo, err := repoRoot()
+	repo, err := harness.RepoRoot()
 	must(t, err)
-	bin := filepath.Join(e.dir, "seccompagent")
+	bin := filepath.Join(e.Dir, "seccompagent")
 	if _, err := os.Stat(bin); err != nil {
 		build := exec.Command("go", "build", "-o", bin, "./tests/seccompagent")
 		build.Dir = repo
@@ -102,9 +104,9 @@ func startSeccompAgent(t *testing.T, e *env, fakeMkdir string) seccompAgent {
 	}
 	n := e.next()
 	a := seccompAgent{
-		sock:      filepath.Join(e.dir, fmt.Sprintf("agent%d.sock", n)),
-		stateFile: filepath.Join(e.dir, fmt.Sprintf("agent%d-state.json", n)),
-		log:       filepath.Join(e.dir, fmt.Sprintf("agent%d.log", n)),
+		sock:      filepath.Join(e.Dir, fmt.Sprintf("agent%d.sock", n)),
+		stateFile: filepath.Join(e.Dir, fmt.Sprintf("agent%d-state.json", n)),
+		log:       filepath.Join(e.Dir, fmt.Sprintf("agent%d.log", n)),
 	}
 	logFile, err := os.Create(a.log)
 	must(t, err)
@@ -191,7 +193,7 @@ func TestSeccompNotifyWriteRefused(t *testing.T) {
 	e := newEnv(t)
 	prof := &specs.LinuxSeccomp{
 		DefaultAction: specs.ActAllow,
-		ListenerPath:  filepath.Join(e.dir, "never.sock"),
+		ListenerPath:  filepath.Join(e.Dir, "never.sock"),
 		Syscalls:      []specs.LinuxSyscall{{Names: []string{"close", "write"}, Action: specs.ActNotify}},
 	}
 	b := e.bundle(withSeccomp(prof))
@@ -202,7 +204,7 @@ func TestSeccompNotifyWriteRefused(t *testing.T) {
 // arguments with zero arguments and prints "<arg>=<errno>".
 func enosysProbe(t *testing.T, e *env) string {
 	t.Helper()
-	dir := filepath.Join(e.dir, "probe-src")
+	dir := filepath.Join(e.Dir, "probe-src")
 	must(t, os.MkdirAll(dir, 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module probe\n\ngo 1.22\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(`package main
@@ -222,7 +224,7 @@ func main() {
 	}
 }
 `), 0o644))
-	bin := filepath.Join(e.dir, "probe")
+	bin := filepath.Join(e.Dir, "probe")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = dir
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
@@ -265,12 +267,12 @@ func TestSeccompENOSYS(t *testing.T) {
 		must(t, err)
 		must(t, os.WriteFile(filepath.Join(b, "rootfs", "probe"), data, 0o755))
 		r := e.nook("run", "--bundle", b, e.id())
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Errorf("%s: the probe failed: %s", def, r)
 			continue
 		}
 		want := []string{newSyscall + "=38", newX32Syscall + "=38", mkdir + "=1", x32Mkdir + "=1"}
-		if got := nonEmptyLines(r.stdout); !slices.Equal(got, want) {
+		if got := nonEmptyLines(r.Stdout); !slices.Equal(got, want) {
 			t.Errorf("%s default: the probe saw %q, want %q (ENOSYS for new syscalls, EPERM for named ones)", def, got, want)
 		}
 	}
@@ -295,7 +297,7 @@ func TestSeccompStartContainerHook(t *testing.T) {
 	}
 	r := e.run(args("cat", "/tmp/hook-dir/x"), hook, tmpfsTmp, withSeccomp(seccompProfile(t, "deny-mkdir.json")))
 	e.expectFail(r, "startContainer hook #0 (/bin/sh): exit status 1", "mkdir: can't create directory '/tmp/hook-dir': Operation not permitted")
-	if r.stdout != "" {
+	if r.Stdout != "" {
 		t.Errorf("the process ran after the failed hook: %s", r)
 	}
 }
@@ -350,7 +352,7 @@ func TestBadSeccomp(t *testing.T) {
 		}, "listenerPath"},
 	}
 	// A socket file whose listener is gone: connect is refused.
-	dead := filepath.Join(e.dir, "dead.sock")
+	dead := filepath.Join(e.Dir, "dead.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: dead, Net: "unix"})
 	must(t, err)
 	l.SetUnlinkOnClose(false)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // Stage 0 starts before the config is read, and the init is cloned before
@@ -21,7 +23,7 @@ import (
 func TestFailedCreateLeavesNoInit(t *testing.T) {
 	e := newEnv(t)
 	existing, _, _ := e.createStarted(args("sleep", "100"))
-	dead := filepath.Join(e.dir, "dead.sock")
+	dead := filepath.Join(e.Dir, "dead.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: dead, Net: "unix"})
 	must(t, err)
 	l.SetUnlinkOnClose(false)
@@ -82,26 +84,26 @@ func TestFailedCreateLeavesNoInit(t *testing.T) {
 		r := e.nook(append(append([]string{"--debug", "create", "--bundle", b}, c.args...), id)...)
 		took := time.Since(began)
 		// At once, before anything can exit on its own.
-		inits := liveWriters(r.outPath)
-		if r.code != 1 || !strings.Contains(r.stderr, c.want) {
+		inits := liveWriters(r.OutPath)
+		if r.Code != 1 || !strings.Contains(r.Stderr, c.want) {
 			t.Errorf("%s: want exit 1 and an error about %q, got: %s", c.name, c.want, r)
 		}
 		if len(inits) > 0 {
 			t.Errorf("%s: init processes outlived the failed create: %v", c.name, inits)
 		}
-		if !strings.Contains(r.stderr, "killed and reaped nsenter stage 0") {
-			t.Errorf("%s: no 'killed and reaped nsenter stage 0' in the --debug output: %s", c.name, r.stderr)
+		if !strings.Contains(r.Stderr, "killed and reaped nsenter stage 0") {
+			t.Errorf("%s: no 'killed and reaped nsenter stage 0' in the --debug output: %s", c.name, r.Stderr)
 		}
-		killed := regexp.MustCompile(`killed and reaped the init, pid \d+`).MatchString(r.stderr)
+		killed := regexp.MustCompile(`killed and reaped the init, pid \d+`).MatchString(r.Stderr)
 		switch {
 		case c.noClone && killed:
-			t.Errorf("%s: an init was cloned before the user namespace was mapped: %s", c.name, r.stderr)
+			t.Errorf("%s: an init was cloned before the user namespace was mapped: %s", c.name, r.Stderr)
 		case c.noClone && took > 900*time.Millisecond:
 			t.Errorf("%s: the failed create took %v: it waited for an init that never comes", c.name, took)
 		case !c.noClone && !killed:
 			// Without a user namespace stage 0 clones the init without
 			// waiting for the parent: create must have killed it.
-			t.Errorf("%s: no 'killed and reaped the init' in the --debug output: %s", c.name, r.stderr)
+			t.Errorf("%s: no 'killed and reaped the init' in the --debug output: %s", c.name, r.Stderr)
 		}
 	}
 	e.ok(e.nook("kill", existing, "KILL"))
@@ -114,13 +116,13 @@ func TestFailedCreateLeavesNoInit(t *testing.T) {
 // the create that made it; no other test writes to this file).
 func liveWriters(path string) []string {
 	var out []string
-	for _, pid := range allPids() {
-		st, err := readStat(pid)
-		if err != nil || st.state == 'Z' {
+	for _, pid := range harness.AllPids() {
+		st, err := harness.ReadStat(pid)
+		if err != nil || st.State == 'Z' {
 			continue
 		}
 		if link, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/fd/1"); err == nil && link == path {
-			out = append(out, "pid "+strconv.Itoa(pid)+" ("+st.comm+")")
+			out = append(out, "pid "+strconv.Itoa(pid)+" ("+st.Comm+")")
 		}
 	}
 	return out
@@ -137,14 +139,14 @@ func TestFailedExecLeavesNoStage0(t *testing.T) {
 		{stopped, "stopped"},
 	} {
 		r := e.nook("--debug", "exec", c.id, "true")
-		left := liveWriters(r.outPath)
-		if r.code != 255 || !strings.Contains(r.stderr, c.want) {
+		left := liveWriters(r.OutPath)
+		if r.Code != 255 || !strings.Contains(r.Stderr, c.want) {
 			t.Errorf("exec in %s: want exit 255 and an error about %q, got: %s", c.id, c.want, r)
 		}
 		// Killed and reaped by exec itself, not left to die of EOF when
 		// exec has gone.
-		if !strings.Contains(r.stderr, "killed and reaped nsenter stage 0") {
-			t.Errorf("exec in %s: no 'killed and reaped nsenter stage 0' in the --debug output: %s", c.id, r.stderr)
+		if !strings.Contains(r.Stderr, "killed and reaped nsenter stage 0") {
+			t.Errorf("exec in %s: no 'killed and reaped nsenter stage 0' in the --debug output: %s", c.id, r.Stderr)
 		}
 		if len(left) > 0 {
 			t.Errorf("exec in %s: processes outlived it: %v", c.id, left)

@@ -30,8 +30,8 @@ func TestParallelContainers(t *testing.T) {
 		wg.Add(1)
 		go func(bundle, id string) {
 			defer wg.Done()
-			pidFile := filepath.Join(e.dir, id+".pid")
-			if r := e.nook("create", "--bundle", bundle, "--pid-file", pidFile, id); r.code != 0 {
+			pidFile := filepath.Join(e.Dir, id+".pid")
+			if r := e.nook("create", "--bundle", bundle, "--pid-file", pidFile, id); r.Code != 0 {
 				errs <- "create: " + r.String()
 				return
 			}
@@ -40,18 +40,18 @@ func TestParallelContainers(t *testing.T) {
 			} else {
 				errs <- fmt.Sprintf("%s: pid file: %v", id, err)
 			}
-			if r := e.nook("start", id); r.code != 0 {
+			if r := e.nook("start", id); r.Code != 0 {
 				errs <- "start: " + r.String()
 			}
 			r := e.nook("state", id)
 			var s stateOut
-			if r.code != 0 || json.Unmarshal([]byte(r.stdout), &s) != nil || s.Status != "running" {
+			if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &s) != nil || s.Status != "running" {
 				errs <- "state after start: " + r.String()
 			}
-			if r := e.nook("delete", "--force", id); r.code != 0 {
+			if r := e.nook("delete", "--force", id); r.Code != 0 {
 				errs <- "delete --force: " + r.String()
 			}
-			if r := e.nook("state", id); r.code != 1 || !strings.Contains(r.stderr, "container does not exist") {
+			if r := e.nook("state", id); r.Code != 1 || !strings.Contains(r.Stderr, "container does not exist") {
 				errs <- "state after delete: " + r.String()
 			}
 		}(bundles[i], ids[i])
@@ -66,18 +66,18 @@ func TestParallelContainers(t *testing.T) {
 // checkNoPanic: a racing command may lose (exit 1, one line) but never crash.
 func checkNoPanic(t *testing.T, r result) {
 	t.Helper()
-	if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
+	if strings.Contains(r.Stderr, "panic") || strings.Contains(r.Stderr, "goroutine ") {
 		t.Errorf("crash: %s", r)
 		return
 	}
-	switch r.code {
+	switch r.Code {
 	case 0:
 	case 1:
-		if len(nonEmptyLines(r.stderr)) != 1 {
+		if len(nonEmptyLines(r.Stderr)) != 1 {
 			t.Errorf("want one error line: %s", r)
 		}
 	default:
-		t.Errorf("exit %d: %s", r.code, r)
+		t.Errorf("exit %d: %s", r.Code, r)
 	}
 }
 
@@ -101,9 +101,9 @@ func TestRacingCommands(t *testing.T) {
 	wg.Wait()
 	for _, r := range results {
 		checkNoPanic(t, r)
-		if r.args[2] == "state" && r.code == 0 {
+		if r.Args[2] == "state" && r.Code == 0 {
 			var s stateOut
-			if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+			if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
 				t.Errorf("state output is not JSON: %s", r)
 			} else if (s.Status == "stopped") != (s.Pid == 0) || !containsStr([]string{"running", "stopped"}, s.Status) {
 				t.Errorf("inconsistent state %+v", s)
@@ -112,11 +112,11 @@ func TestRacingCommands(t *testing.T) {
 	}
 	// Whatever the order, --force wins in the end: the container is gone.
 	r := e.nook("delete", "--force", id)
-	if r.code != 0 && !strings.Contains(r.stderr, "container does not exist") {
+	if r.Code != 0 && !strings.Contains(r.Stderr, "container does not exist") {
 		t.Errorf("final delete --force: %s", r)
 	}
 	e.expectFail(e.nook("state", id), "container does not exist")
-	if entries, _ := os.ReadDir(e.root); len(entries) != 0 {
+	if entries, _ := os.ReadDir(e.Root); len(entries) != 0 {
 		t.Errorf("state root not empty after racing deletes: %v", entries)
 	}
 }
@@ -129,9 +129,9 @@ func TestInterruptedCreate(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		delay := time.Duration(i) * 4 * time.Millisecond
 		id := e.id()
-		out, err := os.Create(filepath.Join(e.dir, id+".out"))
+		out, err := os.Create(filepath.Join(e.Dir, id+".out"))
 		must(t, err)
-		cmd := exec.Command(nookBin, "--root", e.root, "create", "--bundle", b, id)
+		cmd := exec.Command(suite.Nook, "--root", e.Root, "create", "--bundle", b, id)
 		cmd.Stdout, cmd.Stderr = out, out
 		must(t, cmd.Start())
 		time.Sleep(delay)
@@ -142,7 +142,7 @@ func TestInterruptedCreate(t *testing.T) {
 			e.register(s.Pid)
 		}
 		r := e.nook("delete", "--force", id)
-		if r.code != 0 && !strings.Contains(r.stderr, "container does not exist") {
+		if r.Code != 0 && !strings.Contains(r.Stderr, "container does not exist") {
 			t.Errorf("delete --force after create was killed at %s: %s", delay, r)
 		}
 		e.expectFail(e.nook("state", id), "container does not exist")
@@ -154,11 +154,11 @@ func TestInterruptedCreate(t *testing.T) {
 func TestRunForwardsSignals(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle(sh(`trap "echo got-term; exit 5" TERM; echo ready; while :; do sleep 0.1; done`))
-	outPath := filepath.Join(e.dir, "run.out")
+	outPath := filepath.Join(e.Dir, "run.out")
 	out, err := os.Create(outPath)
 	must(t, err)
 	defer out.Close()
-	cmd := exec.Command(nookBin, "--root", e.root, "run", "--bundle", b, e.id())
+	cmd := exec.Command(suite.Nook, "--root", e.Root, "run", "--bundle", b, e.id())
 	cmd.Stdout, cmd.Stderr = out, out
 	must(t, cmd.Start())
 	done := make(chan error, 1)
@@ -199,9 +199,9 @@ func TestConcurrentCreateSameID(t *testing.T) {
 	wins := 0
 	for _, r := range results {
 		checkNoPanic(t, r)
-		if r.code == 0 {
+		if r.Code == 0 {
 			wins++
-		} else if !strings.Contains(r.stderr, "exists") {
+		} else if !strings.Contains(r.Stderr, "exists") {
 			t.Errorf("losing create: %s", r)
 		}
 	}

@@ -43,7 +43,7 @@ func receiveMaster(t *testing.T, l *net.UnixListener) (*os.File, string) {
 
 func TestTerminalConsoleSocket(t *testing.T) {
 	e := newEnv(t)
-	sock := filepath.Join(e.dir, "console.sock")
+	sock := filepath.Join(e.Dir, "console.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	must(t, err)
 	defer l.Close()
@@ -85,11 +85,11 @@ func TestRunForegroundTerminal(t *testing.T) {
 	// run's private console socket lives in a temp dir under $TMPDIR,
 	// which must be gone afterwards.
 	tmp := t.TempDir()
-	e.env = []string{"TMPDIR=" + tmp}
+	e.Environ = []string{"TMPDIR=" + tmp}
 	// nook relays to its caller's terminal, which it must have (as runc).
 	_, tty := openPty(t)
 	b := e.bundle(sh("tty; echo term=$TERM"), func(s *specs.Spec) { s.Process.Terminal = true })
-	out := e.ok(e.nookCmd(nookOpts{stdin: tty}, "run", "--bundle", b, e.id())).stdout
+	out := e.ok(e.nookCmd(nookOpts{stdin: tty}, "run", "--bundle", b, e.id())).Stdout
 	lines := nonEmptyLines(strings.ReplaceAll(out, "\r", ""))
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "/dev/pts/") {
 		t.Errorf("run with terminal printed %q, want a /dev/pts tty", lines)
@@ -101,7 +101,7 @@ func TestRunForegroundTerminal(t *testing.T) {
 
 func TestBadConsoleSocket(t *testing.T) {
 	e := newEnv(t)
-	notSock := filepath.Join(e.dir, "plain-file")
+	notSock := filepath.Join(e.Dir, "plain-file")
 	must(t, os.WriteFile(notSock, nil, 0o644))
 	b := e.bundle(func(s *specs.Spec) { s.Process.Terminal = true })
 	e.expectFail(e.nook("create", "--bundle", b, "--console-socket", notSock, e.id()), "--console-socket")

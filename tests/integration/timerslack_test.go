@@ -34,8 +34,8 @@ func withCallerSlack(t *testing.T, f func()) {
 // one and every kind of hook get the slack of nook's caller.
 func TestTimerSlack(t *testing.T) {
 	e := newEnv(t)
-	log := filepath.Join(e.dir, "hooks.log")
-	script := filepath.Join(e.dir, "hook.sh")
+	log := filepath.Join(e.Dir, "hooks.log")
+	script := filepath.Join(e.Dir, "hook.sh")
 	must(t, os.WriteFile(script, []byte("#!/bin/sh\necho \"$1 $(cat /proc/self/timerslack_ns)\" >> "+log+"\n"), 0o755))
 	hook := func(kind string) []specs.Hook {
 		return []specs.Hook{{Path: script, Args: []string{"hook.sh", kind}}}
@@ -70,7 +70,7 @@ func TestTimerSlack(t *testing.T) {
 		if got := strings.TrimSpace(readString("/proc/" + itoa(pid) + "/timerslack_ns")); got != callerSlack {
 			t.Errorf("the started container's process has timer slack %s, want the caller's %s", got, callerSlack)
 		}
-		if got := strings.TrimSpace(e.ok(e.nook("exec", id, "cat", "/proc/self/timerslack_ns")).stdout); got != callerSlack {
+		if got := strings.TrimSpace(e.ok(e.nook("exec", id, "cat", "/proc/self/timerslack_ns")).Stdout); got != callerSlack {
 			t.Errorf("an exec'd process has timer slack %s, want the caller's %s", got, callerSlack)
 		}
 		e.ok(e.nook("delete", "--force", id))

@@ -9,7 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nookrt/nook/tests/security/harness"
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // CVE-2019-5736: a container process rewrites the runtime's binary through

@@ -18,7 +18,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nookrt/nook/tests/security/harness"
+	"github.com/nookrt/nook/tests/harness"
 )
 
 var (
@@ -28,7 +28,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(harness.Run(m, "nook-security-", &suite, &skip))
+	os.Exit(harness.Run(m, harness.Config{Prefix: "nook-security-"}, &suite, &skip))
 }
 
 // newEnv skips without root or busybox and gives the test its own world.

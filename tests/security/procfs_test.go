@@ -12,7 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nookrt/nook/tests/security/harness"
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // fakeProc makes a directory that looks like a procfs to a path-based

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nookrt/nook/tests/security/harness"
+	"github.com/nookrt/nook/tests/harness"
 )
 
 // The harness reaps orphans as a shim does, from before the suite builds

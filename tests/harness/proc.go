@@ -169,9 +169,11 @@ func inCgroupOf(pid int, ids map[string]bool) string {
 	return ""
 }
 
-// ProcessesOf lists live processes (other than this one) that refer to a
-// path under dir or sit in the cgroup of one of ids, and zombies whose parent
-// is not this process (ours are reaped by ReapOrphans).
+// ProcessesOf lists the processes (other than this one) that refer to a
+// path under dir (command line, exe, root, cwd or an open fd) or sit in the
+// cgroup of one of ids, and the zombies whose parent refers to dir (a
+// process that does not reap its children). Zombies of this process are
+// not listed: ReapOrphans reaps them.
 func ProcessesOf(dir string, ids []string) map[int]string {
 	idSet := map[string]bool{}
 	for _, id := range ids {
@@ -188,7 +190,17 @@ func ProcessesOf(dir string, ids []string) map[int]string {
 		if err != nil || st.State == 'Z' && st.Ppid == self {
 			continue
 		}
-		refs := procRefs(pid, match)
+		var refs []string
+		if st.State == 'Z' {
+			// A zombie's files are gone; what matters is its parent.
+			if prefs := procRefs(st.Ppid, match); len(prefs) > 0 {
+				parent, _ := ReadStat(st.Ppid)
+				refs = append(refs, fmt.Sprintf("zombie not reaped by its parent %d (%s): %s",
+					st.Ppid, parent.Comm, strings.Join(prefs, "; ")))
+			}
+		} else {
+			refs = procRefs(pid, match)
+		}
 		if cg := inCgroupOf(pid, idSet); cg != "" {
 			refs = append(refs, "cgroup "+cg)
 		}
@@ -199,7 +211,9 @@ func ProcessesOf(dir string, ids []string) map[int]string {
 	return found
 }
 
-// MountsUnder lists the mount points of this mount namespace under dir.
+// MountsUnder lists the mount points of this mount namespace whose
+// mountinfo line names dir or a path below it: as the mount point, the root
+// of the mount, or in its source or options (an overlay's layers).
 func MountsUnder(dir string) []string {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -208,7 +222,7 @@ func MountsUnder(dir string) []string {
 	match := Under(dir)
 	var out []string
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) > 4 && (match(f[4]) || match(f[3])) {
+		if f := strings.Fields(l); len(f) > 4 && match(l) {
 			out = append(out, f[4])
 		}
 	}

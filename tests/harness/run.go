@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,7 +21,7 @@ import (
 // and a pipe would keep Wait waiting for the container.
 type Result struct {
 	Args           []string
-	Code           int // exit status; 128+N when killed by signal N; -1 when it did not run
+	Code           int // exit status; 128+N when killed by signal N; -1 when it did not run or outlived its limit
 	Stdout, Stderr string
 	// OutPath is the command's stdout file, which a container created by
 	// it keeps writing to.
@@ -38,42 +38,89 @@ func (r Result) Crashed() bool {
 		strings.Contains(r.Stderr, "fatal error:")
 }
 
-// Running is a nook command started in the background.
+// Running is a command started in the background, its stdout and stderr
+// in files (see Result), killed if it outlives its limit.
 type Running struct {
 	cmd      *exec.Cmd
 	res      Result
-	out, err *os.File
-	cancel   context.CancelFunc
+	errPath  string
+	limit    time.Duration
+	timer    *time.Timer
+	timedOut atomic.Bool
 }
 
-// Pid is the nook process's pid.
+// StartCaptured starts cmd with its output in files under dir, numbered n
+// (out<n>, err<n>), and kills it if it is still running after limit.
+func StartCaptured(dir string, n int64, cmd *exec.Cmd, limit time.Duration) (*Running, error) {
+	r := &Running{cmd: cmd, limit: limit, errPath: filepath.Join(dir, fmt.Sprintf("err%d", n)),
+		res: Result{Args: cmd.Args[1:], OutPath: filepath.Join(dir, fmt.Sprintf("out%d", n))}}
+	out, err := os.Create(r.res.OutPath)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	errf, err := os.Create(r.errPath)
+	if err != nil {
+		return nil, err
+	}
+	defer errf.Close()
+	cmd.Stdout, cmd.Stderr = out, errf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	r.timer = time.AfterFunc(limit, func() {
+		r.timedOut.Store(true)
+		cmd.Process.Kill()
+	})
+	return r, nil
+}
+
+// RunCaptured starts cmd as StartCaptured does and waits for it.
+func RunCaptured(dir string, n int64, cmd *exec.Cmd, limit time.Duration) Result {
+	r, err := StartCaptured(dir, n, cmd, limit)
+	if err != nil {
+		return Result{Args: cmd.Args[1:], Code: -1, Stderr: "(test harness: " + err.Error() + ")"}
+	}
+	return r.Wait()
+}
+
+// Pid is the command's pid.
 func (r *Running) Pid() int { return r.cmd.Process.Pid }
 
-// Kill sends SIGKILL to the nook process (not to what it started).
+// Kill sends SIGKILL to the command (not to what it started).
 func (r *Running) Kill() { r.cmd.Process.Signal(unix.SIGKILL) }
 
-// Wait waits for the command and returns its result.
+// Started is what is known of the command before it ends: its Args and
+// OutPath.
+func (r *Running) Started() Result { return r.res }
+
+// Wait waits for the command. Its Code is the exit status, 128+N for
+// signal N, or -1 when the limit killed it or it could not be waited for;
+// the harness says which at the start of Stderr.
 func (r *Running) Wait() Result {
-	runErr := r.cmd.Wait()
-	r.cancel()
-	r.out.Close()
-	r.err.Close()
+	err := r.cmd.Wait()
+	r.timer.Stop()
 	res := r.res
 	var ee *exec.ExitError
 	switch {
-	case runErr == nil:
-	case errors.As(runErr, &ee):
+	case err == nil:
+	case errors.As(err, &ee):
 		res.Code = ee.ExitCode()
 		// os/exec reports a syscall.WaitStatus (not unix.WaitStatus).
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			res.Code = 128 + int(ws.Signal())
+			res.Stderr = fmt.Sprintf("(test harness: killed by %v)\n", ws.Signal())
 		}
 	default:
 		res.Code = -1
-		res.Stderr += "(harness: " + runErr.Error() + ")\n"
+		res.Stderr = "(test harness: " + err.Error() + ")\n"
+	}
+	if r.timedOut.Load() {
+		res.Code = -1
+		res.Stderr = fmt.Sprintf("(test harness: killed after %v)\n", r.limit)
 	}
 	res.Stdout = ReadString(res.OutPath)
-	res.Stderr = ReadString(r.err.Name()) + res.Stderr
+	res.Stderr += ReadString(r.errPath)
 	return res
 }
 
@@ -84,43 +131,34 @@ type Opts struct {
 	NoRoot  bool          // do not add --root (the args carry their own)
 }
 
-// Start starts nook with this env's --root in the background.
-func (e *Env) Start(o Opts, args ...string) (*Running, error) {
+// Command is the nook command Start runs: this env's binary, --root (unless
+// o.NoRoot), fds and environment.
+func (e *Env) Command(o Opts, args ...string) *exec.Cmd {
 	full := args
 	if !o.NoRoot {
 		full = append([]string{"--root", e.Root}, args...)
 	}
-	n := e.Next()
-	outPath := filepath.Join(e.Dir, fmt.Sprintf("out%d", n))
-	out, err := os.Create(outPath)
-	if err != nil {
-		return nil, err
+	cmd := exec.Command(e.Bin, full...)
+	cmd.ExtraFiles = o.Extra
+	if len(e.Environ) > 0 {
+		cmd.Env = append(os.Environ(), e.Environ...)
 	}
-	errf, err := os.Create(filepath.Join(e.Dir, fmt.Sprintf("err%d", n)))
-	if err != nil {
-		out.Close()
-		return nil, err
-	}
+	return cmd
+}
+
+// Start starts nook with this env's --root in the background.
+func (e *Env) Start(o Opts, args ...string) (*Running, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
-	cmd := exec.CommandContext(ctx, e.Bin, full...)
-	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = out, errf, o.Extra
-	if err := cmd.Start(); err != nil {
-		cancel()
-		out.Close()
-		errf.Close()
-		return nil, err
-	}
-	return &Running{cmd: cmd, res: Result{Args: full, OutPath: outPath}, out: out, err: errf, cancel: cancel}, nil
+	return StartCaptured(e.Dir, e.Next(), e.Command(o, args...), o.Timeout)
 }
 
 // NookOpts runs nook to completion.
 func (e *Env) NookOpts(o Opts, args ...string) Result {
 	r, err := e.Start(o, args...)
 	if err != nil {
-		return Result{Args: args, Code: -1, Stderr: "(harness: " + err.Error() + ")"}
+		return Result{Args: args, Code: -1, Stderr: "(test harness: " + err.Error() + ")"}
 	}
 	return r.Wait()
 }
@@ -159,7 +197,7 @@ func (e *Env) TryCreate(o Opts, bundle, id string, extra ...string) (int, Result
 	pid, err := strconv.Atoi(ReadString(pidFile))
 	if err != nil {
 		r.Code = -1
-		r.Stderr += fmt.Sprintf("(harness: pid file holds %q)", ReadString(pidFile))
+		r.Stderr += fmt.Sprintf("(test harness: pid file holds %q)", ReadString(pidFile))
 		return 0, r
 	}
 	e.Register(pid)
@@ -180,10 +218,26 @@ func (e *Env) Register(pid int) {
 
 // State is `nook state` output.
 type State struct {
-	ID     string `json:"id"`
-	Pid    int    `json:"pid"`
-	Status string `json:"status"`
-	Bundle string `json:"bundle"`
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      string            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations"`
+	Owner       string            `json:"owner"`
+}
+
+// State returns the state of id; it fails the test if nook reports none.
+func (e *Env) State(id string) State {
+	e.T.Helper()
+	r := e.OK(e.Nook("state", id))
+	var s State
+	if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
+		e.T.Fatalf("state output is not JSON: %v\n%s", err, r)
+	}
+	return s
 }
 
 // TryState returns the state of id, if nook reports one.
@@ -204,10 +258,7 @@ func (e *Env) WaitStatus(id, want string) State {
 	e.T.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		s, r, ok := e.TryState(id)
-		if !ok {
-			e.T.Fatalf("state %s: %s", id, r)
-		}
+		s := e.State(id)
 		if s.Status == want {
 			return s
 		}

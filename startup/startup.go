@@ -1,6 +1,7 @@
-package nsenter
+package startup
 
 /*
+#cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
 extern char *nook_borrowed_env;
 */
 import "C"

@@ -1,4 +1,4 @@
-package nsenter
+package startup
 
 /*
 extern unsigned long nook_caller_timerslack;

@@ -136,16 +136,26 @@ func removeCgroup(dir string) {
 }
 
 // leftovers is the final sweep of a suite: no process or mount referring
-// to the suite's directory (every env dir is a t.TempDir, not under it, so
-// this catches what the suite itself ran), and no zombie child.
+// to the suite's directory (the nook binary, the master rootfs) or to any
+// env's, no process of the nook binary left as a child of this one, and no
+// zombie child.
 func (s *Suite) leftovers() []string {
+	s.mu.Lock()
+	dirs := append([]string{s.Dir}, s.envDirs...)
+	s.mu.Unlock()
 	var out []string
 	ReapOrphans()
-	for _, d := range ProcessesOf(s.Dir, nil) {
-		out = append(out, "process "+d)
+	procs := map[int]string{} // a process may refer to several dirs
+	for _, d := range dirs {
+		for pid, p := range ProcessesOf(d, nil) {
+			procs[pid] = p
+		}
+		for _, m := range MountsUnder(d) {
+			out = append(out, "mount "+m)
+		}
 	}
-	for _, m := range MountsUnder(s.Dir) {
-		out = append(out, "mount "+m)
+	for _, p := range procs {
+		out = append(out, "process "+p)
 	}
 	self := os.Getpid()
 	for _, pid := range AllPids() {

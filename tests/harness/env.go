@@ -28,6 +28,8 @@ type Env struct {
 	// Bin is the nook binary this env runs (the suite's unless a test
 	// uses a private copy).
 	Bin string
+	// Environ is added to nook's environment (the test's own is inherited).
+	Environ []string
 
 	seq atomic.Int64
 	mu  sync.Mutex
@@ -39,11 +41,14 @@ type Env struct {
 var idSeq atomic.Int64
 
 // NewEnv makes a test's env and registers its leftover check (run before the
-// temp dir is removed).
+// temp dir is removed: registered after TempDir's own cleanup).
 func (s *Suite) NewEnv(t testing.TB) *Env {
 	t.Helper()
 	e := &Env{T: t, Suite: s, Dir: t.TempDir(), Bin: s.Nook}
 	e.Root = filepath.Join(e.Dir, "state")
+	s.mu.Lock()
+	s.envDirs = append(s.envDirs, e.Dir)
+	s.mu.Unlock()
 	t.Cleanup(e.checkLeftovers)
 	return e
 }
@@ -114,16 +119,16 @@ func AddMount(m specs.Mount) SpecMod {
 	return func(s *specs.Spec) { s.Mounts = append(s.Mounts, m) }
 }
 
-// Bundle makes a bundle dir with a private copy of the busybox rootfs and a
-// config.json built from `nook spec` plus mods. The rootfs is copied, never
-// hard-linked: attacks write into it.
+// Bundle makes a bundle dir with its own busybox rootfs and a config.json
+// built from `nook spec` plus mods. The rootfs is a copy, or, when the suite
+// says LinkRootfs, a tree of hard links to the master's files.
 func (e *Env) Bundle(mods ...SpecMod) string {
 	e.T.Helper()
 	b := filepath.Join(e.Dir, fmt.Sprintf("bundle%d", e.Next()))
 	if err := os.Mkdir(b, 0o755); err != nil {
 		e.T.Fatal(err)
 	}
-	if err := CopyTree(e.Suite.Rootfs, filepath.Join(b, "rootfs")); err != nil {
+	if err := cloneTree(e.Suite.Rootfs, filepath.Join(b, "rootfs"), e.Suite.LinkRootfs); err != nil {
 		e.T.Fatalf("copy rootfs: %v", err)
 	}
 	s := e.Suite.NewSpec()
@@ -148,7 +153,11 @@ func (e *Env) WriteConfig(bundle string, s *specs.Spec) {
 
 // CopyTree copies a directory tree: directories and regular files copied,
 // symlinks re-created.
-func CopyTree(src, dst string) error {
+func CopyTree(src, dst string) error { return cloneTree(src, dst, false) }
+
+// cloneTree copies a directory tree as CopyTree does, but with link it
+// hard-links regular files (and copies those it cannot link).
+func cloneTree(src, dst string, link bool) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -175,6 +184,9 @@ func CopyTree(src, dst string) error {
 			}
 			return os.Symlink(link, target)
 		default:
+			if link && os.Link(p, target) == nil {
+				return nil
+			}
 			return copyFile(p, target, info.Mode().Perm())
 		}
 	})

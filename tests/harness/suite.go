@@ -1,7 +1,8 @@
-// Package harness is the shared test harness of tests/security and
-// tests/fault: it builds nook from this checkout into a private directory,
-// makes a busybox rootfs, runs nook with a test's own --root and checks that a
-// test left nothing behind (state dirs, processes, mounts, cgroups).
+// Package harness is the one test harness of tests/integration,
+// tests/security and tests/fault: it builds nook from this checkout (or
+// copies $NOOK_BINARY) into a private directory, makes a busybox rootfs, runs
+// nook with a test's own --root and checks that a test left nothing behind
+// (state dirs, processes, mounts, cgroups).
 //
 // It is an ordinary package (test files of one package cannot be imported by
 // another) used only by tests; nothing in nook imports it.
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,16 +37,31 @@ type Suite struct {
 	Nook string
 	// Rootfs is the master busybox rootfs; bundles get copies.
 	Rootfs string
+	// LinkRootfs makes bundles hard-link the master rootfs's files instead
+	// of copying them: much faster, for suites whose containers never write
+	// a rootfs file in place (security's attacks do, so it copies).
+	LinkRootfs bool
 	// base is `nook spec` with terminal false, as JSON.
 	base []byte
+
+	mu sync.Mutex
+	// envDirs are the dirs of every env, for the final sweep.
+	envDirs []string
+}
+
+// Config says how Run sets up a suite.
+type Config struct {
+	// Prefix names the suite's temporary directory.
+	Prefix string
+	// LinkRootfs: see Suite.
+	LinkRootfs bool
 }
 
 // Run is a TestMain body: it sets up the suite (or a skip reason when the
 // machine cannot run real containers), runs the tests and then fails the run
-// if anything of the suite is left on the machine. prefix names the suite's
-// temporary directory.
-func Run(m *testing.M, prefix string, suite **Suite, skip *string) int {
-	s, reason, err := Setup(prefix)
+// if anything of the suite is left on the machine.
+func Run(m *testing.M, c Config, suite **Suite, skip *string) int {
+	s, reason, err := Setup(c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness setup:", err)
 		return 1
@@ -69,7 +86,7 @@ func Run(m *testing.M, prefix string, suite **Suite, skip *string) int {
 
 // Setup prepares a suite. It returns a non-empty skip reason when the machine
 // lacks what real containers need (root, busybox); err is a real failure.
-func Setup(prefix string) (s *Suite, skip string, err error) {
+func Setup(c Config) (s *Suite, skip string, err error) {
 	if os.Geteuid() != 0 {
 		return nil, "these tests run real containers and need root (run as uid 0)", nil
 	}
@@ -82,11 +99,11 @@ func Setup(prefix string) (s *Suite, skip string, err error) {
 		return nil, "", fmt.Errorf("set child subreaper: %w", err)
 	}
 	go reapForever()
-	dir, err := os.MkdirTemp("", prefix)
+	dir, err := os.MkdirTemp("", c.Prefix)
 	if err != nil {
 		return nil, "", err
 	}
-	s = &Suite{Dir: dir}
+	s = &Suite{Dir: dir, LinkRootfs: c.LinkRootfs}
 	if err := s.build(); err != nil {
 		os.RemoveAll(dir)
 		return nil, "", err
@@ -131,21 +148,29 @@ func reapForever() {
 // Close removes the suite's directory.
 func (s *Suite) Close() { os.RemoveAll(s.Dir) }
 
-// RepoRoot is the module root: three levels above this file.
+// RepoRoot is the module root: two levels above this file.
 func RepoRoot() (string, error) {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		return "", fmt.Errorf("cannot locate the harness source")
 	}
-	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		return "", fmt.Errorf("no go.mod in %s (expected the repository root): %w", root, err)
 	}
 	return root, nil
 }
 
-const passwd = "root:x:0:0:root:/root:/bin/sh\nnobody:x:1000:1000:nobody:/tmp:/bin/sh\n"
-const group = "root:x:0:\nnobody:x:1000:\n"
+const passwd = `root:x:0:0:root:/root:/bin/sh
+nobody:x:1000:1000:nobody:/tmp:/bin/sh
+`
+
+// group gives nobody supplementary groups (wheel) for the user tests.
+const group = `root:x:0:
+wheel:x:10:nobody
+users:x:20:
+nobody:x:1000:
+`
 
 // MakeBusyboxRootfs copies /bin/busybox into dir/bin and links every applet
 // to it.
@@ -170,6 +195,8 @@ func MakeBusyboxRootfs(dir string) error {
 		return fmt.Errorf("busybox --list: %w", err)
 	}
 	for _, applet := range strings.Fields(string(out)) {
+		// The list names busybox itself: a symlink there would replace
+		// the binary with a link to itself.
 		if applet == "busybox" || strings.Contains(applet, "/") {
 			continue
 		}
@@ -200,6 +227,7 @@ func (s *Suite) loadBase() error {
 	if err := json.Unmarshal(b, &sp); err != nil {
 		return fmt.Errorf("parse nook spec output: %w", err)
 	}
+	sp.Version = "1.3.0"
 	sp.Process.Terminal = false
 	sp.Root.Path = "rootfs"
 	s.base, err = json.Marshal(&sp)

@@ -1,4 +1,4 @@
-package nsenter
+package startup
 
 import (
 	"os"

@@ -1,0 +1,382 @@
+package libcontainer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/cgroups"
+	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/nsenter"
+)
+
+// How a container's init ended is recorded in exitFile in its state
+// directory, by the exit keeper create starts (nsenter/keeper.c) or by a
+// `nook run` that waited for the init itself. The file is written once,
+// under a shared lock of the directory, by temp file and rename; only
+// `nook state` and `nook events` read it.
+const exitFile = "exit.json"
+
+// exitRecord is exitFile's content. A field the writer could not learn is
+// left out.
+type exitRecord struct {
+	// ExitedAt: when the writer saw the init exit, ns since the epoch.
+	ExitedAt int64 `json:"exitedAt"`
+	// WaitStatus as wait(2) reports it.
+	WaitStatus *int32 `json:"waitStatus,omitempty"`
+	// OOMKills: how many processes the kernel's OOM killer killed in the
+	// container's memory cgroup while the init ran.
+	OOMKills *uint64 `json:"oomKills,omitempty"`
+}
+
+// ExitInfo is how a stopped container's init ended, as far as it is known.
+type ExitInfo struct {
+	// Code is the exit code of an init that exited; nil if it did not
+	// (Signal) or the status is unknown.
+	Code *int
+	// Signal names the signal that killed the init ("SIGKILL").
+	Signal     string
+	CoreDumped bool
+	// OOMKilled: the kernel's OOM killer killed a process of the
+	// container (the init or another) while it ran; nil when unknown (no
+	// memory cgroup to ask).
+	OOMKilled *bool
+	// ExitedAt is when the exit was seen (within milliseconds of it).
+	ExitedAt time.Time
+}
+
+func (r *exitRecord) info() *ExitInfo {
+	x := &ExitInfo{ExitedAt: time.Unix(0, r.ExitedAt).UTC()}
+	if r.WaitStatus != nil {
+		ws := unix.WaitStatus(*r.WaitStatus)
+		switch {
+		case ws.Signaled():
+			x.Signal = unix.SignalName(ws.Signal())
+			if x.Signal == "" {
+				x.Signal = strconv.Itoa(int(ws.Signal()))
+			}
+			x.CoreDumped = ws.CoreDump()
+		case ws.Exited():
+			code := ws.ExitStatus()
+			x.Code = &code
+		}
+	}
+	if r.OOMKills != nil {
+		killed := *r.OOMKills > 0
+		x.OOMKilled = &killed
+	}
+	return x
+}
+
+// readExit returns how the container whose state directory is dir ended:
+// nil, and no error, while that is not recorded (it runs, its keeper has
+// not written yet, or it was created without one).
+func readExit(dir string) (*ExitInfo, error) {
+	b, err := os.ReadFile(filepath.Join(dir, exitFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read exit record: %w", err)
+	}
+	var r exitRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("parse exit record %s: %w", filepath.Join(dir, exitFile), err)
+	}
+	return r.info(), nil
+}
+
+// startExitKeeper starts the keeper of rec's init (its child: the pid is
+// not reused) and returns its pid. The keeper is a new session of its own
+// with no stdio, outside the container's cgroup, so neither create's
+// caller (an engine reading create's output to its end) nor the container
+// waits for it; it outlives create and exits with the init.
+func startExitKeeper(h *state.Handle, rec *state.Record) (int, error) {
+	pidfd, err := unix.PidfdOpen(rec.Pid, 0)
+	if err != nil {
+		return 0, fmt.Errorf("pidfd_open %d: %w", rec.Pid, err)
+	}
+	defer unix.Close(pidfd)
+	dir, err := unix.Open(h.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("open state dir: %w", err)
+	}
+	defer unix.Close(dir)
+	// fd i of the keeper is files[i]; ^0: closed.
+	files := make([]uintptr, nsenter.ExitKeeperOOM+1)
+	for i := range files {
+		files[i] = ^uintptr(0)
+	}
+	files[nsenter.ExitKeeperPidfd] = uintptr(pidfd)
+	files[nsenter.ExitKeeperDir] = uintptr(dir)
+	oom := 0
+	if fd, ok := openOOMCounter(rec.Cgroup); ok {
+		defer unix.Close(fd)
+		files[nsenter.ExitKeeperOOM] = uintptr(fd)
+		oom = 1
+	}
+	prog, err := keeperProgram()
+	if err != nil {
+		return 0, err
+	}
+	defer prog.Close()
+	progFd := int(prog.Fd())
+	if progFd < len(files) {
+		// Above the fds the keeper is handed, which are put in place
+		// before the exec opens this one.
+		fd, err := unix.FcntlInt(prog.Fd(), unix.F_DUPFD_CLOEXEC, len(files))
+		if err != nil {
+			return 0, fmt.Errorf("exit keeper: %w", err)
+		}
+		defer unix.Close(fd)
+		progFd = fd
+	}
+	env := fmt.Sprintf("%s=%d %d %d", nsenter.ExitKeeperEnv, rec.Pid, rec.InitStartTime, oom)
+	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(progFd), []string{"nook", "exit-keeper", rec.ID}, &syscall.ProcAttr{
+		Dir:   "/",
+		Env:   []string{env},
+		Files: files,
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("start exit keeper: %w", err)
+	}
+	return pid, nil
+}
+
+// keeperProgram is what a keeper executes: the embedded keeper program in
+// a sealed memfd (it then holds neither nook's binary busy nor anything
+// writable), or, in a binary built without it, a read-only view of nook's
+// binary, as stage 0's. Either way /proc/<keeper>/exe leads to no
+// writable inode.
+func keeperProgram() (*os.File, error) {
+	elf := nsenter.KeeperProgram()
+	if len(elf) == 0 {
+		self, err := protectedSelf()
+		if err != nil {
+			return nil, fmt.Errorf("protect nook binary: %w", err)
+		}
+		return self, nil
+	}
+	// MFD_EXEC: a host with vm.memfd_noexec=1 makes memfds non-executable
+	// by default; kernels before 6.3 do not know the flag.
+	fd, err := unix.MemfdCreate("nook-exit-keeper", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate("nook-exit-keeper", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("exit keeper: memfd: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "nook-exit-keeper")
+	if _, err := f.Write(elf); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("exit keeper: write memfd: %w", err)
+	}
+	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("exit keeper: seal memfd: %w", err)
+	}
+	return f, nil
+}
+
+// preparedRecord is the "created" record being written, with the exit
+// keeper's pid in it, in the background: both are done while the init sets
+// up the container, off create's path.
+type preparedRecord struct {
+	done      chan struct{}
+	final     *state.PendingFile
+	err       error
+	keeperErr error
+}
+
+// prepareCreated starts the exit keeper of created's init (with keeper)
+// and writes created beside the record (state.Handle.PrepareSave).
+func prepareCreated(h *state.Handle, created *state.Record, keeper bool) *preparedRecord {
+	p := &preparedRecord{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		if keeper {
+			created.ExitKeeper, p.keeperErr = startExitKeeper(h, created)
+		}
+		p.final, p.err = h.PrepareSave(created)
+	}()
+	return p
+}
+
+// wait returns the written record, to commit. A keeper that could not be
+// started goes to debug: only `state` and `events` miss it, no reason to
+// fail create.
+func (p *preparedRecord) wait(debug func(format string, args ...any)) (*state.PendingFile, error) {
+	<-p.done
+	if p.keeperErr != nil && debug != nil {
+		debug("create: no exit keeper: %v", p.keeperErr)
+		p.keeperErr = nil
+	}
+	return p.final, p.err
+}
+
+// discard removes the written record unless it was committed.
+func (p *preparedRecord) discard() {
+	<-p.done
+	p.final.Discard()
+}
+
+// openOOMCounter opens the file of the container's oom_kill counter, if it
+// has a memory cgroup that can be read.
+func openOOMCounter(cg *cgroups.State) (int, bool) {
+	if cg == nil {
+		return -1, false
+	}
+	path := cgroups.OOMKillFile(*cg)
+	if path == "" {
+		return -1, false
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	return fd, err == nil
+}
+
+// exitWatch records the end of an init its caller waits for itself (`nook
+// run` in the foreground, the init's parent), where no keeper is started.
+type exitWatch struct {
+	dir     *os.File       // the state directory, as a keeper holds it
+	cgroup  *cgroups.State // nil: no cgroup
+	oomBase uint64         // its oom_kill counter before the init ran
+	haveOOM bool
+}
+
+// newExitWatch notes what the record needs from before the init runs.
+func newExitWatch(h *state.Handle, rec *state.Record) (*exitWatch, error) {
+	dir, err := os.Open(h.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("open state dir: %w", err)
+	}
+	w := &exitWatch{dir: dir, cgroup: rec.Cgroup}
+	if rec.Cgroup != nil {
+		w.oomBase, w.haveOOM = cgroups.OOMKillCount(*rec.Cgroup)
+	}
+	return w, nil
+}
+
+// RecordExit records how the init ended (ws, as the caller reaped it), for
+// a container created with WaitsForInit; a no-op for any other.
+func (c *Container) RecordExit(ws unix.WaitStatus) error {
+	w := c.exit
+	if w == nil {
+		return nil
+	}
+	c.exit = nil
+	defer w.dir.Close()
+	status := int32(ws)
+	rec := exitRecord{ExitedAt: time.Now().UnixNano(), WaitStatus: &status}
+	if w.haveOOM {
+		if n, ok := cgroups.OOMKillCount(*w.cgroup); ok {
+			kills := uint64(0)
+			if n > w.oomBase {
+				kills = n - w.oomBase
+			}
+			rec.OOMKills = &kills
+		}
+	}
+	return writeExitRecord(w.dir, &rec)
+}
+
+// writeExitRecord writes exitFile into dir as the keeper does: under a
+// shared lock, and only while the directory exists (a deleted container's
+// record is not written, nor one into a new container of the same id).
+func writeExitRecord(dir *os.File, rec *exitRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode exit record: %w", err)
+	}
+	fd := int(dir.Fd())
+	for {
+		err = unix.Flock(fd, unix.LOCK_SH)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("lock state dir: %w", err)
+	}
+	defer unix.Flock(fd, unix.LOCK_UN)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Nlink == 0 {
+		return nil // removed: nothing to record
+	}
+	return state.WriteFileAtomic(filepath.Join("/proc/self/fd", strconv.Itoa(fd), exitFile), b, 0o600)
+}
+
+// initExited is closed once the init of r exits (or at once if it has), or
+// when ctx ends.
+func initExited(ctx context.Context, r *state.Record) <-chan struct{} {
+	done := make(chan struct{})
+	fd, err := openVerifiedPidfd(r.Pid, r.InitStartTime)
+	if err != nil {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		defer unix.Close(fd)
+		for ctx.Err() == nil {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(fds, 200)
+			if n > 0 || err != nil && err != unix.EINTR {
+				return
+			}
+		}
+	}()
+	return done
+}
+
+// awaitExit waits, up to timeout and without any lock, for the record of
+// how the stopped container r (state directory dir) ended, and returns it
+// (nil if none came: no keeper, or the container was deleted).
+func awaitExit(ctx context.Context, dir string, r *state.Record, timeout time.Duration) *ExitInfo {
+	if x, err := readExit(dir); x != nil || err != nil || r.ExitKeeper == 0 {
+		return x
+	}
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_MOVED_TO|unix.IN_DELETE_SELF|unix.IN_ONLYDIR); err != nil {
+		return nil
+	}
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 4096)
+	for ctx.Err() == nil {
+		// Written (or the directory gone) between the first look and
+		// the watch, or since the last event.
+		if x, err := readExit(dir); x != nil || err != nil {
+			return x
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, int(min(left, 200*time.Millisecond)/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			return nil
+		}
+		for {
+			if _, err := unix.Read(fd, buf); err != nil {
+				break
+			}
+		}
+		if _, err := os.Stat(dir); err != nil {
+			return nil
+		}
+	}
+	return nil
+}

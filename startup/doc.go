@@ -1,0 +1,34 @@
+// Package startup holds what nook does to start fast, in one place. Every
+// nook command is a fresh process and a lifecycle is five of them (create,
+// the container's init, start, state, delete), so start-up is most of what
+// nook costs (docs/PERFORMANCE.md has the numbers and how to re-measure).
+// The package is a leaf: it imports nothing of nook's, and importing it
+// links its two ELF constructors, which run before the Go runtime.
+//
+// The tricks, what each saves (A/B runs of `make bench` on the 2-CPU CI VM),
+// and what each must never do:
+//
+//   - One P (startup.c, startup.go). The runtime starts one P per CPU and
+//     every extra P costs threads and page faults: ~0.8-2 ms a command.
+//     The constructor lends the runtime "GOMAXPROCS=1" in one slot of the
+//     initial environment block, and this package's init puts the entry
+//     back before any other package reads the environment. It must never
+//     override a GOMAXPROCS the user set, borrow a GO* or _NOOK_* entry
+//     (the runtime and nook's other constructors read those), or leave
+//     GOMAXPROCS=1 in the environment of a program nook starts.
+//
+//   - A lazy sysmon (timerslack.c, timerslack.go). Before the runtime
+//     makes a thread, the process's timer slack is raised to 5 ms, so
+//     sysmon's 20 us wake-ups are deferred: ~1 ms a command, more in the
+//     init (a lifecycle 81.6 -> 64.1 ms). No program nook starts may
+//     inherit it: hooks, ps, CRIU and the container's process are started
+//     through WithCallerTimerSlack or after UseCallerTimerSlack, and create
+//     passes its caller's slack to the init in CallerTimerSlackEnv. Nothing
+//     on a lifecycle's path may sleep on a timer (a sleep may end 5 ms late).
+//
+// Two other tricks are not code here: the build (a static binary linked
+// with musl, GOEXPERIMENT=nogreenteagc,jsonv2; see the Makefile), and the
+// early start of the init's first stage, which the container API does
+// itself (libcontainer.Root.Create and Exec start it before they read the
+// config or the record, so its exec overlaps that work).
+package startup
