@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -55,13 +56,18 @@ func listCommand() *ucli.Command {
 				printJSONTo(os.Stdout, b)
 				return nil
 			}
-			w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
+			// Buffered: tabwriter writes each cell on its own.
+			out := bufio.NewWriter(os.Stdout)
+			w := tabwriter.NewWriter(out, 12, 1, 3, ' ', 0)
 			fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
 			for _, o := range all {
 				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", o.ID, o.Pid, o.Status, o.Bundle,
 					o.Created.Format(time.RFC3339Nano), o.Owner)
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			return out.Flush()
 		},
 	}
 }

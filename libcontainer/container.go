@@ -301,7 +301,10 @@ func (rt Root) State(id string) (*State, error) {
 }
 
 // List returns the state of every container under the root, skipping those
-// deleted while it reads.
+// deleted while it reads. Unlike State it takes no lock for a container
+// past creating (as runc's list): the record is replaced only by rename,
+// so it is read whole, and the status comes from the kernel. That halves
+// its system calls per container.
 func (rt Root) List() ([]*State, error) {
 	ids, err := rt.store.List()
 	if err != nil {
@@ -309,7 +312,7 @@ func (rt Root) List() ([]*State, error) {
 	}
 	var all []*State
 	for _, id := range ids {
-		st, err := rt.State(id)
+		st, err := rt.listed(id)
 		if errors.Is(err, state.ErrNotExist) {
 			continue
 		}
@@ -319,6 +322,20 @@ func (rt Root) List() ([]*State, error) {
 		all = append(all, st)
 	}
 	return all, nil
+}
+
+// listed is List's State of one container.
+func (rt Root) listed(id string) (*State, error) {
+	r, err := rt.store.Peek(id)
+	if err != nil || r.Status == state.Creating {
+		// Only the lock tells a create in progress from one that died.
+		return rt.State(id)
+	}
+	r.Status = liveStatus(rt.store.Dir(id), r)
+	if r.Status == state.Stopped {
+		r.Pid = 0
+	}
+	return stateOf(r), nil
 }
 
 // EventSink receives what Watch sees of a container.

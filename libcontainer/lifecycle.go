@@ -27,10 +27,16 @@ func Status(h *state.Handle, r *state.Record) specs.ContainerState {
 		// container can never become created.
 		return state.Stopped
 	}
+	return liveStatus(h.Dir, r)
+}
+
+// liveStatus is Status of a record that is past creating, whose state
+// directory is dir.
+func liveStatus(dir string, r *state.Record) specs.ContainerState {
 	if !processAlive(r.Pid, r.InitStartTime) {
 		return state.Stopped
 	}
-	if _, err := os.Lstat(filepath.Join(h.Dir, state.FifoName)); err == nil {
+	if _, err := os.Lstat(filepath.Join(dir, state.FifoName)); err == nil {
 		return state.Created
 	}
 	if isPaused(r) {

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/cgroups"
+	"github.com/nookrt/nook/libcontainer/rawfile"
 )
 
 const (
@@ -121,6 +122,9 @@ const maxDirName = 200
 
 const idFile = "id"
 
+// Dir is the state directory of container id (which need not exist).
+func (s Store) Dir(id string) string { return s.dir(id) }
+
 func (s Store) dir(id string) string {
 	if len(id) <= maxDirName {
 		return filepath.Join(s.Root, id)
@@ -176,7 +180,7 @@ func (s Store) TryLockShared(id string) (*Handle, error) {
 // lock is busy (the record is replaced atomically, so it is never torn). A
 // directory without a record (being made, or being removed) is ErrNotExist.
 func (s Store) Peek(id string) (*Record, error) {
-	b, err := os.ReadFile(filepath.Join(s.dir(id), stateFile))
+	b, err := rawfile.ReadFile(filepath.Join(s.dir(id), stateFile))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, ErrNotExist
@@ -206,7 +210,7 @@ func (s Store) Lock(id string, exclusive bool) (*Handle, error) {
 func (s Store) lock(id string, how int) (*Handle, error) {
 	dir := s.dir(id)
 	for {
-		f, err := os.OpenFile(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		f, err := rawfile.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, ErrNotExist
@@ -256,7 +260,7 @@ func (h *Handle) Close() error { return h.dir.Close() }
 // Load reads the record. A directory without one is a create that died before
 // writing anything: it is reported as a Creating record with no pid.
 func (h *Handle) Load() (*Record, error) {
-	b, err := os.ReadFile(filepath.Join(h.Dir, stateFile))
+	b, err := rawfile.ReadFile(filepath.Join(h.Dir, stateFile))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return &Record{State: specs.State{ID: h.ID, Status: Creating}}, nil
