@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/libcontainer/rawfile"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 )
 
@@ -325,7 +326,7 @@ func makeMountpoint(rootfsPath string, m extMount) error {
 	}
 	defer root.Close()
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
-	if fd, err := unix.Openat2(int(root.Fd()), m.dest, &how); err == nil {
+	if fd, err := rawfile.Openat2(int(root.Fd()), m.dest, &how); err == nil {
 		unix.Close(fd)
 		return nil // there already
 	} else if !errors.Is(err, unix.ENOENT) {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/rawfile"
 )
 
 // Kernel is what libcontainer/rootfs asks of the kernel. The methods mirror
@@ -83,8 +85,9 @@ func (Real) Openat(dirfd int, path string, flags int, mode uint32) (int, error) 
 	return unix.Openat(dirfd, path, flags, mode)
 }
 
+// Openat2 retries a lookup a rename or mount raced (rawfile.Openat2).
 func (Real) Openat2(dirfd int, path string, how *unix.OpenHow) (int, error) {
-	return unix.Openat2(dirfd, path, how)
+	return rawfile.Openat2(dirfd, path, how)
 }
 
 func (Real) Stat(path string) (os.FileInfo, error) { return os.Stat(path) }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/rawfile"
 )
 
 // Recorder is a Kernel for unit tests. It runs the set-up against a plain
@@ -294,7 +296,7 @@ func (r *Recorder) Openat(dirfd int, path string, flags int, mode uint32) (int, 
 
 // Openat2 resolves for real: the code only uses it relative to a root fd.
 func (r *Recorder) Openat2(dirfd int, path string, how *unix.OpenHow) (int, error) {
-	return r.fresh(unix.Openat2(dirfd, path, how))
+	return r.fresh(rawfile.Openat2(dirfd, path, how))
 }
 
 func (r *Recorder) Stat(path string) (os.FileInfo, error) { return os.Stat(r.real(path)) }

@@ -11,6 +11,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/rawfile"
 )
 
 // Check decides whether an fd may be written through; Require is the real
@@ -44,7 +46,7 @@ func OpenForWrite(procFd int, procDir, rel string, allowSymlinks bool, check Che
 		resolve |= unix.RESOLVE_NO_SYMLINKS
 	}
 	how := unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOCTTY, Resolve: resolve}
-	fd, err := openat2Retry(procFd, rel, &how)
+	fd, err := rawfile.Openat2(procFd, rel, &how)
 	if err != nil {
 		if errors.Is(err, unix.EXDEV) {
 			return -1, fmt.Errorf("open %s: the path crosses a mount point (something is mounted over procfs): %w", full, err)
@@ -59,23 +61,6 @@ func OpenForWrite(procFd int, procDir, rel string, allowSymlinks bool, check Che
 		return -1, err
 	}
 	return fd, nil
-}
-
-// openat2Retry retries the transient errors openat2 returns when a rename or
-// mount raced the lookup.
-func openat2Retry(dirfd int, path string, how *unix.OpenHow) (int, error) {
-	var err error
-	for range 32 {
-		var fd int
-		fd, err = unix.Openat2(dirfd, path, how)
-		if err == nil {
-			return fd, nil
-		}
-		if err != unix.EAGAIN && err != unix.EINTR {
-			return -1, err
-		}
-	}
-	return -1, err
 }
 
 // Require fails unless fd is on a procfs instance.

@@ -62,3 +62,23 @@ func openRetry(path string) (int, error) {
 		}
 	}
 }
+
+// Openat2 is openat2(2), retried while it fails with EAGAIN or EINTR (up to
+// 32 times). With RESOLVE_IN_ROOT (or BENEATH) the kernel gives up a lookup
+// with EAGAIN when any rename or mount on the host raced it, which on a
+// busy host (other containers being created) is not rare; the retry is what
+// the kernel's documentation asks of callers.
+func Openat2(dirfd int, path string, how *unix.OpenHow) (int, error) {
+	var err error
+	for range 32 {
+		var fd int
+		fd, err = unix.Openat2(dirfd, path, how)
+		if err == nil {
+			return fd, nil
+		}
+		if err != unix.EAGAIN && err != unix.EINTR {
+			return -1, err
+		}
+	}
+	return -1, err
+}
