@@ -387,12 +387,18 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	if err := p.sendConfig(&cfg, warn); err != nil {
 		return nil, err
 	}
+	o.debugf(start, "config sent")
 	rec.Pid = p.pid
 	rec.InitStartTime = p.startTime
 	rec.Namespaces = namespacePaths(p.pid, o.Spec.Linux)
 	if err := h.Save(rec); err != nil {
 		return nil, err
 	}
+	o.debugf(start, "record with the pid saved")
+	if err := prep.wait(); err != nil {
+		return nil, err
+	}
+	o.debugf(start, "cgroup made and its resources set")
 	if err := placeInCgroup(cg, prep, p.pid, o.Spec); err != nil {
 		return nil, err
 	}

@@ -1,12 +1,17 @@
 // Command bench measures full container lifecycles (create, start, wait
 // for exit, delete) of several OCI runtimes side by side, so nook can be
 // compared with runc and crun on the same machine, bundle and rootfs.
+// After the lifecycles it times single commands (run, exec, state, kill;
+// commands.go) and measures what created, never started ("parked")
+// containers cost: their init's memory and list's time per container
+// (parked.go).
 //
 // Usage:
 //
 //	go run ./tests/bench -n 30 \
 //	    -runtime nook=./nook -runtime runc=/usr/sbin/runc -runtime crun=/usr/bin/crun \
-//	    -baseline runc [-crun-private-cgroup2] [-json] [-max-ratio 0.6]
+//	    -baseline runc [-crun-private-cgroup2] [-json] [-max-ratio 0.6] \
+//	    [-commands-n 30] [-parked 100] [-list-runs 30] [-lifecycle-only]
 //
 // It must run as root. With -json, one JSON object follows the human
 // readable report on stdout (it starts at the first line that is "{").
@@ -88,6 +93,12 @@ type options struct {
 	// seccompProfile is timed through package seccomp (issue 6: < 2 ms per create).
 	seccompProfile string
 	startupN       int
+	// commandsN, parked and listRuns scale the single-command timings and
+	// the parked-container measurements; lifecycleOnly skips them all.
+	commandsN     int
+	parked        int
+	listRuns      int
+	lifecycleOnly bool
 }
 
 func main() {
@@ -108,6 +119,10 @@ func run() int {
 	flag.DurationVar(&o.stopTimeout, "timeout", 10*time.Second, "how long to wait for a started container to reach 'stopped'")
 	flag.IntVar(&o.startupN, "startup", 40, "also time this many starts of each runtime's `state` of a missing id, /bin/true and an empty Go program (0: skip)")
 	flag.StringVar(&o.seccompProfile, "seccomp-profile", "tests/testdata/seccomp/docker-default.json", "time compiling this linux.seccomp profile as create does (empty: skip)")
+	flag.IntVar(&o.commandsN, "commands-n", -1, "measured samples of each single command (run, exec, state, kill 0, kill KILL) per runtime (default: as -n; 0: skip)")
+	flag.IntVar(&o.parked, "parked", 100, "created, never started containers per runtime whose init memory and list cost are measured (0: skip)")
+	flag.IntVar(&o.listRuns, "list-runs", 30, "measured `list` runs per runtime, with the parked containers and with none (0: skip)")
+	flag.BoolVar(&o.lifecycleOnly, "lifecycle-only", false, "measure only the lifecycles (and the start-up and seccomp reports): no single commands, no parked containers")
 	flag.Parse()
 	if flag.NArg() != 0 {
 		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q\n", flag.Args())
@@ -116,6 +131,16 @@ func run() int {
 	if o.n < 1 || o.warmup < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -n and -warmup must be at least 1")
 		return 2
+	}
+	if o.commandsN < 0 {
+		o.commandsN = o.n
+	}
+	if o.parked < 0 || o.listRuns < 0 {
+		fmt.Fprintln(os.Stderr, "bench: -parked and -list-runs must not be negative")
+		return 2
+	}
+	if o.lifecycleOnly {
+		o.commandsN, o.parked, o.listRuns = 0, 0, 0
 	}
 	if len(o.runtimes) == 0 {
 		o.runtimes = runtimeFlags{{"nook", "./nook"}, {"runc", "/usr/sbin/runc"}, {"crun", "/usr/bin/crun"}}
@@ -214,18 +239,24 @@ type sample struct {
 }
 
 type runtime struct {
-	name, path string
-	version    string
-	root       string // --root state directory, private to this runtime
-	bundle     string
-	log        *os.File // stdio of every runtime command, to show errors
-	skipped    string
-	samples    []sample
-	failures   int
-	firstErr   string
+	name, path  string
+	version     string
+	root        string // --root state directory, private to this runtime
+	emptyRoot   string // a --root that never holds a container (list's floor)
+	bundle      string
+	sleepBundle string   // the same config running sleep, for running containers
+	log         *os.File // stdio of every runtime command, to show errors
+	skipped     string
+	samples     []sample
+	failures    int
+	firstErr    string
 	// live holds ids that may still exist in the runtime's state, so
 	// cleanup can delete --force exactly those.
 	live map[string]bool
+	// cmds holds the single-command timings by command (commands.go).
+	cmds map[string]*cmdStats
+	// park holds what the parked containers cost (parked.go).
+	park parkStats
 }
 
 func bench(ctx context.Context, o *options) int {
@@ -267,9 +298,18 @@ func bench(ctx context.Context, o *options) int {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
 	}
+	// The same config with an init that waits, for exec, state and kill
+	// on a running container. busybox sleep takes whole seconds only.
+	sleepSpec := benchSpec(rootfs)
+	sleepSpec.Process.Args = []string{"/bin/sleep", "100000"}
+	sleepCfg, err := json.MarshalIndent(sleepSpec, "", "\t")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
 
 	for i, f := range o.runtimes {
-		rt, err := newRuntime(tmp, i, f, cfg)
+		rt, err := newRuntime(tmp, i, f, cfg, sleepCfg)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 			return 1
@@ -325,11 +365,31 @@ func bench(ctx context.Context, o *options) int {
 			rt.samples = append(rt.samples, s)
 		}
 	}
+	if o.commandsN > 0 && ctx.Err() == nil {
+		commandsPhase(ctx, o, rts)
+	}
+	if o.parked > 0 && ctx.Err() == nil {
+		parkedPhase(ctx, o, rts)
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(os.Stderr, "bench: interrupted")
 		return 130
 	}
-	code := report(o, rootfs, rts)
+	res, code := report(o, rootfs, rts)
+	if o.commandsN > 0 {
+		commandsReport(o, rts, &res)
+	}
+	if o.parked > 0 {
+		parkedReport(o, rts, &res)
+	}
+	if o.jsonOut {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			return 1
+		}
+	}
 	if o.startupN > 0 {
 		startupReport(rts, o.baseline, o.startupN)
 	}
@@ -339,17 +399,22 @@ func bench(ctx context.Context, o *options) int {
 	return code
 }
 
-func newRuntime(tmp string, idx int, f runtimeFlag, cfg []byte) (*runtime, error) {
-	rt := &runtime{name: f.name, path: f.path, live: map[string]bool{}}
+func newRuntime(tmp string, idx int, f runtimeFlag, cfg, sleepCfg []byte) (*runtime, error) {
+	rt := &runtime{name: f.name, path: f.path, live: map[string]bool{}, cmds: map[string]*cmdStats{}}
 	dir := filepath.Join(tmp, fmt.Sprintf("rt%d-%s", idx, sanitize(f.name)))
 	rt.root = filepath.Join(dir, "state")
+	rt.emptyRoot = filepath.Join(dir, "empty-state")
 	rt.bundle = filepath.Join(dir, "bundle")
-	for _, d := range []string{rt.root, rt.bundle} {
+	rt.sleepBundle = filepath.Join(dir, "bundle-sleep")
+	for _, d := range []string{rt.root, rt.emptyRoot, rt.bundle, rt.sleepBundle} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
 	}
 	if err := os.WriteFile(filepath.Join(rt.bundle, "config.json"), cfg, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(rt.sleepBundle, "config.json"), sleepCfg, 0o644); err != nil {
 		return nil, err
 	}
 	// O_APPEND so that every command's output starts at offset 0 after a
@@ -383,12 +448,17 @@ func (rt *runtime) id(tag string) string {
 // file rather than a pipe: the container process inherits create's stdio,
 // and os/exec would wait for a pipe's writers, i.e. for the container.
 func (rt *runtime) exec(stdout io.Writer, args ...string) (*os.ProcessState, error) {
+	return rt.execIn(rt.root, stdout, args...)
+}
+
+// execIn is exec with another --root (list's empty root).
+func (rt *runtime) execIn(root string, stdout io.Writer, args ...string) (*os.ProcessState, error) {
 	if err := rt.log.Truncate(0); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, rt.path, append([]string{"--root", rt.root}, args...)...)
+	cmd := exec.CommandContext(ctx, rt.path, append([]string{"--root", root}, args...)...)
 	cmd.Stdout, cmd.Stderr = rt.log, rt.log
 	// Own process group: a Ctrl-C on the terminal then reaches only the
 	// benchmark, which finishes the current step and cleans up, instead of
@@ -426,28 +496,9 @@ func (rt *runtime) lifecycle(o *options, id string) (sample, error) {
 		return s, err
 	}
 	t2 := time.Now()
-	deadline := t2.Add(o.stopTimeout)
-	var out bytes.Buffer
-	for {
-		out.Reset()
-		s.polls++
-		if _, err := rt.exec(&out, "state", id); err != nil {
-			rt.forceDelete(id)
-			return s, err
-		}
-		var st specs.State
-		if err := json.Unmarshal(out.Bytes(), &st); err != nil {
-			rt.forceDelete(id)
-			return s, fmt.Errorf("%s state %s: bad JSON: %v: %q", rt.name, id, err, out.String())
-		}
-		if st.Status == specs.StateStopped {
-			break
-		}
-		if time.Now().After(deadline) {
-			rt.forceDelete(id)
-			return s, fmt.Errorf("%s: container %s still %q after %v", rt.name, id, st.Status, o.stopTimeout)
-		}
-		time.Sleep(o.pollInterval)
+	if s.polls, err = rt.waitStopped(o, id); err != nil {
+		rt.forceDelete(id)
+		return s, err
 	}
 	t3 := time.Now()
 	if _, err := rt.exec(nil, "delete", id); err != nil {
@@ -458,6 +509,40 @@ func (rt *runtime) lifecycle(o *options, id string) (sample, error) {
 	t4 := time.Now()
 	s.create, s.start, s.wait, s.del, s.total = t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t4.Sub(t3), t4.Sub(t0)
 	return s, nil
+}
+
+// waitStopped polls `state` until the container is stopped and returns
+// how many polls that took.
+func (rt *runtime) waitStopped(o *options, id string) (int, error) {
+	deadline := time.Now().Add(o.stopTimeout)
+	var out bytes.Buffer
+	for polls := 1; ; polls++ {
+		out.Reset()
+		st, err := rt.state(&out, id)
+		if err != nil {
+			return polls, err
+		}
+		if st.Status == specs.StateStopped {
+			return polls, nil
+		}
+		if time.Now().After(deadline) {
+			return polls, fmt.Errorf("%s: container %s still %q after %v", rt.name, id, st.Status, o.stopTimeout)
+		}
+		time.Sleep(o.pollInterval)
+	}
+}
+
+// state runs `state id` with its output in out (a buffer reused by the
+// caller) and decodes it.
+func (rt *runtime) state(out *bytes.Buffer, id string) (specs.State, error) {
+	var st specs.State
+	if _, err := rt.exec(out, "state", id); err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(out.Bytes(), &st); err != nil {
+		return st, fmt.Errorf("%s state %s: bad JSON: %v: %q", rt.name, id, err, out.String())
+	}
+	return st, nil
 }
 
 func (rt *runtime) forceDelete(id string) {
@@ -471,18 +556,35 @@ func (rt *runtime) forceDelete(id string) {
 // and goes with it; the reason is printed so leaks are noticed.
 func (rt *runtime) cleanup() {
 	for id := range rt.live {
-		if _, err := rt.exec(nil, "delete", "--force", id); err != nil {
-			// A container whose create failed early does not exist;
-			// only complain if the runtime still lists it.
-			var out bytes.Buffer
-			if _, lerr := rt.exec(&out, "list", "-q"); lerr == nil && strings.Contains(out.String(), id) {
-				fmt.Fprintf(os.Stderr, "bench: could not delete %s container %s: %v\n", rt.name, id, err)
-			}
+		if err := rt.ensureGone(id); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: could not delete %s container %s: %v\n", rt.name, id, err)
 		}
 	}
 	if rt.log != nil {
 		rt.log.Close()
 	}
+}
+
+// ensureGone force-deletes id. A container that does not exist (create
+// failed early, or `run` deleted it) makes delete fail; that is only an
+// error if the runtime still lists the id.
+func (rt *runtime) ensureGone(id string) error {
+	_, err := rt.exec(nil, "delete", "--force", id)
+	if err == nil {
+		delete(rt.live, id)
+		return nil
+	}
+	var out bytes.Buffer
+	if _, lerr := rt.exec(&out, "list", "-q"); lerr != nil {
+		return fmt.Errorf("%v; and then: %v", err, lerr)
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.TrimSpace(line) == id {
+			return err
+		}
+	}
+	delete(rt.live, id)
+	return nil
 }
 
 // sweepCgroups removes cgroup directories named after our container ids.
@@ -755,6 +857,9 @@ type results struct {
 	MaxRatio         float64         `json:"max_ratio,omitempty"`
 	MaxRatioExceeded bool            `json:"max_ratio_exceeded"`
 	BaselineRan      bool            `json:"baseline_ran"`
+	// Commands and Parked are filled by commandsReport and parkedReport.
+	Commands *commandsResult `json:"commands,omitempty"`
+	Parked   *parkedResult   `json:"parked,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -767,7 +872,9 @@ func div(a, b float64) float64 {
 	return a / b
 }
 
-func report(o *options, rootfs string, rts []*runtime) int {
+// report prints the lifecycle table and ratios and returns them for the
+// JSON output, with the exit code they call for.
+func report(o *options, rootfs string, rts []*runtime) (results, int) {
 	res := results{N: o.n, Warmup: o.warmup, Rootfs: rootfs, Kernel: kernelRelease(),
 		PrivateCgroup2: o.privCgroup2, Baseline: o.baseline, MaxRatio: o.maxRatio, Ratios: []ratio{}}
 	byName := map[string]*runtimeResult{}
@@ -844,13 +951,5 @@ func report(o *options, rootfs string, rts []*runtime) int {
 			div(nook.StartMs.Median, crun.StartMs.Median), div(nook.WaitMs.Median, crun.WaitMs.Median),
 			div(nook.DeleteMs.Median, crun.DeleteMs.Median))
 	}
-	if o.jsonOut {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-			return 1
-		}
-	}
-	return code
+	return res, code
 }
