@@ -14,6 +14,7 @@ import (
 
 	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/sysctl"
 	"github.com/nookrt/nook/seccomp"
@@ -97,25 +98,13 @@ func (c *checker) checkCgroups() {
 }
 
 // nsProc names a namespace type in /proc/self/ns, with the CLONE_NEW*
-// flag NS_GET_NSTYPE reports for it.
+// flag NS_GET_NSTYPE reports for it (initproto's table, the one create
+// uses).
 func nsProc(t specs.LinuxNamespaceType) (name string, flag int) {
-	switch t {
-	case specs.PIDNamespace:
-		return "pid", unix.CLONE_NEWPID
-	case specs.NetworkNamespace:
-		return "net", unix.CLONE_NEWNET
-	case specs.MountNamespace:
-		return "mnt", unix.CLONE_NEWNS
-	case specs.IPCNamespace:
-		return "ipc", unix.CLONE_NEWIPC
-	case specs.UTSNamespace:
-		return "uts", unix.CLONE_NEWUTS
-	case specs.UserNamespace:
-		return "user", unix.CLONE_NEWUSER
-	case specs.CgroupNamespace:
-		return "cgroup", unix.CLONE_NEWCGROUP
-	case specs.TimeNamespace:
-		return "time", unix.CLONE_NEWTIME
+	for _, k := range initproto.NamespaceKinds() {
+		if k.Type == t {
+			return k.Proc, int(k.Flag)
+		}
 	}
 	return "", 0
 }

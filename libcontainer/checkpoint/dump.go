@@ -130,8 +130,10 @@ func checkDumpFeatures(c Criu, o Options) error {
 	return nil
 }
 
-// dumpOpts are the CRIU options of a dump or pre-dump.
-func dumpOpts(rec *state.Record, s *specs.Spec, o Options, imgDir, workDir *os.File) (*rpc.CriuOpts, error) {
+// commonOpts are the CRIU options a dump and a restore share: the image
+// and work directories, the log, cgroup management and what the command
+// line asks of both.
+func commonOpts(o Options, s *specs.Spec, imgDir, workDir *os.File, logFile string) (*rpc.CriuOpts, error) {
 	mode, err := cgMode(o.ManageCgroupsMode)
 	if err != nil {
 		return nil, err
@@ -140,37 +142,47 @@ func dumpOpts(rec *state.Record, s *specs.Spec, o Options, imgDir, workDir *os.F
 	if err != nil {
 		return nil, err
 	}
-	ps, err := pageServer(o.PageServer)
-	if err != nil {
-		return nil, err
-	}
 	yes := true
 	opts := &rpc.CriuOpts{
 		ImagesDirFd:       ptr(int32(imgDir.Fd())),
 		LogLevel:          ptr(int32(4)),
-		LogFile:           ptr(dumpLog),
-		Root:              ptr(rec.Rootfs),
+		LogFile:           ptr(logFile),
 		ManageCgroups:     &yes,
 		ManageCgroupsMode: &mode,
 		NotifyScripts:     &yes,
-		Pid:               ptr(int32(rec.Pid)),
 		ShellJob:          ptr(o.ShellJob),
-		LeaveRunning:      ptr(o.LeaveRunning),
 		TcpEstablished:    ptr(o.TCPEstablished),
-		TcpSkipInFlight:   ptr(o.TCPSkipInFlight),
-		LinkRemap:         ptr(o.LinkRemap),
 		ExtUnixSk:         ptr(o.ExtUnixSk),
 		FileLocks:         ptr(o.FileLocks),
 		EmptyNs:           &empty,
 		OrphanPtsMaster:   &yes,
 		AutoDedup:         ptr(o.AutoDedup),
 		LazyPages:         ptr(o.LazyPages),
-		Ps:                ps,
 	}
 	if workDir != nil {
 		opts.WorkDirFd = ptr(int32(workDir.Fd()))
 	}
 	configFile(opts, s)
+	return opts, nil
+}
+
+// dumpOpts are the CRIU options of a dump or pre-dump.
+func dumpOpts(rec *state.Record, s *specs.Spec, o Options, imgDir, workDir *os.File) (*rpc.CriuOpts, error) {
+	ps, err := pageServer(o.PageServer)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := commonOpts(o, s, imgDir, workDir, dumpLog)
+	if err != nil {
+		return nil, err
+	}
+	yes := true
+	opts.Root = ptr(rec.Rootfs)
+	opts.Pid = ptr(int32(rec.Pid))
+	opts.LeaveRunning = ptr(o.LeaveRunning)
+	opts.TcpSkipInFlight = ptr(o.TCPSkipInFlight)
+	opts.LinkRemap = ptr(o.LinkRemap)
+	opts.Ps = ps
 	// A namespace the container joined by path is not the container's:
 	// CRIU records it as external, and a restore hands it back.
 	for _, t := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.PIDNamespace} {

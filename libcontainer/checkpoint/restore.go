@@ -230,43 +230,19 @@ func (r *restore) startCriu(root string) (*swrk, error) {
 // opts are the CRIU options of the restore, without root and mounts.
 func (r *restore) opts() (*rpc.CriuOpts, error) {
 	o := r.o.Options
-	mode, err := cgMode(o.ManageCgroupsMode)
-	if err != nil {
-		return nil, err
-	}
-	empty, err := emptyNsMask(o.EmptyNs)
+	opts, err := commonOpts(o, r.o.Spec, r.imgDir, r.workDir, restoreLog)
 	if err != nil {
 		return nil, err
 	}
 	yes := true
-	opts := &rpc.CriuOpts{
-		ImagesDirFd:       ptr(int32(r.imgDir.Fd())),
-		EvasiveDevices:    &yes,
-		LogLevel:          ptr(int32(4)),
-		LogFile:           ptr(restoreLog),
-		RstSibling:        &yes,
-		ManageCgroups:     &yes,
-		ManageCgroupsMode: &mode,
-		NotifyScripts:     &yes,
-		ShellJob:          ptr(o.ShellJob),
-		ExtUnixSk:         ptr(o.ExtUnixSk),
-		TcpEstablished:    ptr(o.TCPEstablished),
-		FileLocks:         ptr(o.FileLocks),
-		EmptyNs:           &empty,
-		OrphanPtsMaster:   &yes,
-		AutoDedup:         ptr(o.AutoDedup),
-		LazyPages:         ptr(o.LazyPages),
-	}
+	opts.EvasiveDevices = &yes
+	opts.RstSibling = &yes
 	if o.LsmProfile != "" {
 		opts.LsmProfile = ptr(o.LsmProfile)
 	}
 	if o.LsmMountContext != "" {
 		opts.LsmMountContext = ptr(o.LsmMountContext)
 	}
-	if r.workDir != nil {
-		opts.WorkDirFd = ptr(int32(r.workDir.Fd()))
-	}
-	configFile(opts, r.o.Spec)
 	if err := r.namespaces(opts); err != nil {
 		return nil, err
 	}

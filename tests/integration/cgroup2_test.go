@@ -1,13 +1,12 @@
 package integration
 
 import (
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // TestCgroup2Only runs nook in a private mount namespace whose /sys/fs/cgroup
@@ -15,37 +14,13 @@ import (
 // on the host's cgroup tmpfs: the namespace only unmounts and mounts.
 func TestCgroup2Only(t *testing.T) {
 	e := newEnv(t)
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("unshare (util-linux) is missing")
-	}
 	b := e.bundle(args("cat", "/proc/self/mountinfo"))
 	id := e.id()
-	script := `mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"`
-	outPath := filepath.Join(e.Dir, "cgroup2.out")
-	errPath := filepath.Join(e.Dir, "cgroup2.err")
-	out, err := os.Create(outPath)
-	must(t, err)
-	errf, err := os.Create(errPath)
-	must(t, err)
-	cmd := exec.Command(unshare, "-m", "sh", "-c", script, "sh",
-		suite.Nook, "--root", e.Root, "run", "--bundle", b, id)
-	cmd.Stdout, cmd.Stderr = out, errf
-	done := make(chan error, 1)
-	must(t, cmd.Start())
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		err = <-done
+	r := e.nookOnCgroup2("run", "--bundle", b, id)
+	if r.Code != 0 {
+		t.Fatalf("nook run in a cgroup2-only mount namespace: %s", r)
 	}
-	out.Close()
-	errf.Close()
-	stdout, stderr := readString(outPath), readString(errPath)
-	if err != nil {
-		t.Fatalf("nook run in a cgroup2-only mount namespace: %v\nstdout: %q\nstderr: %q", err, stdout, stderr)
-	}
+	stdout := r.Stdout
 	var cgroupMounts []string
 	for _, l := range nonEmptyLines(stdout) {
 		pre, post, _ := strings.Cut(l, " - ")

@@ -2,11 +2,8 @@ package integration
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -61,10 +58,6 @@ func TestLinuxDevicesNotAllowedImplicitlyV1(t *testing.T) {
 // host (see TestCgroup2Only).
 func TestLinuxDevicesNotAllowedImplicitlyV2(t *testing.T) {
 	e := newEnv(t)
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("unshare (util-linux) is missing")
-	}
 	if _, err := os.Stat("/sys/fs/cgroup/unified/cgroup.controllers"); err != nil {
 		if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
 			t.Skip("no cgroup2 hierarchy on this host")
@@ -76,26 +69,10 @@ func TestLinuxDevicesNotAllowedImplicitlyV2(t *testing.T) {
 		open  bool
 	}{{"deny all", nil, false}, {"allow c 1:11", []specs.LinuxDeviceCgroup{allowKmsg}, true}} {
 		b := e.bundle(sh(kmsgCheck), withCaps("CAP_SYSLOG"), kmsgDevice(c.extra...))
-		script := `mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"`
-		outPath := filepath.Join(e.Dir, "v2.out")
-		out, err := os.Create(outPath)
-		must(t, err)
-		cmd := exec.Command(unshare, "-m", "sh", "-c", script, "sh", suite.Nook, "--root", e.Root, "run", "--bundle", b, e.id())
-		var stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = out, &stderr
-		must(t, cmd.Start())
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err = <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			err = <-done
+		r := e.nookOnCgroup2("run", "--bundle", b, e.id())
+		if r.Code != 0 {
+			t.Fatalf("%s: nook run on cgroup2: %s", c.what, r)
 		}
-		out.Close()
-		if err != nil {
-			t.Fatalf("%s: nook run on cgroup2: %v\nstdout: %q\nstderr: %q", c.what, err, readString(outPath), stderr.String())
-		}
-		checkKmsg(t, c.what+" (cgroup2)", readString(outPath), c.open)
+		checkKmsg(t, c.what+" (cgroup2)", r.Stdout, c.open)
 	}
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -213,4 +214,37 @@ func TestReaperLeavesWaitedChildren(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("wait for a child the reaper saw as a zombie: %v", err)
 	}
+}
+
+// buildStaticGo builds the one-file Go program src (package main, standard
+// library only) as a static binary named name in the env's directory, for a
+// container to run.
+func buildStaticGo(t *testing.T, e *env, name, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+name+"\n\ngo 1.22\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644))
+	bin := filepath.Join(e.Dir, name)
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, out)
+	}
+	return bin
+}
+
+// nookOnCgroup2 runs nook with this env's --root inside a private mount
+// namespace whose /sys/fs/cgroup is the cgroup2 hierarchy, as on a pure v2
+// host; it skips the test where that cannot be made. Nothing is made on
+// the host's cgroup tmpfs: the namespace only unmounts and mounts.
+func (e *env) nookOnCgroup2(args ...string) result {
+	e.t.Helper()
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		e.t.Skip("unshare (util-linux) is missing")
+	}
+	script := `mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"`
+	cmd := exec.Command(unshare, append([]string{"-m", "sh", "-c", script, "sh", suite.Nook, "--root", e.Root}, args...)...)
+	return harness.RunCaptured(e.Dir, e.Next(), cmd, 30*time.Second)
 }

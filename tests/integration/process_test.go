@@ -665,9 +665,7 @@ func TestPidfdSocket(t *testing.T) {
 // sdNotifyTool builds a tiny static sd_notify client for the container.
 func sdNotifyTool(t *testing.T, e *env) string {
 	t.Helper()
-	dir := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module sdnotify\n\ngo 1.22\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(`package main
+	return buildStaticGo(t, e, "sdnotify", `package main
 
 import (
 	"net"
@@ -685,15 +683,7 @@ func main() {
 		os.Exit(1)
 	}
 }
-`), 0o644))
-	bin := filepath.Join(e.Dir, "sdnotify")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = dir
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build sdnotify: %v\n%s", err, out)
-	}
-	return bin
+`)
 }
 
 // NOTIFY_SOCKET: the container gets a socket of its own (runc's

@@ -204,10 +204,7 @@ func TestSeccompNotifyWriteRefused(t *testing.T) {
 // arguments with zero arguments and prints "<arg>=<errno>".
 func enosysProbe(t *testing.T, e *env) string {
 	t.Helper()
-	dir := filepath.Join(e.Dir, "probe-src")
-	must(t, os.MkdirAll(dir, 0o755))
-	must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module probe\n\ngo 1.22\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(`package main
+	return buildStaticGo(t, e, "probe", `package main
 
 import (
 	"fmt"
@@ -223,15 +220,7 @@ func main() {
 		fmt.Printf("%s=%d\n", a, int(errno))
 	}
 }
-`), 0o644))
-	bin := filepath.Join(e.Dir, "probe")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = dir
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the probe: %v\n%s", err, out)
-	}
-	return bin
+`)
 }
 
 // TestSeccompENOSYS: under a profile that denies by default (EPERM, or a
