@@ -13,6 +13,7 @@ import (
 
 	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/state"
 )
 
@@ -212,7 +213,7 @@ func ptr[T any](v T) *T { return &v }
 // CRIU would restore it into the namespace of the restore's CRIU, a
 // private copy of the host's (see restore.startCriu), not the host's.
 func needMountNS(s *specs.Spec, id string) error {
-	if nsPath(s, specs.MountNamespace) != "" || !hasNamespace(s, specs.MountNamespace) {
+	if nsPath(s, specs.MountNamespace) != "" || !initproto.HasNamespace(s.Linux, specs.MountNamespace) {
 		return fmt.Errorf("container %s has no mount namespace of its own (linux.namespaces): nook checkpoints and restores only containers that have one", id)
 	}
 	return nil
@@ -272,7 +273,7 @@ func describeDump(opts *rpc.CriuOpts, rec *state.Record, s *specs.Spec, imagePat
 		return err
 	}
 	mounts = append(mounts, cg...)
-	mounts = append(mounts, deviceMounts(s, hasNamespace(s, specs.UserNamespace))...)
+	mounts = append(mounts, deviceMounts(s, initproto.HasNamespace(s.Linux, specs.UserNamespace))...)
 	// Masked files all become the host's /dev/null again (runc's mapping).
 	for _, p := range maskedFiles(s, rec.Pid) {
 		mounts = append(mounts, extMount{dest: p, name: devNullKey, source: devNullKey})

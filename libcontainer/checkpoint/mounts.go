@@ -12,10 +12,10 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
-	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/rawfile"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 )
@@ -141,55 +141,6 @@ func cgroupDest(s *specs.Spec, rootfsPath string) string {
 	return ""
 }
 
-// hierarchy is a cgroup hierarchy mounted on the host under /sys/fs/cgroup.
-type hierarchy struct {
-	mountpoint string // /sys/fs/cgroup/memory, or /sys/fs/cgroup itself
-	root       string // the mount's root in the hierarchy
-	key        string // how /proc/PID/cgroup names it: "memory", "name=systemd", "" for cgroup2
-}
-
-// hostHierarchies lists the host's cgroup mounts under /sys/fs/cgroup.
-func hostHierarchies() ([]hierarchy, error) {
-	mounts, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
-		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") &&
-			(i.Mountpoint == "/sys/fs/cgroup" || strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/"))
-		return !ok, false
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
-	}
-	var out []hierarchy
-	for _, m := range mounts {
-		h := hierarchy{mountpoint: m.Mountpoint, root: m.Root}
-		if m.FSType == "cgroup" {
-			var keys []string
-			for _, o := range strings.Split(m.VFSOptions, ",") {
-				switch {
-				case o == "rw" || o == "ro" || o == "" || strings.Contains(o, "="):
-					if strings.HasPrefix(o, "name=") {
-						keys = append(keys, o)
-					}
-				case isController(o):
-					keys = append(keys, o)
-				}
-			}
-			h.key = strings.Join(keys, ",")
-		}
-		out = append(out, h)
-	}
-	return out, nil
-}
-
-// isController: a v1 super option that names a controller, not a mount
-// option cgroupfs also lists.
-func isController(o string) bool {
-	switch o {
-	case "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods", "nsdelegate", "memory_recursiveprot", "memory_localevents", "memory_hugetlb_accounting":
-		return false
-	}
-	return true
-}
-
 // procCgroups maps /proc/PID/cgroup's hierarchy names (controllers as the
 // kernel joins them, "name=x", "" for cgroup2) to the process's path.
 func procCgroups(pid int) (map[string]string, error) {
@@ -215,48 +166,24 @@ func procCgroups(pid int) (map[string]string, error) {
 // cgroup namespace the container mounted cgroupfs itself: nothing external.
 func cgroupMounts(s *specs.Spec, rootfsPath string, pid int) ([]extMount, error) {
 	dest := cgroupDest(s, rootfsPath)
-	if dest == "" || hasNamespace(s, specs.CgroupNamespace) {
+	if dest == "" || initproto.HasNamespace(s.Linux, specs.CgroupNamespace) {
 		return nil, nil
 	}
-	hier, err := hostHierarchies()
+	hier, err := rootfs.HostCgroupsOf(pid)
 	if err != nil {
-		return nil, err
-	}
-	own, err := procCgroups(pid)
-	if err != nil {
-		return nil, fmt.Errorf("read cgroups of %d: %w", pid, err)
+		return nil, fmt.Errorf("cgroups of %d: %w", pid, err)
 	}
 	var out []extMount
 	for _, h := range hier {
-		path, ok := own[h.key]
-		if !ok {
-			path = "/"
-		}
-		rel, err := filepath.Rel(h.root, path)
-		if err != nil || strings.HasPrefix(rel, "..") {
-			rel = "."
-		}
 		at := dest
 		// Pure cgroup2 is one bind on the destination; otherwise a tmpfs
 		// there holds one bind per hierarchy.
-		if !(len(hier) == 1 && h.mountpoint == "/sys/fs/cgroup") {
-			at = filepath.Join(dest, filepath.Base(h.mountpoint))
+		if !(len(hier) == 1 && h.Mountpoint == "/sys/fs/cgroup") {
+			at = filepath.Join(dest, filepath.Base(h.Mountpoint))
 		}
-		out = append(out, newExtMount(at, filepath.Join(h.mountpoint, rel), true))
+		out = append(out, newExtMount(at, h.Dir, true))
 	}
 	return out, nil
-}
-
-func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
-	if s.Linux == nil {
-		return false
-	}
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Type == t {
-			return true
-		}
-	}
-	return false
 }
 
 // nsPath is the path of a namespace the container joins ("" when it has

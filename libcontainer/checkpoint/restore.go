@@ -17,6 +17,7 @@ import (
 	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer"
 	"github.com/nookrt/nook/libcontainer/hooks"
+	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/state"
 )
 
@@ -152,7 +153,7 @@ func (r *restore) run() error {
 	if err != nil {
 		return err
 	}
-	mounts := append(bindMounts(r.o.Spec, r.o.Rootfs, r.o.Bundle), deviceMounts(r.o.Spec, hasNamespace(r.o.Spec, specs.UserNamespace))...)
+	mounts := append(bindMounts(r.o.Spec, r.o.Rootfs, r.o.Bundle), deviceMounts(r.o.Spec, initproto.HasNamespace(r.o.Spec.Linux, specs.UserNamespace))...)
 	if err := makeMountpoints(r.o.Rootfs, r.o.Spec, mounts); err != nil {
 		return err
 	}
@@ -379,7 +380,7 @@ func (r *restore) adopt(pid int) error {
 // host: without search permission for others on the image directory that
 // fails half-way with EACCES. Said up front instead.
 func searchableForUserns(dir *os.File, s *specs.Spec) error {
-	if !hasNamespace(s, specs.UserNamespace) {
+	if !initproto.HasNamespace(s.Linux, specs.UserNamespace) {
 		return nil
 	}
 	fi, err := dir.Stat()

@@ -119,6 +119,36 @@ func mountHierarchy(k kernel.Kernel, root *os.File, dest string, h cgroupHierarc
 // hostCgroupHierarchies lists the cgroup mounts under /sys/fs/cgroup as this
 // process sees them (before pivot_root: the host's), with our own path in each.
 func hostCgroupHierarchies(k kernel.Kernel) ([]cgroupHierarchy, error) {
+	return cgroupHierarchies(k, "/proc/self/cgroup")
+}
+
+// HostCgroup is one cgroup hierarchy mounted under /sys/fs/cgroup and a
+// process's cgroup directory in it (a host path under Mountpoint).
+type HostCgroup struct {
+	Mountpoint string
+	Dir        string
+}
+
+// HostCgroupsOf lists, for each cgroup hierarchy mounted under
+// /sys/fs/cgroup as this process sees them, the cgroup directory of
+// process pid: what a container without a cgroup namespace is shown of
+// its cgroups (mountCgroup; CRIU's external mounts too).
+func HostCgroupsOf(pid int) ([]HostCgroup, error) {
+	hier, err := cgroupHierarchies(kernel.Real{}, fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HostCgroup, len(hier))
+	for i, h := range hier {
+		out[i] = HostCgroup{Mountpoint: h.mountpoint, Dir: filepath.Join(h.mountpoint, h.ownPath)}
+	}
+	return out, nil
+}
+
+// cgroupHierarchies lists the cgroup mounts under /sys/fs/cgroup, with the
+// path in each of the process whose /proc/<pid>/cgroup is cgroupFile,
+// relative to the mount's root ("/" where it is not below it).
+func cgroupHierarchies(k kernel.Kernel, cgroupFile string) ([]cgroupHierarchy, error) {
 	mounts, err := k.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
 		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") &&
 			(i.Mountpoint == "/sys/fs/cgroup" || strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/"))
@@ -127,30 +157,30 @@ func hostCgroupHierarchies(k kernel.Kernel) ([]cgroupHierarchy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
-	own, err := ownCgroups(k)
+	own, err := procCgroups(k, cgroupFile)
 	if err != nil {
 		return nil, err
 	}
 	var out []cgroupHierarchy
 	for _, m := range mounts {
 		h := cgroupHierarchy{mountpoint: m.Mountpoint, fstype: m.FSType}
-		if m.FSType == "cgroup2" {
-			h.ownPath = own[""]
-		} else {
+		path, found := own[""], m.FSType == "cgroup2"
+		if m.FSType == "cgroup" {
 			for _, o := range strings.Split(m.VFSOptions, ",") {
 				if o == "rw" || o == "ro" || o == "" {
 					continue
 				}
-				if _, ok := own[o]; ok || strings.HasPrefix(o, "name=") {
+				if p, ok := own[o]; ok || strings.HasPrefix(o, "name=") {
 					h.subsystems = joinNonEmpty(h.subsystems, o)
-					if p, ok := own[o]; ok {
-						h.ownPath = p
+					if ok {
+						path, found = p, true
 					}
 				}
 			}
 		}
-		if h.ownPath == "" {
-			h.ownPath = "/"
+		h.ownPath = "/"
+		if rel, err := filepath.Rel(m.Root, path); found && err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			h.ownPath = filepath.Join("/", rel)
 		}
 		out = append(out, h)
 	}
@@ -160,12 +190,12 @@ func hostCgroupHierarchies(k kernel.Kernel) ([]cgroupHierarchy, error) {
 	return out, nil
 }
 
-// ownCgroups maps each controller (or "name=x", or "" for cgroup2) to this
-// process's cgroup path, from /proc/self/cgroup.
-func ownCgroups(k kernel.Kernel) (map[string]string, error) {
-	f, err := k.OpenFile("/proc/self/cgroup", os.O_RDONLY, 0)
+// procCgroups maps each controller (or "name=x", or "" for cgroup2) to the
+// process's cgroup path, from its /proc/<pid>/cgroup file.
+func procCgroups(k kernel.Kernel, cgroupFile string) (map[string]string, error) {
+	f, err := k.OpenFile(cgroupFile, os.O_RDONLY, 0)
 	if err != nil {
-		return nil, fmt.Errorf("read own cgroups: %w", err)
+		return nil, fmt.Errorf("read cgroups: %w", err)
 	}
 	defer f.Close()
 	own := map[string]string{}

@@ -164,6 +164,18 @@ func TestExitFieldsOnlyOnceStopped(t *testing.T) {
 			}
 		}
 	}
+	// And once it has stopped, the same container's state has them: the
+	// absence above is the running state's, not a missing feature.
+	e.ok(e.nook("kill", id, "KILL"))
+	if x := e.waitExit(id); x.Exit == nil || x.Exit.Signal != "SIGKILL" {
+		t.Errorf("stopped container's exit = %+v, want signal SIGKILL", x.Exit)
+	}
+	m := e.rawState(id)
+	for _, k := range []string{"exit", "exitedAt"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("stopped container's state lacks %q", k)
+		}
+	}
 	e.ok(e.nook("delete", "--force", id))
 }
 
