@@ -206,10 +206,17 @@ containerd_task_ps() {
 	id=$(cname)
 	start_looper "$id" || return 1
 	pid=$(task_pid "$id")
-	step c task ps "$id"
-	want_rc 0 || return 1
-	want_out "$pid" || return 1
-	[[ $(grep -cE '^[0-9]+' <<<"$OUT") -ge 2 ]] || fail "ps lists fewer than 2 processes (sh and sleep)"
+	# The looper's shell runs `sleep 0.1` in a loop, so between two sleeps it is
+	# briefly alone: ask again (up to 20 times) until ps catches a sleep too.
+	local try
+	for try in $(seq 20); do
+		step c task ps "$id"
+		want_rc 0 || return 1
+		want_out "$pid" || return 1
+		[[ $(grep -cE '^[0-9]+' <<<"$OUT") -ge 2 ]] && return 0
+		sleep 0.05
+	done
+	fail "ps lists fewer than 2 processes (sh and sleep) in $try tries"
 }
 
 containerd_kill_term() {
