@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -39,6 +40,7 @@ import (
 	"github.com/nookrt/nook/libcontainer/rlimits"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/sched"
+	"github.com/nookrt/nook/libcontainer/selfimage"
 	"github.com/nookrt/nook/libcontainer/sysctl"
 	"github.com/nookrt/nook/libcontainer/user"
 	"github.com/nookrt/nook/seccomp"
@@ -82,18 +84,35 @@ type initRun struct {
 	sys initKernel
 }
 
-// initKernel is kernel.Process and the SELinux exec label, which package
-// kernel leaves out (it would link go-selinux, and os/user's cgo, into
-// every package that uses kernel).
+// initKernel is kernel.Process and two steps package kernel leaves out, as
+// they would link cgo into every package that uses kernel: the SELinux exec
+// label (go-selinux, and os/user's cgo) and the parked wait (selfimage).
 type initKernel interface {
 	kernel.Process
 	SetSelinuxExecLabel(label string) error
+	// ParkUntilReadable drops the process's mappings of its own program's
+	// read-only pages (package selfimage: a parked init's RSS) and waits
+	// until f can be read.
+	ParkUntilReadable(f *os.File) error
 }
 
 // realKernel makes the calls.
 type realKernel struct{ kernel.Real }
 
 func (realKernel) SetSelinuxExecLabel(label string) error { return selinux.SetExecLabel(label, nil) }
+
+func (realKernel) ParkUntilReadable(f *os.File) error {
+	conn, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var parkErr error
+	err = conn.Control(func(fd uintptr) { _, parkErr = selfimage.ReleaseAndWait(int(fd)) })
+	if err == nil {
+		err = parkErr
+	}
+	return err
+}
 
 // k is the init's kernel.
 func (i *initRun) k() initKernel {
@@ -379,11 +398,27 @@ func (i *initRun) sendReady() error {
 	return i.sock.Close()
 }
 
+// settleAfter is how long the init waits at the start barrier before it
+// settles down for a long wait. `run`, and engines that start right after
+// create, start well within it; a container left in created then gives
+// back its mappings of nook's read-only pages, most of its RSS, and waits
+// in C (package selfimage); it faults back in what it needs when started.
+const settleAfter = 100 * time.Millisecond
+
 // waitBarrier blocks until `nook start` writes its byte into the fifo. It
 // leaves the fifo open.
-func waitBarrier(k kernel.Process, barrier *os.File) error {
+func waitBarrier(k initKernel, barrier *os.File) error {
+	ready, err := k.WaitReadable(barrier, settleAfter)
+	if err != nil {
+		return fmt.Errorf("start barrier: %w", err)
+	}
+	if !ready {
+		if err := k.ParkUntilReadable(barrier); err != nil {
+			return fmt.Errorf("start barrier: %w", err)
+		}
+	}
 	var b [1]byte
-	_, err := k.Read(barrier, b[:])
+	_, err = k.Read(barrier, b[:])
 	if err != nil {
 		return fmt.Errorf("start barrier: %w", err)
 	}

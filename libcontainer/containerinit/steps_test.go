@@ -622,3 +622,27 @@ func TestACwdOutsideTheRootIsRefusedBeforeReady(t *testing.T) {
 		t.Fatalf("parent got %v, want nothing", run.messages)
 	}
 }
+
+// A container started at once goes from the barrier to its process; one
+// left in created gives back its program's pages while it waits, and
+// nothing else about its start changes.
+func TestOnlyAParkedInitReleasesItsProgramPages(t *testing.T) {
+	run := mustStart(t, defaultConfig())
+	run.InOrder(t, call("poll", "exec.fifo"), barrierRead, op("execve"))
+	run.None(t, op("park"))
+	if c := run.only(t, op("poll")); c.Data != settleAfter.String() {
+		t.Errorf("waited %s before settling down, want %s", c.Data, settleAfter)
+	}
+
+	r := newRecorder(t)
+	r.SetStartLate(true)
+	late := start(t, r, defaultConfig())
+	if late.err != nil {
+		t.Fatalf("startProcess: %v\n%s", late.err, late.String())
+	}
+	late.InOrder(t, call("poll", "exec.fifo"), call("park", "exec.fifo"), barrierRead, op("execve"))
+	// The same steps, bar the park.
+	if a, b := len(run.Calls), len(late.Calls)-1; a != b {
+		t.Errorf("%d steps started at once, %d started late (less the park):\n%s\n%s", a, b, run.String(), late.String())
+	}
+}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -26,7 +27,8 @@ import (
 // whose own syscalls and checks stay there. The SELinux exec label is not
 // here: setting it needs go-selinux, which would link os/user's cgo into
 // every package that uses this one (containerinit adds it; the Recorder
-// has a SetSelinuxExecLabel for it). Every credential and
+// has a SetSelinuxExecLabel for it). Nor is the parked wait, whose
+// package (selfimage) is cgo (the Recorder's ParkUntilReadable). Every credential and
 // capability change is the calling thread's: the init runs locked to the
 // thread that execs.
 type Process interface {
@@ -63,6 +65,9 @@ type Process interface {
 	ApplyApparmorProfile(procFd int, name string) error
 	CloseRange(first, last uint, flags uint) error
 	InstallSeccomp(f SeccompFilter, send func(listenerFd int) error) error
+	// WaitReadable waits in poll(2) until f can be read or timeout has
+	// passed (false; a negative timeout never passes): the start barrier.
+	WaitReadable(f *os.File, timeout time.Duration) (bool, error)
 	// Read reads from f: the start barrier the init blocks on.
 	Read(f *os.File, p []byte) (int, error)
 	// Exec is syscall.Exec: on success it does not return.
@@ -130,6 +135,37 @@ func (Real) CloseRange(first, last uint, flags uint) error {
 
 func (Real) InstallSeccomp(f SeccompFilter, send func(listenerFd int) error) error {
 	return f.Install(send)
+}
+
+func (Real) WaitReadable(f *os.File, timeout time.Duration) (bool, error) {
+	conn, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	deadline := time.Now().Add(timeout)
+	var ready bool
+	var pollErr error
+	// Control, not Fd: Fd would switch the file to blocking mode behind
+	// the Read that follows.
+	err = conn.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			ms := -1
+			if timeout >= 0 {
+				ms = int(max(time.Until(deadline), 0).Milliseconds())
+			}
+			n, err := unix.Poll(fds, ms)
+			if err == unix.EINTR {
+				continue
+			}
+			ready, pollErr = n > 0, err
+			return
+		}
+	})
+	if err == nil {
+		err = pollErr
+	}
+	return ready, err
 }
 
 func (Real) Read(f *os.File, p []byte) (int, error) { return f.Read(p) }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -35,6 +36,8 @@ import (
 //	selinux_exec                 Path: the label ("" too: the call is made)
 //	close_range                  Path: first fd, Data: last fd, Flags: flags
 //	seccomp                      Data: "listener" when the filter needs one
+//	poll                         Path: the file's name (the start barrier), Data: the timeout
+//	park                         Path: the file's name (the start barrier)
 //	read                         Path: the file's name (the start barrier)
 //	execve                       Path: the path, Data: argv and env (LastExec)
 
@@ -44,6 +47,8 @@ type processState struct {
 	permitted caps.Set
 	inUserNS  bool
 	exec      *ExecCall
+	// startLate: WaitReadable times out (`nook start` comes late).
+	startLate bool
 }
 
 // ExecCall is the execve a Recorder was asked for.
@@ -73,6 +78,11 @@ func (r *Recorder) FailOnce(op, path string, err error) { r.proc.failOnce[op+" "
 
 // SetInUserNS sets what RunningInUserNS answers (false by default).
 func (r *Recorder) SetInUserNS(in bool) { r.proc.inUserNS = in }
+
+// SetStartLate makes WaitReadable time out, as for a container left in
+// created longer than the init waits before it settles down (by default
+// the start barrier is readable at once).
+func (r *Recorder) SetStartLate(late bool) { r.proc.startLate = late }
 
 // SetPermitted sets the permitted capabilities CurrentPermitted answers
 // until a capset changes them (every capability by default, as a root
@@ -229,6 +239,17 @@ func (r *Recorder) InstallSeccomp(f SeccompFilter, send func(listenerFd int) err
 }
 
 // Read reads nothing: the start barrier is passed at once.
+func (r *Recorder) WaitReadable(f *os.File, timeout time.Duration) (bool, error) {
+	if err := r.record(Call{Op: "poll", Path: f.Name(), Data: timeout.String()}); err != nil {
+		return false, err
+	}
+	return !r.proc.startLate, nil
+}
+
+func (r *Recorder) ParkUntilReadable(f *os.File) error {
+	return r.record(Call{Op: "park", Path: f.Name()})
+}
+
 func (r *Recorder) Read(f *os.File, p []byte) (int, error) {
 	if err := r.record(Call{Op: "read", Path: f.Name()}); err != nil {
 		return 0, err
