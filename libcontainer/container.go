@@ -311,8 +311,9 @@ func (rt Root) List() ([]*State, error) {
 		return nil, err
 	}
 	var all []*State
+	peeker := rt.store.Peeker()
 	for _, id := range ids {
-		st, err := rt.listed(id)
+		st, err := rt.listed(peeker, id)
 		if errors.Is(err, state.ErrNotExist) {
 			continue
 		}
@@ -325,8 +326,8 @@ func (rt Root) List() ([]*State, error) {
 }
 
 // listed is List's State of one container.
-func (rt Root) listed(id string) (*State, error) {
-	r, err := rt.store.Peek(id)
+func (rt Root) listed(peeker *state.Peeker, id string) (*State, error) {
+	r, err := peeker.Peek(id)
 	if err != nil || r.Status == state.Creating {
 		// Only the lock tells a create in progress from one that died.
 		return rt.State(id)

@@ -71,3 +71,23 @@ func TestListStatuses(t *testing.T) {
 		t.Errorf("list has %d containers, want %d", len(all), len(want))
 	}
 }
+
+// The start time is field 22 counted after the command's last ')': a
+// command may hold spaces and parentheses of its own.
+func TestParseProcStat(t *testing.T) {
+	line := "4242 (a b) (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 0\n"
+	st, err := parseProcStat(4242, []byte(line))
+	if err != nil || st.State != 'S' || st.StartTime != 987654 {
+		t.Fatalf("parseProcStat = %+v, %v; want state S, start time 987654", st, err)
+	}
+	// Field 22 last, with the newline after it.
+	st, err = parseProcStat(1, []byte("1 (x) Z 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55\n"))
+	if err != nil || st.State != 'Z' || st.StartTime != 55 {
+		t.Fatalf("parseProcStat = %+v, %v; want state Z, start time 55", st, err)
+	}
+	for _, bad := range []string{"", "1 (x", "1 (x) S 0 1", "1 (x) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 notanumber"} {
+		if _, err := parseProcStat(1, []byte(bad)); err == nil {
+			t.Errorf("parseProcStat(%q) took it", bad)
+		}
+	}
+}

@@ -21,24 +21,48 @@ type procStat struct {
 // readProcStat parses /proc/<pid>/stat. The command name may hold spaces and
 // parentheses, so fields are counted from the last ')'.
 func readProcStat(pid int) (procStat, error) {
-	b, err := rawfile.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	// On the stack: list reads one per container (see state.Peeker).
+	var buf [512]byte
+	b, err := rawfile.ReadFileInto("/proc/"+strconv.Itoa(pid)+"/stat", buf[:0])
 	if err != nil {
 		return procStat{}, err
 	}
+	return parseProcStat(pid, b)
+}
+
+// parseProcStat takes the state (field 3) and start time (field 22) from
+// a /proc/<pid>/stat line; the command (field 2) may hold spaces and
+// parentheses, so fields are counted from its last ')'.
+func parseProcStat(pid int, b []byte) (procStat, error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 || i+2 >= len(b) {
 		return procStat{}, fmt.Errorf("parse /proc/%d/stat: no command field", pid)
 	}
-	fields := bytes.Fields(b[i+2:])
-	// fields[0] is field 3 (state); field 22 is fields[19].
-	if len(fields) < 20 {
-		return procStat{}, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(fields)+2)
+	var st procStat
+	field, rest := 2, b[i+1:]
+	for field < 22 {
+		rest = bytes.TrimLeft(rest, " ")
+		end := bytes.IndexByte(rest, ' ')
+		if end < 0 {
+			end = len(rest)
+		}
+		if end == 0 {
+			return procStat{}, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, field)
+		}
+		field++
+		switch field {
+		case 3:
+			st.State = rest[0]
+		case 22:
+			start, err := strconv.ParseUint(string(bytes.TrimSpace(rest[:end])), 10, 64)
+			if err != nil {
+				return procStat{}, fmt.Errorf("parse /proc/%d/stat start time: %w", pid, err)
+			}
+			st.StartTime = start
+		}
+		rest = rest[end:]
 	}
-	start, err := strconv.ParseUint(string(fields[19]), 10, 64)
-	if err != nil {
-		return procStat{}, fmt.Errorf("parse /proc/%d/stat start time: %w", pid, err)
-	}
-	return procStat{State: fields[0][0], StartTime: start}, nil
+	return st, nil
 }
 
 // processAlive says whether pid is still the process that was recorded: it

@@ -15,14 +15,22 @@ import (
 // os.ReadFile (an *os.PathError: errors.Is(err, os.ErrNotExist) holds for
 // a missing file).
 func ReadFile(path string) ([]byte, error) {
+	// Most of what nook reads this way is under 4 KiB; /proc files say
+	// size 0, so the size is never asked for.
+	return ReadFileInto(path, make([]byte, 0, 4096))
+}
+
+// ReadFileInto is ReadFile into buf's spare capacity from buf[:0] on,
+// growing it if the file does not fit: a caller reading many files (list:
+// a record and a /proc/<pid>/stat per container) reuses one buffer rather
+// than faulting in fresh memory for each. The result aliases buf.
+func ReadFileInto(path string, buf []byte) ([]byte, error) {
+	buf = buf[:0]
 	fd, err := openRetry(path)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	// Most of what nook reads this way is under 4 KiB; /proc files say
-	// size 0, so the size is never asked for.
-	buf := make([]byte, 0, 4096)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

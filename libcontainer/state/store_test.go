@@ -816,6 +816,52 @@ func TestPeekReadsWithoutLock(t *testing.T) {
 	}
 }
 
+// A Peeker reads record after record through one buffer, each record whole
+// but its config, which Load still has; a record larger than the buffer
+// grows it, and what one peek read never shows in the next.
+func TestPeekerReadsEveryRecordWithoutItsConfig(t *testing.T) {
+	s := newStore(t)
+	big := strings.Repeat("x", 10000) // beyond the first buffer
+	for _, id := range []string{"a", "big", "c"} {
+		h, err := s.Create(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &Record{
+			State:  specs.State{ID: id, Pid: len(id), Status: Created, Bundle: "/b/" + id, Annotations: map[string]string{"k": id}},
+			Owner:  "o-" + id,
+			Config: NewConfig(&specs.Spec{Hostname: id, Process: &specs.Process{Args: []string{"sh"}}}),
+		}
+		if id == "big" {
+			r.Annotations["big"] = big
+		}
+		if err := h.Save(r); err != nil {
+			t.Fatal(err)
+		}
+		h.Close()
+	}
+	p := s.Peeker()
+	for _, id := range []string{"a", "big", "c", "a"} {
+		r, err := p.Peek(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ID != id || r.Pid != len(id) || r.Bundle != "/b/"+id || r.Owner != "o-"+id || r.Annotations["k"] != id {
+			t.Errorf("Peek(%q) = %+v", id, r)
+		}
+		if _, has := r.Annotations["big"]; has != (id == "big") {
+			t.Errorf("Peek(%q): annotation of another record's read: %v", id, has)
+		}
+		if r.Config != nil {
+			t.Errorf("Peek(%q) decoded the config", id)
+		}
+	}
+	r := loadShared(t, s, "big")
+	if spec, err := r.Config.Spec(); err != nil || spec.Hostname != "big" {
+		t.Errorf("Load's config: %+v, %v", spec, err)
+	}
+}
+
 // PrepareSave writes the next record where no reader sees it; Commit
 // publishes it, Discard leaves the old one and nothing else.
 func TestPrepareSaveCommitAndDiscard(t *testing.T) {
@@ -855,4 +901,19 @@ func TestPrepareSaveCommitAndDiscard(t *testing.T) {
 	onlyStateFile(t, h.Dir)
 	var none *PendingFile
 	none.Discard() // nil-safe, for defers before a failed prepare
+}
+
+// loadShared loads id's record under a shared lock, as a later command does.
+func loadShared(t *testing.T, s Store, id string) *Record {
+	t.Helper()
+	h, err := s.Lock(id, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	r, err := h.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
