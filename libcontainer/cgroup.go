@@ -209,6 +209,9 @@ func thawForKill(r *state.Record) {
 
 // isPaused: a running container whose cgroup is frozen.
 func isPaused(r *state.Record) bool {
+	if r.DecodeCgroup() != nil {
+		return false
+	}
 	m, err := CgroupManager(r)
 	if err != nil || m == nil {
 		return false

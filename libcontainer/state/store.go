@@ -103,6 +103,24 @@ type Record struct {
 	// ExitKeeper is the pid of the process that records how the init
 	// ends (libcontainer/exitinfo.go); 0 when it has none.
 	ExitKeeper int `json:"exitKeeper,omitempty"`
+
+	// peekedCgroup is the cgroup of a peeked record, not decoded yet
+	// (DecodeCgroup).
+	peekedCgroup json.RawMessage
+}
+
+// DecodeCgroup decodes the Cgroup that Peek left as JSON; for any other
+// record it does nothing.
+func (r *Record) DecodeCgroup() error {
+	if r.peekedCgroup == nil {
+		return nil
+	}
+	var cg cgroups.State
+	if err := json.Unmarshal(r.peekedCgroup, &cg); err != nil {
+		return fmt.Errorf("parse cgroup of %s: %w", r.ID, err)
+	}
+	r.Cgroup, r.peekedCgroup = &cg, nil
+	return nil
 }
 
 // Store is a state root directory.
@@ -179,7 +197,10 @@ func (s Store) TryLockShared(id string) (*Handle, error) {
 // Peek reads a record without the lock: only for reporting a container whose
 // lock is busy (the record is replaced atomically, so it is never torn). A
 // directory without a record (being made, or being removed) is ErrNotExist.
-// The record has no Config: nothing that peeks needs it.
+// The record has no Config and no Namespaces, and its Cgroup is decoded
+// only when asked for (DecodeCgroup): nothing that peeks needs the first
+// two, and list needs the cgroup only to tell paused from running. Those
+// are most of the decoding (the cgroup's maps most of its allocations).
 func (s Store) Peek(id string) (*Record, error) { return s.Peeker().Peek(id) }
 
 // Peeker peeks at one record after another with one read buffer: list
@@ -207,18 +228,22 @@ func (p *Peeker) Peek(id string) (*Record, error) {
 	}
 	p.buf = b[:0] // keep what it grew to
 	var r Record
-	if err := json.Unmarshal(b, &recordSansConfig{Record: &r}); err != nil {
+	peek := peekedRecord{Record: &r}
+	if err := json.Unmarshal(b, &peek); err != nil {
 		return nil, fmt.Errorf("parse state of %s: %w", id, err)
 	}
+	r.peekedCgroup = peek.Cgroup
 	return &r, nil
 }
 
-// recordSansConfig decodes a Record but not its config, which is most of
-// the record and nothing a peek needs: encoding/json fills the field at the
-// shallower depth, so "config" lands in skipped, which keeps nothing.
-type recordSansConfig struct {
+// peekedRecord decodes a Record as Peek returns it: encoding/json fills
+// the field at the shallower depth, so "config" and "namespaces" land in
+// skipped, which keeps nothing, and "cgroup" is kept as it is.
+type peekedRecord struct {
 	*Record
-	Config skipped `json:"config,omitempty"`
+	Config     skipped         `json:"config,omitempty"`
+	Namespaces skipped         `json:"namespaces,omitempty"`
+	Cgroup     json.RawMessage `json:"cgroup,omitempty"`
 }
 
 type skipped struct{}

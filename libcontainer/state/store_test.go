@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nookrt/nook/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -817,8 +818,9 @@ func TestPeekReadsWithoutLock(t *testing.T) {
 }
 
 // A Peeker reads record after record through one buffer, each record whole
-// but its config, which Load still has; a record larger than the buffer
-// grows it, and what one peek read never shows in the next.
+// but its config and namespaces, which Load still has, and its cgroup only
+// once asked for; a record larger than the buffer grows it, and what one
+// peek read never shows in the next.
 func TestPeekerReadsEveryRecordWithoutItsConfig(t *testing.T) {
 	s := newStore(t)
 	big := strings.Repeat("x", 10000) // beyond the first buffer
@@ -828,9 +830,11 @@ func TestPeekerReadsEveryRecordWithoutItsConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := &Record{
-			State:  specs.State{ID: id, Pid: len(id), Status: Created, Bundle: "/b/" + id, Annotations: map[string]string{"k": id}},
-			Owner:  "o-" + id,
-			Config: NewConfig(&specs.Spec{Hostname: id, Process: &specs.Process{Args: []string{"sh"}}}),
+			State:      specs.State{ID: id, Pid: len(id), Status: Created, Bundle: "/b/" + id, Annotations: map[string]string{"k": id}},
+			Owner:      "o-" + id,
+			Config:     NewConfig(&specs.Spec{Hostname: id, Process: &specs.Process{Args: []string{"sh"}}}),
+			Namespaces: map[string]string{"net": "/proc/1/ns/net"},
+			Cgroup:     &cgroups.State{Driver: "cgroupfs", Mode: "v2", Paths: map[string]string{"": "/sys/fs/cgroup/" + id}},
 		}
 		if id == "big" {
 			r.Annotations["big"] = big
@@ -852,9 +856,17 @@ func TestPeekerReadsEveryRecordWithoutItsConfig(t *testing.T) {
 		if _, has := r.Annotations["big"]; has != (id == "big") {
 			t.Errorf("Peek(%q): annotation of another record's read: %v", id, has)
 		}
-		if r.Config != nil {
-			t.Errorf("Peek(%q) decoded the config", id)
+		if r.Config != nil || r.Namespaces != nil || r.Cgroup != nil {
+			t.Errorf("Peek(%q) decoded the config, namespaces or cgroup: %+v", id, r)
 		}
+		if err := r.DecodeCgroup(); err != nil || r.Cgroup == nil || r.Cgroup.Paths[""] != "/sys/fs/cgroup/"+id {
+			t.Errorf("Peek(%q).DecodeCgroup: %+v, %v", id, r.Cgroup, err)
+		}
+	}
+	// A record that has no cgroup, and one loaded whole: nothing to decode.
+	loaded := loadShared(t, s, "a")
+	if err := loaded.DecodeCgroup(); err != nil || loaded.Cgroup == nil || loaded.Cgroup.Paths[""] != "/sys/fs/cgroup/a" {
+		t.Errorf("Load then DecodeCgroup: %+v, %v", loaded.Cgroup, err)
 	}
 	r := loadShared(t, s, "big")
 	if spec, err := r.Config.Spec(); err != nil || spec.Hostname != "big" {

@@ -130,6 +130,10 @@ func TestPauseResumePs(t *testing.T) {
 	if st := e.state(id); st.Status != "paused" {
 		t.Errorf("status after pause = %q", st.Status)
 	}
+	// list reads records without their cgroup until a running one needs it.
+	if out := e.ok(e.nook("list", "--format", "json")).Stdout; !strings.Contains(out, `"status":"paused"`) {
+		t.Errorf("list after pause: %s", out)
+	}
 	if s := statusField(readString("/proc/"+strconv.Itoa(pid)+"/status"), "State"); !strings.HasPrefix(s, "S") && !strings.HasPrefix(s, "D") {
 		t.Errorf("paused busy loop is in state %q, want sleeping (frozen)", s)
 	}
@@ -137,6 +141,9 @@ func TestPauseResumePs(t *testing.T) {
 	e.ok(e.nook("resume", id))
 	if st := e.state(id); st.Status != "running" {
 		t.Errorf("status after resume = %q", st.Status)
+	}
+	if out := e.ok(e.nook("list", "--format", "json")).Stdout; !strings.Contains(out, `"status":"running"`) {
+		t.Errorf("list after resume: %s", out)
 	}
 	e.expectFail(e.nook("resume", id), "not paused")
 	// ps: JSON is the host pids; the table keeps ps' header.
