@@ -102,16 +102,10 @@ type realKernel struct{ kernel.Real }
 func (realKernel) SetSelinuxExecLabel(label string) error { return selinux.SetExecLabel(label, nil) }
 
 func (realKernel) ParkUntilReadable(f *os.File) error {
-	conn, err := f.SyscallConn()
-	if err != nil {
+	return kernel.WithFd(f, func(fd int) error {
+		_, err := selfimage.ReleaseAndWait(fd)
 		return err
-	}
-	var parkErr error
-	err = conn.Control(func(fd uintptr) { _, parkErr = selfimage.ReleaseAndWait(int(fd)) })
-	if err == nil {
-		err = parkErr
-	}
-	return err
+	})
 }
 
 // k is the init's kernel.

@@ -27,10 +27,10 @@ import (
 // whose own syscalls and checks stay there. The SELinux exec label is not
 // here: setting it needs go-selinux, which would link os/user's cgo into
 // every package that uses this one (containerinit adds it; the Recorder
-// has a SetSelinuxExecLabel for it). Nor is the parked wait, whose
-// package (selfimage) is cgo (the Recorder's ParkUntilReadable). Every credential and
-// capability change is the calling thread's: the init runs locked to the
-// thread that execs.
+// has a SetSelinuxExecLabel for it). Nor is the parked wait, whose package
+// (selfimage) is cgo (the Recorder has a ParkUntilReadable). Every
+// credential and capability change is the calling thread's: the init runs
+// locked to the thread that execs.
 type Process interface {
 	Kernel
 
@@ -138,16 +138,9 @@ func (Real) InstallSeccomp(f SeccompFilter, send func(listenerFd int) error) err
 }
 
 func (Real) WaitReadable(f *os.File, timeout time.Duration) (bool, error) {
-	conn, err := f.SyscallConn()
-	if err != nil {
-		return false, err
-	}
 	deadline := time.Now().Add(timeout)
 	var ready bool
-	var pollErr error
-	// Control, not Fd: Fd would switch the file to blocking mode behind
-	// the Read that follows.
-	err = conn.Control(func(fd uintptr) {
+	err := WithFd(f, func(fd int) error {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		for {
 			ms := -1
@@ -155,17 +148,28 @@ func (Real) WaitReadable(f *os.File, timeout time.Duration) (bool, error) {
 				ms = int(max(time.Until(deadline), 0).Milliseconds())
 			}
 			n, err := unix.Poll(fds, ms)
-			if err == unix.EINTR {
-				continue
+			if err != unix.EINTR {
+				ready = n > 0
+				return err
 			}
-			ready, pollErr = n > 0, err
-			return
 		}
 	})
-	if err == nil {
-		err = pollErr
-	}
 	return ready, err
+}
+
+// WithFd runs fn with f's descriptor, which stays open meanwhile, and
+// returns fn's error. It goes through SyscallConn's Control rather than
+// Fd, which would switch a non-blocking file to blocking mode for good.
+func WithFd(f *os.File, fn func(fd int) error) error {
+	conn, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var fnErr error
+	if err := conn.Control(func(fd uintptr) { fnErr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return fnErr
 }
 
 func (Real) Read(f *os.File, p []byte) (int, error) { return f.Read(p) }
