@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/nookrt/nook/libcontainer/rawfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -78,7 +79,7 @@ func OpenSlave(path string) (*os.File, error) {
 // can substitute another file. name is only the returned file's name.
 func OpenPeer(master *os.File, name string) (*os.File, error) {
 	var peer int
-	err := control(master, func(fd int) error {
+	err := rawfile.Control(master, func(fd int) error {
 		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCGPTPEER,
 			uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
 		if errno != 0 {
@@ -109,20 +110,6 @@ func checkSlave(fd int) error {
 	return nil
 }
 
-// control runs fn with f's descriptor without os.File.Fd's side effect of
-// switching the file to blocking mode.
-func control(f *os.File, fn func(fd int) error) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
-}
-
 // GiveToUser makes the pty slave f (the container's terminal) owned by
 // uid, so that a process running as another user than the one that
 // allocated it can reopen and configure its own terminal, as runc does.
@@ -131,7 +118,7 @@ func control(f *os.File, fn func(fd int) error) error {
 // owner is unmapped in a user namespace, /dev is read-only) is left as it
 // is: the process still has it open.
 func GiveToUser(f *os.File, uid int) error {
-	return control(f, func(fd int) error {
+	return rawfile.Control(f, func(fd int) error {
 		if err := checkSlave(fd); err != nil {
 			return fmt.Errorf("%s: %w", f.Name(), err)
 		}
@@ -155,7 +142,7 @@ func GiveToUser(f *os.File, uid int) error {
 // itself: the caller's own terminal (in raw mode) or file then gets the
 // bytes the container wrote, as with runc.
 func ClearONLCR(master *os.File) error {
-	return control(master, func(fd int) error {
+	return rawfile.Control(master, func(fd int) error {
 		t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 		if err != nil {
 			return fmt.Errorf("get terminal settings (TCGETS): %w", err)

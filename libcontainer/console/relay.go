@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/nookrt/nook/libcontainer/rawfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -152,7 +153,7 @@ func HaveTerminal() bool {
 }
 
 func isTerminal(f *os.File) bool {
-	return control(f, func(fd int) error {
+	return rawfile.Control(f, func(fd int) error {
 		_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 		return err
 	}) == nil
@@ -162,7 +163,7 @@ func isTerminal(f *os.File) bool {
 // function that restores its previous settings.
 func makeRaw(f *os.File) (restore func(), err error) {
 	var saved *unix.Termios
-	err = control(f, func(fd int) error {
+	err = rawfile.Control(f, func(fd int) error {
 		t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 		if err != nil {
 			return err
@@ -182,7 +183,7 @@ func makeRaw(f *os.File) (restore func(), err error) {
 		return nil, fmt.Errorf("console relay: set the terminal to raw mode: %w", err)
 	}
 	return func() {
-		_ = control(f, func(fd int) error { return unix.IoctlSetTermios(fd, unix.TCSETS, saved) })
+		_ = rawfile.Control(f, func(fd int) error { return unix.IoctlSetTermios(fd, unix.TCSETS, saved) })
 	}, nil
 }
 

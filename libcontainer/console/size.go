@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 
+	"github.com/nookrt/nook/libcontainer/rawfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +17,7 @@ func SetSize(f *os.File, height, width uint) error {
 		return fmt.Errorf("console size %dx%d: height and width must be at most %d", height, width, math.MaxUint16)
 	}
 	ws := &unix.Winsize{Row: uint16(height), Col: uint16(width)}
-	if err := control(f, func(fd int) error { return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, ws) }); err != nil {
+	if err := rawfile.Control(f, func(fd int) error { return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, ws) }); err != nil {
 		return fmt.Errorf("set console size %dx%d (TIOCSWINSZ): %w", height, width, err)
 	}
 	return nil
@@ -25,7 +26,7 @@ func SetSize(f *os.File, height, width uint) error {
 // GetSize returns the window size of the terminal f.
 func GetSize(f *os.File) (height, width uint, err error) {
 	var ws *unix.Winsize
-	err = control(f, func(fd int) (e error) {
+	err = rawfile.Control(f, func(fd int) (e error) {
 		ws, e = unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ)
 		return e
 	})

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/nookrt/nook/libcontainer/rawfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,7 +92,7 @@ func SendMaster(conn *net.UnixConn, master *os.File, name string) error {
 		return fmt.Errorf("--console-socket: pty name must be 1 to %d bytes, not %d", maxNameLen, len(name))
 	}
 	var n, oobn, want int
-	err := control(master, func(fd int) error {
+	err := rawfile.Control(master, func(fd int) error {
 		oob := unix.UnixRights(fd)
 		want = len(oob)
 		var err error

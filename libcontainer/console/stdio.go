@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/nookrt/nook/libcontainer/rawfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,7 +23,7 @@ func SetupSlaveStdio(slave *os.File) error {
 		}
 		return fmt.Errorf("setsid: %w", err)
 	}
-	return control(slave, func(fd int) error {
+	return rawfile.Control(slave, func(fd int) error {
 		// 0: do not steal a terminal that is some other session's.
 		if err := unix.IoctlSetInt(fd, unix.TIOCSCTTY, 0); err != nil {
 			return fmt.Errorf("make %s the controlling terminal (TIOCSCTTY): %w", slave.Name(), err)

@@ -37,6 +37,7 @@ import (
 	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/kernel"
+	"github.com/nookrt/nook/libcontainer/rawfile"
 	"github.com/nookrt/nook/libcontainer/rlimits"
 	"github.com/nookrt/nook/libcontainer/rootfs"
 	"github.com/nookrt/nook/libcontainer/sched"
@@ -102,7 +103,7 @@ type realKernel struct{ kernel.Real }
 func (realKernel) SetSelinuxExecLabel(label string) error { return selinux.SetExecLabel(label, nil) }
 
 func (realKernel) ParkUntilReadable(f *os.File) error {
-	return kernel.WithFd(f, func(fd int) error {
+	return rawfile.Control(f, func(fd int) error {
 		_, err := selfimage.ReleaseAndWait(fd)
 		return err
 	})

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nookrt/nook/libcontainer/rawfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -64,7 +65,7 @@ func TestWaitReadable(t *testing.T) {
 		t.Fatalf("pipe with a byte: ready %v, %v", ready, err)
 	}
 	var nonblocking bool
-	if err := WithFd(r, func(fd int) error {
+	if err := rawfile.Control(r, func(fd int) error {
 		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 		nonblocking = flags&unix.O_NONBLOCK != 0
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/nookrt/nook/libcontainer/apparmor"
 	"github.com/nookrt/nook/libcontainer/caps"
 	"github.com/nookrt/nook/libcontainer/netdev"
+	"github.com/nookrt/nook/libcontainer/rawfile"
 	"github.com/nookrt/nook/libcontainer/rlimits"
 	"github.com/nookrt/nook/libcontainer/userns"
 )
@@ -140,7 +141,7 @@ func (Real) InstallSeccomp(f SeccompFilter, send func(listenerFd int) error) err
 func (Real) WaitReadable(f *os.File, timeout time.Duration) (bool, error) {
 	deadline := time.Now().Add(timeout)
 	var ready bool
-	err := WithFd(f, func(fd int) error {
+	err := rawfile.Control(f, func(fd int) error {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		for {
 			ms := -1
@@ -155,21 +156,6 @@ func (Real) WaitReadable(f *os.File, timeout time.Duration) (bool, error) {
 		}
 	})
 	return ready, err
-}
-
-// WithFd runs fn with f's descriptor, which stays open meanwhile, and
-// returns fn's error. It goes through SyscallConn's Control rather than
-// Fd, which would switch a non-blocking file to blocking mode for good.
-func WithFd(f *os.File, fn func(fd int) error) error {
-	conn, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var fnErr error
-	if err := conn.Control(func(fd uintptr) { fnErr = fn(int(fd)) }); err != nil {
-		return err
-	}
-	return fnErr
 }
 
 func (Real) Read(f *os.File, p []byte) (int, error) { return f.Read(p) }

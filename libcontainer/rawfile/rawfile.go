@@ -2,7 +2,8 @@
 // cgroup files) with plain system calls. os.ReadFile opens through Go's
 // poller, which costs four fcntl calls and a failed epoll_ctl per file; on
 // `nook list`, which reads a few files per container, those were most of
-// the system calls.
+// the system calls. Control is the other way round: an fd of an *os.File
+// for a system call, leaving the file as Go's poller had it.
 package rawfile
 
 import (
@@ -89,4 +90,20 @@ func Openat2(dirfd int, path string, how *unix.OpenHow) (int, error) {
 		}
 	}
 	return -1, err
+}
+
+// Control runs fn with f's descriptor, which stays open meanwhile, and
+// returns fn's error. It goes through SyscallConn's Control rather than
+// os.File.Fd, whose side effect is to switch a non-blocking file (a fifo, a
+// pty, a socket in Go's poller) to blocking mode for good.
+func Control(f *os.File, fn func(fd int) error) error {
+	conn, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var fnErr error
+	if err := conn.Control(func(fd uintptr) { fnErr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return fnErr
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestReadFileAsOSReadFile(t *testing.T) {
@@ -38,5 +40,38 @@ func TestReadFileErrorsAsOSReadFile(t *testing.T) {
 	}
 	if _, err := Open(missing, os.O_RDONLY); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Open of a missing file: %v", err)
+	}
+}
+
+// Control hands fn the descriptor, returns fn's error, and leaves a
+// non-blocking file (a pipe from os.Pipe) non-blocking, as Fd would not.
+func TestControl(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	var flags int
+	if err := Control(r, func(fd int) error {
+		flags, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if flags&unix.O_NONBLOCK == 0 {
+		t.Fatalf("os.Pipe's end is blocking (flags %#x)", flags)
+	}
+	if err := Control(r, func(int) error { return unix.EBADE }); err != unix.EBADE {
+		t.Fatalf("Control returned %v, want fn's error", err)
+	}
+	if err := Control(r, func(int) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := Control(r, func(fd int) error {
+		flags, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		return err
+	}); err != nil || flags&unix.O_NONBLOCK == 0 {
+		t.Fatalf("after Control the pipe is blocking (flags %#x, %v)", flags, err)
 	}
 }
