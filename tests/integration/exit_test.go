@@ -223,8 +223,11 @@ func TestExitOOMKilled(t *testing.T) {
 		t.Errorf("init over its memory limit: oomKilled = %v, want true (exit %+v)", s.OOMKilled, s.Exit)
 	}
 	e.ok(e.nook("delete", id))
-	// A child is killed; the init goes on and exits 7.
-	id, _, _ = e.createStarted(sh("head -c 200m /dev/zero | tail > /dev/null; exit 7"), limit)
+	// A child is killed; the init goes on and exits 7. The children ask to
+	// be the OOM killer's first choice: once it has killed tail and reaped
+	// its memory, a second OOM before tail is gone picks the next largest
+	// process, which could be the init (CI saw it die of SIGKILL).
+	id, _, _ = e.createStarted(sh("(echo 1000 > /proc/self/oom_score_adj; head -c 200m /dev/zero | tail > /dev/null); exit 7"), limit)
 	s = e.waitExit(id)
 	checkCode(t, s, 7)
 	if s.OOMKilled == nil || !*s.OOMKilled {
