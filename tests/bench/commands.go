@@ -257,15 +257,9 @@ func commandsReport(o *options, rts []*runtime, res *results) {
 		fmt.Printf("ratio %s/%s commands (%s): %s\n", rtName, baseName, strings.Join(commandNames, " "), strings.Join(cells, " "))
 		return q
 	}
+	var names []string
 	for _, r := range cr.Runtimes {
-		if r.Name == o.baseline {
-			continue
-		}
-		if q := ratioLine(r.Name, o.baseline); q != nil {
-			cr.Ratios = append(cr.Ratios, *q)
-		}
+		names = append(names, r.Name)
 	}
-	if o.baseline != "crun" {
-		ratioLine("nook", "crun")
-	}
+	cr.Ratios = append(cr.Ratios, eachRatio(names, o.baseline, ratioLine)...)
 }

@@ -953,3 +953,23 @@ func report(o *options, rootfs string, rts []*runtime) (results, int) {
 	}
 	return res, code
 }
+
+// eachRatio prints the ratio line of every runtime in names against the
+// baseline and returns what line made of them, then prints nook against
+// crun (when crun is not the baseline, and both ran: line returns nil for
+// a pair it has no numbers for).
+func eachRatio[Q any](names []string, baseline string, line func(name, base string) *Q) []Q {
+	var out []Q
+	for _, n := range names {
+		if n == baseline {
+			continue
+		}
+		if q := line(n, baseline); q != nil {
+			out = append(out, *q)
+		}
+	}
+	if baseline != "crun" {
+		line("nook", "crun")
+	}
+	return out
+}

@@ -397,15 +397,9 @@ func parkedReport(o *options, rts []*runtime, res *results) {
 			name, baseName, q.InitRSS, q.HostMemory, list)
 		return q
 	}
+	var names []string
 	for _, r := range pr.Runtimes {
-		if r.Name == o.baseline {
-			continue
-		}
-		if q := ratioLine(r.Name, o.baseline); q != nil {
-			pr.Ratios = append(pr.Ratios, *q)
-		}
+		names = append(names, r.Name)
 	}
-	if o.baseline != "crun" {
-		ratioLine("nook", "crun")
-	}
+	pr.Ratios = append(pr.Ratios, eachRatio(names, o.baseline, ratioLine)...)
 }

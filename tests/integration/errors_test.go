@@ -199,18 +199,6 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-func withoutNamespace(typ specs.LinuxNamespaceType) specMod {
-	return func(s *specs.Spec) {
-		var keep []specs.LinuxNamespace
-		for _, ns := range s.Linux.Namespaces {
-			if ns.Type != typ {
-				keep = append(keep, ns)
-			}
-		}
-		s.Linux.Namespaces = keep
-	}
-}
-
 // Without a mount namespace the container's mounts are made in the caller's
 // namespace, under the rootfs: a failed create must take them away again.
 func TestBadArgsWithoutMountNamespace(t *testing.T) {

@@ -58,6 +58,9 @@ func args(a ...string) specMod { return harness.Args(a...) }
 // sh runs a shell script as the container process.
 func sh(script string) specMod { return harness.Sh(script) }
 
+// withoutNamespace drops a namespace type from linux.namespaces.
+func withoutNamespace(t specs.LinuxNamespaceType) specMod { return harness.WithoutNamespace(t) }
+
 // newSpec returns a fresh copy of the base config (`nook spec`, terminal
 // false).
 func newSpec() *specs.Spec { return suite.NewSpec() }
