@@ -21,9 +21,11 @@ VERSION   := 0.1.0
 #    with the kernel and libseccomp headers made visible to musl-gcc in $(MUSL_DIR).
 #    LIBC=glibc builds against the static glibc instead (a host without musl-gcc).
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static
-#  - keeperelf: the exit keeper (nsenter/keeper.c) built as a program of its own and
-#    embedded, executed from a sealed memfd, so that a running container's keeper does not
-#    hold nook's binary busy (a plain `go build` runs it from nook's binary instead).
+#  - keeperelf: the exit keeper (nsenter/keeper.c) and the parked init (nsenter/parker.c)
+#    built as programs of their own and embedded, executed from sealed memfds: a running
+#    container's keeper does not hold nook's binary busy, and an init left in created waits
+#    in a few KiB instead of a Go runtime (a plain `go build` has neither: the keeper runs
+#    from nook's binary, the init waits as it is).
 GOTAGS    := urfave_cli_no_docs,netgo,osusergo,keeperelf
 # Exported, so that tests build and run against what `make build` ships.
 export GOEXPERIMENT := nogreenteagc,jsonv2
@@ -35,13 +37,14 @@ MUSL_DIR  := $(CURDIR)/.build/musl
 MULTIARCH  = $(shell gcc -dumpmachine)
 APT_PKGS  := libseccomp-dev musl-tools busybox-static jq runc crun iproute2 uidmap
 KEEPER    := nsenter/keeper.bin
+PARKER    := nsenter/parker.bin
 ifeq ($(LIBC),musl)
 BUILD_ENV := CC=musl-gcc PKG_CONFIG_LIBDIR=$(MUSL_DIR)/pkgconfig
-BUILD_DEP := $(MUSL_DIR)/pkgconfig/libseccomp.pc $(KEEPER)
+BUILD_DEP := $(MUSL_DIR)/pkgconfig/libseccomp.pc $(KEEPER) $(PARKER)
 KEEPER_CC := musl-gcc
 else ifeq ($(LIBC),glibc)
 BUILD_ENV :=
-BUILD_DEP := $(KEEPER)
+BUILD_DEP := $(KEEPER) $(PARKER)
 KEEPER_CC := gcc
 else
 $(error LIBC must be musl or glibc, not $(LIBC))
@@ -119,6 +122,10 @@ build: $(BUILD_DEP)
 # The exit keeper on its own (go:embed needs it inside the package; .gitignore'd).
 $(KEEPER): nsenter/keeper.c nsenter/keeper.h
 	$(KEEPER_CC) -static -Os -s -Wall -Wextra -DNOOK_KEEPER_MAIN -o $@.tmp nsenter/keeper.c && mv $@.tmp $@
+
+# The parked init's program, likewise.
+$(PARKER): nsenter/parker.c
+	$(KEEPER_CC) -static -Os -s -Wall -Wextra -DNOOK_PARKER_MAIN -o $@.tmp nsenter/parker.c && mv $@.tmp $@
 
 # musl-gcc sees only musl's headers: link in the kernel's and libseccomp's, and
 # point pkg-config at Debian's static libseccomp.a alone (its shared library is
@@ -206,4 +213,4 @@ bench: deps build
 		-runtime nook=$(NOOK) -runtime runc=$$(command -v runc) -runtime crun=$$(command -v crun) -baseline runc
 
 clean:
-	rm -rf $(NOOK) .build $(KEEPER)
+	rm -rf $(NOOK) .build $(KEEPER) $(PARKER)

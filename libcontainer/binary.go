@@ -2,10 +2,11 @@ package libcontainer
 
 import (
 	"fmt"
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nookrt/nook/libcontainer/sealedexec"
 )
 
 // protectedSelf returns an fd of the running nook binary that the container can
@@ -38,19 +39,9 @@ func sealedCopy() (*os.File, error) {
 		return nil, fmt.Errorf("open own binary: %w", err)
 	}
 	defer self.Close()
-	fd, err := unix.MemfdCreate("nook", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	mem, err := sealedexec.Copy("nook", self)
 	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %w", err)
-	}
-	mem := os.NewFile(uintptr(fd), "nook (sealed copy)")
-	if _, err := io.Copy(mem, self); err != nil {
-		mem.Close()
 		return nil, fmt.Errorf("copy own binary: %w", err)
-	}
-	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(mem.Fd(), unix.F_ADD_SEALS, seals); err != nil {
-		mem.Close()
-		return nil, fmt.Errorf("seal binary copy: %w", err)
 	}
 	return mem, nil
 }

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/cgroups"
+	"github.com/nookrt/nook/libcontainer/sealedexec"
 	"github.com/nookrt/nook/libcontainer/state"
 	"github.com/nookrt/nook/nsenter"
 )
@@ -166,24 +168,9 @@ func keeperProgram() (*os.File, error) {
 		}
 		return self, nil
 	}
-	// MFD_EXEC: a host with vm.memfd_noexec=1 makes memfds non-executable
-	// by default; kernels before 6.3 do not know the flag.
-	fd, err := unix.MemfdCreate("nook-exit-keeper", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
-	if errors.Is(err, unix.EINVAL) {
-		fd, err = unix.MemfdCreate("nook-exit-keeper", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	}
+	f, err := sealedexec.Copy("nook-exit-keeper", bytes.NewReader(elf))
 	if err != nil {
-		return nil, fmt.Errorf("exit keeper: memfd: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "nook-exit-keeper")
-	if _, err := f.Write(elf); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("exit keeper: write memfd: %w", err)
-	}
-	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("exit keeper: seal memfd: %w", err)
+		return nil, fmt.Errorf("exit keeper: %w", err)
 	}
 	return f, nil
 }

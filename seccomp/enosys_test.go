@@ -1,7 +1,6 @@
 package seccomp
 
 import (
-	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -20,57 +19,16 @@ type seccompData struct {
 	args [6]uint64
 }
 
-// runBPF interprets a classic-BPF seccomp program for one syscall, so the
-// whole program (stub and libseccomp's part) can be checked for any
-// architecture, not just the one the test runs on. It knows the
-// instructions libseccomp and the stub emit and fails on any other.
+// runBPF runs a seccomp program for one syscall (Evaluate's interpreter),
+// so the whole program (stub and libseccomp's part) can be checked for any
+// architecture, not just the one the test runs on.
 func runBPF(t *testing.T, prog []unix.SockFilter, d seccompData) uint32 {
 	t.Helper()
-	var data [64]byte
-	binary.NativeEndian.PutUint32(data[0:], d.nr)
-	binary.NativeEndian.PutUint32(data[4:], d.arch)
-	for i, a := range d.args {
-		binary.NativeEndian.PutUint64(data[16+8*i:], a)
+	ret, err := evaluate(prog, Call{Nr: d.nr, Arch: d.arch, Args: d.args})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var acc uint32
-	for pc := 0; pc < len(prog); pc++ {
-		in := prog[pc]
-		switch in.Code {
-		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
-			if in.K > 60 || in.K%4 != 0 {
-				t.Fatalf("pc %d: load at %d", pc, in.K)
-			}
-			acc = binary.NativeEndian.Uint32(data[in.K:])
-		case unix.BPF_ALU | unix.BPF_AND | unix.BPF_K:
-			acc &= in.K
-		case unix.BPF_RET | unix.BPF_K:
-			return in.K
-		case unix.BPF_JMP | unix.BPF_JA:
-			pc += int(in.K)
-		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K,
-			unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K, unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K:
-			var cond bool
-			switch in.Code &^ (unix.BPF_JMP | unix.BPF_K) {
-			case unix.BPF_JEQ:
-				cond = acc == in.K
-			case unix.BPF_JGT:
-				cond = acc > in.K
-			case unix.BPF_JGE:
-				cond = acc >= in.K
-			case unix.BPF_JSET:
-				cond = acc&in.K != 0
-			}
-			if cond {
-				pc += int(in.Jt)
-			} else {
-				pc += int(in.Jf)
-			}
-		default:
-			t.Fatalf("pc %d: instruction %#x is unknown to this interpreter", pc, in.Code)
-		}
-	}
-	t.Fatal("the program ran off its end")
-	return 0
+	return ret
 }
 
 func instructions(t *testing.T, p *Program) []unix.SockFilter {

@@ -19,11 +19,31 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* The entry replaced, for startup.go; NULL when nothing was borrowed. */
 char *nook_borrowed_env;
 
 extern char **environ;
+
+/*
+ * The soft RLIMIT_NOFILE nook was started with, and whether it is known:
+ * package syscall raises its own before main() and puts the original back
+ * only in syscall.Exec, and the parked init (containerinit) execs its
+ * parker with execveat, which must give the same limit (startup.go).
+ */
+unsigned long long nook_nofile_at_start;
+int nook_nofile_known;
+
+__attribute__((constructor)) static void nook_read_nofile(void)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+		nook_nofile_at_start = (unsigned long long)lim.rlim_cur;
+		nook_nofile_known = 1;
+	}
+}
 
 /*
  * The environment comes from environ, not a third constructor argument: glibc

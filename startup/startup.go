@@ -3,6 +3,8 @@ package startup
 /*
 #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
 extern char *nook_borrowed_env;
+extern unsigned long long nook_nofile_at_start;
+extern int nook_nofile_known;
 */
 import "C"
 
@@ -23,4 +25,13 @@ func init() {
 	k, v, _ := strings.Cut(C.GoString(C.nook_borrowed_env), "=")
 	syscall.Unsetenv("GOMAXPROCS")
 	syscall.Setenv(k, v)
+}
+
+// NofileAtStart is the soft RLIMIT_NOFILE the process had before the Go
+// runtime raised its own (package syscall's init), read by startup.c's
+// constructor; ok is false if getrlimit failed. syscall.Exec gives a
+// program this limit back; an exec that does not go through it must do so
+// itself.
+func NofileAtStart() (soft uint64, ok bool) {
+	return uint64(C.nook_nofile_at_start), C.nook_nofile_known != 0
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -35,9 +36,41 @@ func TestOneProcAndEnvironmentKept(t *testing.T) {
 	}
 }
 
+const nofileChildEnv = "NOOK_STARTUP_NOFILE_CHILD"
+
+// The soft RLIMIT_NOFILE a child started with is what NofileAtStart says,
+// not the one the Go runtime raised its own to.
+func TestNofileAtStartIsTheLimitGiven(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Max < 600 {
+		t.Skipf("hard RLIMIT_NOFILE is %d: too low to start a child below it", lim.Max)
+	}
+	// A child of this test inherits the limit we set (Setrlimit tells the
+	// runtime not to put its own original back in children).
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: 517, Max: lim.Max}); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = []string{nofileChildEnv + "=517"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
 func TestMain(m *testing.M) {
 	if os.Getenv(slackChildEnv) != "" {
 		os.Exit(timerSlackChild())
+	}
+	if want := os.Getenv(nofileChildEnv); want != "" {
+		if soft, ok := NofileAtStart(); !ok || strconv.FormatUint(soft, 10) != want {
+			println("NofileAtStart", soft, ok, "want", want)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	if os.Getenv(childEnv) == "" {
 		os.Exit(m.Run())

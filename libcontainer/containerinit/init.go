@@ -95,6 +95,11 @@ type initKernel interface {
 	// read-only pages (package selfimage: a parked init's RSS) and waits
 	// until f can be read.
 	ParkUntilReadable(f *os.File) error
+	// The parked init's program (parked.go): whether this binary has it,
+	// its sealed copy made ready to exec, and the exec.
+	HasParker() bool
+	PrepareParker(barrier *os.File, restoreNofile bool) (*os.File, error)
+	ExecParker(program, barrier *os.File, path string, argv, env []string) error
 }
 
 // realKernel makes the calls.
@@ -234,7 +239,15 @@ func (i *initRun) startProcess(cfg *initproto.InitConfig, barrier *os.File) erro
 	if err := i.sendReady(); err != nil {
 		return err
 	}
-	if err := waitBarrier(k, barrier); err != nil {
+	started, err := k.WaitReadable(barrier, settleAfter)
+	if err != nil {
+		return fmt.Errorf("start barrier: %w", err)
+	}
+	if !started && i.parkerFits(cfg, barrier) {
+		// In for a long wait: finish now and wait in the parker (parked.go).
+		return i.finishAndExec(cfg, pp, barrier)
+	}
+	if err := waitBarrier(k, barrier, started); err != nil {
 		return err
 	}
 	// The barrier stays open, close-on-exec, until the execve: `nook start`
@@ -249,7 +262,7 @@ func (i *initRun) startProcess(cfg *initproto.InitConfig, barrier *os.File) erro
 	if err := hooks.RunContext(ctx, hooks.StartContainer, start, hookState(cfg, specs.StateCreated)); err != nil {
 		return err
 	}
-	return i.finishAndExec(cfg, pp)
+	return i.finishAndExec(cfg, pp, nil)
 }
 
 // withDefaultEnv gives the hooks without an env of their own env, the
@@ -284,12 +297,14 @@ func (i *initRun) runExec(cfg *initproto.InitConfig) error {
 	if err := i.sendReady(); err != nil {
 		return err
 	}
-	return i.finishAndExec(cfg, pp)
+	return i.finishAndExec(cfg, pp, nil)
 }
 
 // finishAndExec takes the last steps, which need no report to the parent,
-// and execs the user process.
-func (i *initRun) finishAndExec(cfg *initproto.InitConfig, pp *preparedProcess) error {
+// and execs the user process; with parkOn, the start barrier not yet
+// passed, it execs the parker that waits there and then execs the user
+// process (parked.go).
+func (i *initRun) finishAndExec(cfg *initproto.InitConfig, pp *preparedProcess, parkOn *os.File) error {
 	proc, path, limits, final := pp.proc, pp.path, pp.limits, pp.final
 	k := i.k()
 	// The process gets the timer slack of create's (or exec's) caller back,
@@ -327,6 +342,13 @@ func (i *initRun) finishAndExec(cfg *initproto.InitConfig, pp *preparedProcess) 
 	if err := k.CloseRange(uint(3+cfg.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close_range: %w", err)
 	}
+	var parker *os.File
+	if parkOn != nil {
+		var err error
+		if parker, err = k.PrepareParker(parkOn, !setsNofile(limits)); err != nil {
+			return err
+		}
+	}
 	if proc.NoNewPrivileges {
 		if err := k.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
@@ -363,6 +385,9 @@ func (i *initRun) finishAndExec(cfg *initproto.InitConfig, pp *preparedProcess) 
 	// the process the soft RLIMIT_NOFILE the runtime raised for itself
 	// back, which only package syscall knows. Its few allocations are
 	// harmless here: a listener, if any, is with the agent by now.
+	if parker != nil {
+		return k.ExecParker(parker, parkOn, path, proc.Args, env)
+	}
 	if err := k.Exec(path, proc.Args, env); err != nil {
 		return fmt.Errorf("exec %s: %w", proc.Args[0], explain.Wrap(err, path)) // the reason, read only now it failed
 	}
@@ -400,21 +425,16 @@ func (i *initRun) sendReady() error {
 // in C (package selfimage); it faults back in what it needs when started.
 const settleAfter = 100 * time.Millisecond
 
-// waitBarrier blocks until `nook start` writes its byte into the fifo. It
-// leaves the fifo open.
-func waitBarrier(k initKernel, barrier *os.File) error {
-	ready, err := k.WaitReadable(barrier, settleAfter)
-	if err != nil {
-		return fmt.Errorf("start barrier: %w", err)
-	}
+// waitBarrier blocks until `nook start` writes its byte into the fifo;
+// ready: WaitReadable said it is there. It leaves the fifo open.
+func waitBarrier(k initKernel, barrier *os.File, ready bool) error {
 	if !ready {
 		if err := k.ParkUntilReadable(barrier); err != nil {
 			return fmt.Errorf("start barrier: %w", err)
 		}
 	}
 	var b [1]byte
-	_, err = k.Read(barrier, b[:])
-	if err != nil {
+	if _, err := k.Read(barrier, b[:]); err != nil {
 		return fmt.Errorf("start barrier: %w", err)
 	}
 	return nil
@@ -424,7 +444,9 @@ func (i *initRun) parkForever(barrier *os.File) error {
 	if err := i.sendReady(); err != nil {
 		return err
 	}
-	waitBarrier(i.k(), barrier)
+	if ready, err := i.k().WaitReadable(barrier, settleAfter); err == nil {
+		waitBarrier(i.k(), barrier, ready)
+	}
 	barrier.Close()
 	return errors.New("container has no process to run")
 }

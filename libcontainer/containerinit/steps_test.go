@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/kernel"
 	"github.com/nookrt/nook/libcontainer/kernel/kerneltest"
+	"github.com/nookrt/nook/libcontainer/rlimits"
 	"github.com/nookrt/nook/seccomp"
 	"github.com/nookrt/nook/spec"
 )
@@ -644,5 +646,118 @@ func TestOnlyAParkedInitReleasesItsProgramPages(t *testing.T) {
 	// The same steps, bar the park.
 	if a, b := len(run.Calls), len(late.Calls)-1; a != b {
 		t.Errorf("%d steps started at once, %d started late (less the park):\n%s\n%s", a, b, run.String(), late.String())
+	}
+}
+
+// startParkable runs startProcess with start coming late and the parker in
+// the binary.
+func startParkable(t *testing.T, cfg *initproto.InitConfig) initRunTest {
+	t.Helper()
+	r := newRecorder(t)
+	r.SetStartLate(true)
+	r.SetParker(true)
+	run := start(t, r, cfg)
+	if run.err != nil {
+		t.Fatalf("startProcess: %v\n%s", run.err, run.String())
+	}
+	return run
+}
+
+// A container left in created hands its wait to the parker: every step
+// that comes after the barrier for a container started at once comes
+// before it, in the same order, the parker is made after the fds are
+// closed and before the filter is loaded, and it execs what the init would
+// have.
+func TestALongWaitIsHandedToTheParker(t *testing.T) {
+	for _, nnp := range []bool{true, false} {
+		cfg := dockerConfig(t, nnp)
+		cfg.Spec.Process.ApparmorProfile = ""
+		run := startParkable(t, cfg)
+		run.None(t, op("park"))
+		run.None(t, barrierRead)
+		run.None(t, op("execve"))
+		run.InOrder(t, call("poll", "exec.fifo"), op("prlimit"), op("close_range"), call("parker", "exec.fifo"),
+			op("seccomp"), op("execve_parker"))
+		parked, ok := run.r.LastExec()
+		if !ok {
+			t.Fatalf("no_new_privs %v: nothing execed\n%s", nnp, run.String())
+		}
+
+		atOnce := dockerConfig(t, nnp)
+		atOnce.Spec.Process.ApparmorProfile = ""
+		now := mustStart(t, atOnce)
+		if want, _ := now.r.LastExec(); !reflect.DeepEqual(parked, want) {
+			t.Errorf("no_new_privs %v: the parker execs %+v, the init would have execed %+v", nnp, parked, want)
+		}
+		// The same steps, less the barrier's read, plus the parker's.
+		var a, b []string
+		for _, c := range now.Calls {
+			if c.Op != "read" && c.Op != "execve" {
+				a = append(a, c.Op)
+			}
+		}
+		for _, c := range run.Calls {
+			if c.Op != "parker" && c.Op != "execve_parker" {
+				b = append(b, c.Op)
+			}
+		}
+		if !slices.Equal(a, b) {
+			t.Errorf("no_new_privs %v: steps started at once %v, parked %v", nnp, a, b)
+		}
+	}
+}
+
+// The parker gets the RLIMIT_NOFILE the init started with back only when
+// the config sets none (the config's stands otherwise), as syscall.Exec
+// does for the init's own exec.
+func TestTheParkerRestoresNofileOnlyWithoutTheConfigs(t *testing.T) {
+	with := defaultConfig()
+	if !setsNofile(mustLimits(t, with)) {
+		t.Fatal("the default config sets no RLIMIT_NOFILE")
+	}
+	if c := startParkable(t, with).only(t, op("parker")); c.Data != "" {
+		t.Errorf("with the config's RLIMIT_NOFILE: parker step %q, want no restore", c.Data)
+	}
+	without := defaultConfig()
+	without.Spec.Process.Rlimits = nil
+	if c := startParkable(t, without).only(t, op("parker")); c.Data != "restore nofile" {
+		t.Errorf("without an RLIMIT_NOFILE: parker step %q, want restore nofile", c.Data)
+	}
+}
+
+func mustLimits(t *testing.T, cfg *initproto.InitConfig) []rlimits.Rlimit {
+	t.Helper()
+	l, err := rlimits.FromSpec(cfg.Spec.Process.Rlimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// What the parker cannot do, the init keeps waiting for: it waits as it
+// is (park) and takes its steps after start.
+func TestAnInitTheParkerCannotTakeWaitsAsItIs(t *testing.T) {
+	for name, change := range map[string]func(*initproto.InitConfig){
+		"startContainer hooks": func(c *initproto.InitConfig) {
+			c.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/true"}}}
+		},
+		"an AppArmor profile": func(c *initproto.InitConfig) { c.Spec.Process.ApparmorProfile = "p" },
+		"an SELinux label":    func(c *initproto.InitConfig) { c.Spec.Process.SelinuxLabel = "system_u:system_r:container_t:s0" },
+		"a filter refusing execveat": func(c *initproto.InitConfig) {
+			prog, err := seccomp.Compile(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"execveat"}, Action: specs.ActErrno}}}, nil)
+			if err != nil {
+				t.Skipf("compile a seccomp profile (libseccomp): %v", err)
+			}
+			c.Seccomp = prog
+		},
+	} {
+		cfg := defaultConfig()
+		change(cfg)
+		run := startParkable(t, cfg)
+		run.InOrder(t, call("poll", "exec.fifo"), call("park", "exec.fifo"), barrierRead, op("execve"))
+		if len(run.All(op("parker"))) != 0 {
+			t.Errorf("%s: the parker was made:\n%s", name, run.String())
+		}
 	}
 }

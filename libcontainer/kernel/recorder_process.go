@@ -40,6 +40,8 @@ import (
 //	park                         Path: the file's name (the start barrier)
 //	read                         Path: the file's name (the start barrier)
 //	execve                       Path: the path, Data: argv and env (LastExec)
+//	parker                       Path: the start barrier, Data: "restore nofile" when asked to
+//	execve_parker                Path: the program's path, Data: argv and env (LastExec)
 
 // processState is what the init's steps changed, or scripted answers.
 type processState struct {
@@ -49,6 +51,8 @@ type processState struct {
 	exec      *ExecCall
 	// startLate: WaitReadable times out (`nook start` comes late).
 	startLate bool
+	// parker: the binary embeds the parked init's program (HasParker).
+	parker bool
 }
 
 // ExecCall is the execve a Recorder was asked for.
@@ -83,6 +87,10 @@ func (r *Recorder) SetInUserNS(in bool) { r.proc.inUserNS = in }
 // created longer than the init waits before it settles down (by default
 // the start barrier is readable at once).
 func (r *Recorder) SetStartLate(late bool) { r.proc.startLate = late }
+
+// SetParker sets what HasParker answers (false by default: a binary
+// built without the parked init's program).
+func (r *Recorder) SetParker(has bool) { r.proc.parker = has }
 
 // SetPermitted sets the permitted capabilities CurrentPermitted answers
 // until a capset changes them (every capability by default, as a root
@@ -248,6 +256,32 @@ func (r *Recorder) WaitReadable(f *os.File, timeout time.Duration) (bool, error)
 
 func (r *Recorder) ParkUntilReadable(f *os.File) error {
 	return r.record(Call{Op: "park", Path: f.Name()})
+}
+
+func (r *Recorder) HasParker() bool { return r.proc.parker }
+
+// PrepareParker records the step and returns /dev/null as the program.
+func (r *Recorder) PrepareParker(barrier *os.File, restoreNofile bool) (*os.File, error) {
+	c := Call{Op: "parker", Path: barrier.Name()}
+	if restoreNofile {
+		c.Data = "restore nofile"
+	}
+	if err := r.record(c); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "memfd:nook-parked"), nil
+}
+
+// ExecParker records the exec of the parker, which is to exec path, and
+// returns as Exec does.
+func (r *Recorder) ExecParker(program, barrier *os.File, path string, argv, env []string) error {
+	defer program.Close()
+	r.proc.exec = &ExecCall{Path: path, Argv: argv, Env: env}
+	return r.record(Call{Op: "execve_parker", Path: path, Data: fmt.Sprintf("argv %q env %q", argv, env)})
 }
 
 func (r *Recorder) Read(f *os.File, p []byte) (int, error) {

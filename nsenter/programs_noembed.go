@@ -6,3 +6,7 @@ package nsenter
 // build`, unit tests) has no keeper program of its own; the keeper then
 // runs from nook's binary (keeper.c's constructor).
 func KeeperProgram() []byte { return nil }
+
+// ParkerProgram: nor a parker; its container inits wait for start as the
+// Go program they are.
+func ParkerProgram() []byte { return nil }

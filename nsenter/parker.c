@@ -1,0 +1,143 @@
+/*
+ * parker: what a container's init becomes while it waits, long, for start.
+ *
+ * An init left in "created" (no `nook start` within the init's settle time,
+ * libcontainer/containerinit) has finished everything but the execve: the
+ * container's root, the process's credentials, capabilities, rlimits,
+ * no_new_privs and seccomp filter are the process's own by now. Waiting
+ * as a Go program costs ~1 MiB of heap, stacks and runtime data per
+ * container; the init execs this instead (from a sealed memfd, embedded in
+ * nook like the exit keeper), which waits in a page or two of memory.
+ * Compiled into nook's package only as an empty unit: all of it is under
+ * NOOK_PARKER_MAIN, which `make build` sets when it builds parker.bin.
+ *
+ * The init hands it:
+ *   argv[1]  the start barrier's fd (exec.fifo, read-write, inherited);
+ *   argv[2]  the path of the container's program, resolved in its root;
+ *   argv[3…] the program's argv;
+ *   envp     the program's environment.
+ * It reads the barrier's byte (written by `nook start`), marks the barrier
+ * close-on-exec, so that `nook start` learns from its closing that the
+ * program was executed (poststart hooks wait for that), and execs the
+ * program. Everything it calls is allowed by the container's seccomp
+ * filter: the init checks that before it execs the parker, and keeps
+ * waiting as a Go program otherwise.
+ *
+ * Signals as a Go program takes them (the init was one): SIGHUP, SIGINT
+ * and SIGTERM end it (by the signal, or with status 2 where the kernel
+ * spares a pid namespace's init); the signals Go makes fatal with a trace
+ * end it with status 2; the others Go catches and ignores, so does this.
+ * execve gives the program default dispositions, as Go's does.
+ */
+#ifdef NOOK_PARKER_MAIN
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+static void fail(const char *what, const char *name)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "nook init: %s %s: %s\n", what, name, strerror(errno));
+
+	if (n > 0)
+		write(2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* SIGHUP, SIGINT, SIGTERM: Go dies of the signal (runtime.dieFromSignal). */
+static void die_of(int sig)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t set;
+
+	sigaction(sig, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	kill(getpid(), sig);
+	_exit(2);
+}
+
+/* SIGQUIT, SIGABRT, …: Go prints a trace and exits 2. */
+static void exit_two(int sig)
+{
+	(void)sig;
+	_exit(2);
+}
+
+static void ignore(int sig)
+{
+	(void)sig;
+}
+
+static void handle(int sig, void (*fn)(int))
+{
+	struct sigaction sa = { .sa_handler = fn, .sa_flags = SA_RESTART };
+
+	sigfillset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+static void take_signals_as_go(void)
+{
+	static const int die[] = { SIGHUP, SIGINT, SIGTERM };
+	static const int trace[] = { SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGSTKFLT, SIGSYS };
+	static const int ignored[] = { SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM,
+				       SIGPROF, SIGIO, SIGPWR };
+	size_t i;
+	int sig;
+
+	for (i = 0; i < sizeof(die) / sizeof(die[0]); i++)
+		handle(die[i], die_of);
+	for (i = 0; i < sizeof(trace) / sizeof(trace[0]); i++)
+		handle(trace[i], exit_two);
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		handle(ignored[i], ignore);
+	/* The real-time signals the C library leaves to programs. */
+	for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		handle(sig, ignore);
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	char *end, b;
+	long barrier;
+	ssize_t n;
+
+	/*
+	 * As the init was until now (nsenter.c): nothing in the container may
+	 * ptrace us or open our /proc files before the program runs. A failure
+	 * leaves us as the program itself will be, dumpable.
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (argc < 4) {
+		errno = EINVAL;
+		fail("parked:", "usage: <barrier fd> <path> <argv...>");
+	}
+	barrier = strtol(argv[1], &end, 10);
+	if (*end != '\0' || barrier < 0 || barrier > 1 << 20) {
+		errno = EINVAL;
+		fail("start barrier: bad fd", argv[1]);
+	}
+	take_signals_as_go();
+	do
+		n = read((int)barrier, &b, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1) {
+		if (n == 0)
+			errno = EPIPE;
+		fail("start barrier:", "read");
+	}
+	if (fcntl((int)barrier, F_SETFD, FD_CLOEXEC) < 0)
+		fail("start barrier:", "close-on-exec");
+	execve(argv[2], argv + 3, envp);
+	fail("exec", argv[3]);
+	return 1;
+}
+#endif
