@@ -243,7 +243,7 @@ func (i *initRun) startProcess(cfg *initproto.InitConfig, barrier *os.File) erro
 	if err != nil {
 		return fmt.Errorf("start barrier: %w", err)
 	}
-	if !started && i.parkerFits(cfg, barrier) {
+	if !started && i.parkerFits(cfg, barrier, pp.path) {
 		// In for a long wait: finish now and wait in the parker (parked.go).
 		return i.finishAndExec(cfg, pp, barrier)
 	}

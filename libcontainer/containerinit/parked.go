@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/libcontainer/explain"
 	"github.com/nookrt/nook/libcontainer/hooks"
 	"github.com/nookrt/nook/libcontainer/initproto"
 	"github.com/nookrt/nook/libcontainer/rlimits"
@@ -38,13 +39,20 @@ import (
 // (a plain `go build`), when startContainer hooks must run after start,
 // when an AppArmor profile or SELinux label would be taken by the parker's
 // exec instead of the program's, and when the seccomp filter would refuse
-// any call the parker makes (seccomp.Program.Allows runs the filter).
+// any call the parker makes (seccomp.Program.Allows runs the filter), and
+// when the program's exec would fail, which the init explains and the
+// parker could only report.
 
-// parkerFits says whether this init can hand its wait over to the parker.
-func (i *initRun) parkerFits(cfg *initproto.InitConfig, barrier *os.File) bool {
+// parkerFits says whether this init can hand its wait over to the parker,
+// to exec path.
+func (i *initRun) parkerFits(cfg *initproto.InitConfig, barrier *os.File, path string) bool {
 	proc := cfg.Spec.Process
 	switch {
 	case !i.k().HasParker():
+		return false
+	case explain.Container().Exec(path) != nil:
+		// The exec will fail: the init explains why (a missing dynamic
+		// loader, a script's interpreter, …), the parker could not.
 		return false
 	case len(hooks.Of(cfg.Spec.Hooks, hooks.StartContainer)) > 0:
 		return false
