@@ -40,10 +40,12 @@ func listCommand() *ucli.Command {
 				all = append(all, toOutput(st, false))
 			}
 			if ctx.Bool("quiet") {
+				// Buffered: a line per write is a system call per container.
+				out := bufio.NewWriter(os.Stdout)
 				for _, o := range all {
-					fmt.Println(o.ID)
+					fmt.Fprintln(out, o.ID)
 				}
-				return nil
+				return out.Flush()
 			}
 			if format == "json" {
 				if all == nil {

@@ -332,7 +332,7 @@ func (rt Root) listed(peeker *state.Peeker, id string) (*State, error) {
 		// Only the lock tells a create in progress from one that died.
 		return rt.State(id)
 	}
-	r.Status = liveStatus(rt.store.Dir(id), r)
+	r.Status = liveStatus(rt.store.Path(id, state.FifoName), r)
 	if r.Status == state.Stopped {
 		r.Pid = 0
 	}

@@ -27,22 +27,30 @@ func Status(h *state.Handle, r *state.Record) specs.ContainerState {
 		// container can never become created.
 		return state.Stopped
 	}
-	return liveStatus(h.Dir, r)
+	return liveStatus(filepath.Join(h.Dir, state.FifoName), r)
 }
 
-// liveStatus is Status of a record that is past creating, whose state
-// directory is dir.
-func liveStatus(dir string, r *state.Record) specs.ContainerState {
+// liveStatus is Status of a record that is past creating, whose start
+// barrier is (or was) at barrier.
+func liveStatus(barrier string, r *state.Record) specs.ContainerState {
 	if !processAlive(r.Pid, r.InitStartTime) {
 		return state.Stopped
 	}
-	if _, err := os.Lstat(filepath.Join(dir, state.FifoName)); err == nil {
+	if barrierPresent(barrier) {
 		return state.Created
 	}
 	if isPaused(r) {
 		return state.Paused
 	}
 	return state.Running
+}
+
+// barrierPresent says whether the start barrier is still there. It asks
+// fstatat(2) into a Stat_t on the stack: os.Lstat would allocate a FileInfo
+// that list, asking once per container, throws away.
+func barrierPresent(path string) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(unix.AT_FDCWD, path, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
 }
 
 // refresh fills in the live status (and pid 0 once stopped, as runc reports).

@@ -21,9 +21,10 @@ type procStat struct {
 // readProcStat parses /proc/<pid>/stat. The command name may hold spaces and
 // parentheses, so fields are counted from the last ')'.
 func readProcStat(pid int) (procStat, error) {
-	// On the stack: list reads one per container (see state.Peeker).
+	// On the stack: list reads one per container (see state.Peeker). The
+	// kernel makes the whole line for the first read, which returns it all.
 	var buf [512]byte
-	b, err := rawfile.ReadFileInto("/proc/"+strconv.Itoa(pid)+"/stat", buf[:0])
+	b, err := rawfile.ReadWholeInto("/proc/"+strconv.Itoa(pid)+"/stat", buf[:0])
 	if err != nil {
 		return procStat{}, err
 	}

@@ -26,6 +26,21 @@ func ReadFile(path string) ([]byte, error) {
 // a record and a /proc/<pid>/stat per container) reuses one buffer rather
 // than faulting in fresh memory for each. The result aliases buf.
 func ReadFileInto(path string, buf []byte) ([]byte, error) {
+	return readInto(path, buf, false)
+}
+
+// ReadWholeInto is ReadFileInto for a file that a read returns whole: a
+// regular file on a local file system, which read(2) fills up to its end,
+// or a procfs file made in one piece by its first read (/proc/<pid>/stat).
+// A read that returns less than it asked for has then reached the end, so
+// the read that would return 0 is not made: list reads two such files per
+// container. Not for cgroup or other seq files of many records, whose
+// reads may stop short of the end.
+func ReadWholeInto(path string, buf []byte) ([]byte, error) {
+	return readInto(path, buf, true)
+}
+
+func readInto(path string, buf []byte, shortIsEnd bool) ([]byte, error) {
 	buf = buf[:0]
 	fd, err := openRetry(path)
 	if err != nil {
@@ -43,10 +58,11 @@ func ReadFileInto(path string, buf []byte) ([]byte, error) {
 		if err != nil {
 			return nil, &os.PathError{Op: "read", Path: path, Err: err}
 		}
-		if n == 0 {
+		short := n < cap(buf)-len(buf)
+		buf = buf[:len(buf)+n]
+		if n == 0 || short && shortIsEnd {
 			return buf, nil
 		}
-		buf = buf[:len(buf)+n]
 	}
 }
 

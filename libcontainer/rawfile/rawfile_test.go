@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,5 +74,73 @@ func TestControl(t *testing.T) {
 		return err
 	}); err != nil || flags&unix.O_NONBLOCK == 0 {
 		t.Fatalf("after Control the pipe is blocking (flags %#x, %v)", flags, err)
+	}
+}
+
+// ReadWholeInto reads a regular file whole, whatever its size against the
+// buffer's, and /proc/<pid>/stat in one read.
+func TestReadWholeInto(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, 511, 512, 513, 100000} {
+		p := filepath.Join(dir, "f")
+		want := bytes.Repeat([]byte("y"), size)
+		if err := os.WriteFile(p, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var buf [512]byte
+		got, err := ReadWholeInto(p, buf[:0])
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("size %d: got %d bytes, %v", size, len(got), err)
+		}
+	}
+	got, err := ReadWholeInto("/proc/self/stat", make([]byte, 0, 512))
+	if err != nil || !bytes.HasSuffix(got, []byte("\n")) {
+		t.Errorf("/proc/self/stat: %q, %v", got, err)
+	}
+	if _, err := ReadWholeInto(filepath.Join(dir, "missing"), nil); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// ReadWholeInto takes a short read as the end, where ReadFileInto reads on
+// to the read that returns 0: a fifo shows which, as its writer writes
+// twice and closes only after the reader has returned (or 200 ms).
+func TestReadWholeIntoStopsAtAShortRead(t *testing.T) {
+	for _, tc := range []struct {
+		read func(string, []byte) ([]byte, error)
+		want string
+	}{{ReadWholeInto, "ab"}, {ReadFileInto, "abcd"}} {
+		fifo := filepath.Join(t.TempDir(), "fifo")
+		if err := unix.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		returned := make(chan struct{})
+		wrote := make(chan error, 1)
+		go func() {
+			w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+			if err != nil {
+				wrote <- err
+				return
+			}
+			defer w.Close()
+			if _, err := w.Write([]byte("ab")); err != nil {
+				wrote <- err
+				return
+			}
+			select {
+			case <-returned:
+			case <-time.After(200 * time.Millisecond):
+			}
+			_, err = w.Write([]byte("cd"))
+			wrote <- err
+		}()
+		got, err := tc.read(fifo, make([]byte, 0, 64))
+		close(returned)
+		if werr := <-wrote; werr != nil && !errors.Is(werr, unix.EPIPE) {
+			t.Fatal(werr)
+		}
+		if err != nil || string(got) != tc.want {
+			t.Errorf("got %q, %v; want %q", got, err, tc.want)
+		}
 	}
 }

@@ -8,6 +8,7 @@
 package state
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -105,21 +106,29 @@ type Record struct {
 	ExitKeeper int `json:"exitKeeper,omitempty"`
 
 	// peekedCgroup is the cgroup of a peeked record, not decoded yet
-	// (DecodeCgroup).
-	peekedCgroup json.RawMessage
+	// (DecodeCgroup). It is not copied out of peeker's buffer, which
+	// still holds it while peeker.seq is peekSeq.
+	peekedCgroup []byte
+	peeker       *Peeker
+	peekSeq      uint64
 }
 
 // DecodeCgroup decodes the Cgroup that Peek left as JSON; for any other
-// record it does nothing.
+// record it does nothing. A record from a Peeker must be asked before that
+// Peeker's next Peek, which reuses the buffer the JSON is in: asked later,
+// it fails rather than read another record's.
 func (r *Record) DecodeCgroup() error {
 	if r.peekedCgroup == nil {
 		return nil
+	}
+	if r.peeker.seq != r.peekSeq {
+		return fmt.Errorf("parse cgroup of %s: its Peeker has read another record since", r.ID)
 	}
 	var cg cgroups.State
 	if err := json.Unmarshal(r.peekedCgroup, &cg); err != nil {
 		return fmt.Errorf("parse cgroup of %s: %w", r.ID, err)
 	}
-	r.Cgroup, r.peekedCgroup = &cg, nil
+	r.Cgroup, r.peekedCgroup, r.peeker = &cg, nil, nil
 	return nil
 }
 
@@ -149,6 +158,15 @@ func (s Store) dir(id string) string {
 	}
 	sum := sha256.Sum256([]byte(id))
 	return filepath.Join(s.Root, "~"+hex.EncodeToString(sum[:]))
+}
+
+// Path is the path of file name in container id's state directory, made
+// with one string, not two: list makes two paths per container.
+func (s Store) Path(id, name string) string {
+	if len(id) <= maxDirName {
+		return filepath.Join(s.Root, id, name)
+	}
+	return filepath.Join(s.dir(id), name)
 }
 
 // Create makes the container's directory (0700) and returns it locked. It
@@ -205,10 +223,13 @@ func (s Store) Peek(id string) (*Record, error) { return s.Peeker().Peek(id) }
 
 // Peeker peeks at one record after another with one read buffer: list
 // reads every container's, and a fresh buffer each time is a fresh page
-// faulted in each time, which on a VM costs more than the read.
+// faulted in each time, which on a VM costs more than the read. For the
+// same reason a record's cgroup is left in the buffer (see DecodeCgroup).
 type Peeker struct {
 	store Store
-	buf   []byte
+	in    bytes.Buffer
+	dec   peekDecoder
+	seq   uint64 // counts the records read into in
 }
 
 // Peeker returns a Peeker of s.
@@ -216,39 +237,29 @@ func (s Store) Peeker() *Peeker { return &Peeker{store: s} }
 
 // Peek is Store.Peek.
 func (p *Peeker) Peek(id string) (*Record, error) {
-	if p.buf == nil {
-		p.buf = make([]byte, 0, 8192)
+	p.seq++
+	p.in.Reset()
+	if p.in.Cap() == 0 {
+		p.in.Grow(8192)
 	}
-	b, err := rawfile.ReadFileInto(filepath.Join(p.store.dir(id), stateFile), p.buf)
+	// Read into the buffer's spare room: Write then copies it onto itself,
+	// or from wherever ReadWholeInto had to grow it for a larger record.
+	b, err := rawfile.ReadWholeInto(p.store.Path(id, stateFile), p.in.AvailableBuffer())
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, ErrNotExist
 		}
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
 	}
-	p.buf = b[:0] // keep what it grew to
+	p.in.Write(b)
 	var r Record
-	peek := peekedRecord{Record: &r}
-	if err := json.Unmarshal(b, &peek); err != nil {
+	cgroup, err := p.dec.decode(&p.in, &r)
+	if err != nil {
 		return nil, fmt.Errorf("parse state of %s: %w", id, err)
 	}
-	r.peekedCgroup = peek.Cgroup
+	r.peekedCgroup, r.peeker, r.peekSeq = cgroup, p, p.seq
 	return &r, nil
 }
-
-// peekedRecord decodes a Record as Peek returns it: encoding/json fills
-// the field at the shallower depth, so "config" and "namespaces" land in
-// skipped, which keeps nothing, and "cgroup" is kept as it is.
-type peekedRecord struct {
-	*Record
-	Config     skipped         `json:"config,omitempty"`
-	Namespaces skipped         `json:"namespaces,omitempty"`
-	Cgroup     json.RawMessage `json:"cgroup,omitempty"`
-}
-
-type skipped struct{}
-
-func (*skipped) UnmarshalJSON([]byte) error { return nil }
 
 // Lock opens an existing container's directory and takes its lock, exclusive
 // or shared. An id with no directory is ErrNotExist.
