@@ -137,7 +137,16 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 			return 0, err
 		}
 	}
-	if err := p.sendBootstrap(initproto.BootstrapPayload(0, join, "", o.Spec.Process.OOMScoreAdj)); err != nil {
+	// A plain process is set up by stage 1 in C from a plan (execplan.go).
+	plan := execPlan(r, o, o.Warn)
+	bootstrap := initproto.BootstrapPayload(0, join, "", o.Spec.Process.OOMScoreAdj)
+	if plan != nil {
+		bootstrap = initproto.AppendExecPlanAttr(bootstrap)
+		if o.Debug != nil {
+			o.Debug("exec: %s is set up by stage 1 from an exec plan, without a Go start", plan.Path)
+		}
+	}
+	if err := p.sendBootstrap(bootstrap); err != nil {
 		return 0, err
 	}
 	b, err := initproto.Expect(p.sock, initproto.InitPid, o.Warn)
@@ -152,16 +161,22 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 	if err := p.reapStage0(); err != nil {
 		return 0, err
 	}
-	cfg := initproto.InitConfig{
-		ID: r.ID, Spec: initSpec(o.Spec), Rootfs: r.Rootfs, Bundle: r.Bundle,
-		Exec:           true,
-		Pid:            p.pid,
-		PreserveFds:    o.PreserveFds,
-		Seccomp:        o.seccomp,
-		ConsoleRelayed: o.RelayConsole,
-	}
-	if err := p.sendConfig(&cfg, o.Warn); err != nil {
-		return 0, err
+	if plan != nil {
+		if err := p.sendExecPlan(plan, o.Warn); err != nil {
+			return 0, err
+		}
+	} else {
+		cfg := initproto.InitConfig{
+			ID: r.ID, Spec: initSpec(o.Spec), Rootfs: r.Rootfs, Bundle: r.Bundle,
+			Exec:           true,
+			Pid:            p.pid,
+			PreserveFds:    o.PreserveFds,
+			Seccomp:        o.seccomp,
+			ConsoleRelayed: o.RelayConsole,
+		}
+		if err := p.sendConfig(&cfg, o.Warn); err != nil {
+			return 0, err
+		}
 	}
 	for _, dir := range cgroupDirs {
 		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(p.pid)), 0); err != nil {

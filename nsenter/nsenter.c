@@ -17,8 +17,9 @@
  *     write uid_map/gid_map (USERNS_READY / USERNS_MAPPED); unshare the other new
  *     namespaces; clone(CLONE_PARENT) the init so that it is a child of nook (and
  *     PID 1 of a new pid namespace); send INIT_PID; exit.
- *   stage 1 (the container init):
- *     return at once, so that the Go runtime starts while the parent moves the
+ *   stage 1 (the container init, or an exec'd process):
+ *     with an exec plan (a plain `nook exec` process), carry it out and execve
+ *     without starting Go (execplan.c); otherwise return at once, so that the Go runtime starts while the parent moves the
  *     init into its cgroup; the Go half (libcontainer/containerinit/init.go) waits for INIT_GO
  *     before it touches the container, then unshares the cgroup namespace.
  */
@@ -63,6 +64,8 @@ struct bootstrap {
 	char timeoffsets[256];
 	/* process.oomScoreAdj as decimal text ("" = leave it alone). */
 	char oomscoreadj[16];
+	/* An exec plan follows for stage 1 (execplan.c) instead of a Go start. */
+	int execplan;
 	int npaths;
 	struct ns_path paths[MAX_NS_PATHS];
 };
@@ -150,6 +153,9 @@ static void read_bootstrap(int sock, struct bootstrap *bs)
 			}
 			memcpy(bs->oomscoreadj, buf + off, alen);
 			bs->oomscoreadj[alen] = '\0';
+			break;
+		case NOOK_ATTR_EXEC_PLAN:
+			bs->execplan = 1;
 			break;
 		default:
 			errno = 0;
@@ -445,6 +451,10 @@ __attribute__((constructor)) static void nsenter(void)
 			bail(sock, "nsenter: send init pid");
 		_exit(0);
 	}
+
+	/* A plain `nook exec` process: set up and executed from here, no Go. */
+	if (bs.execplan)
+		nook_run_exec_plan(sock);
 
 	/*
 	 * Return at once: the Go runtime starts and main() runs the Go init,

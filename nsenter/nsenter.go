@@ -18,9 +18,20 @@ const (
 	MsgUsernsMapped = C.NOOK_MSG_USERNS_MAPPED
 	MsgInitPid      = C.NOOK_MSG_INIT_PID
 	MsgInitGo       = C.NOOK_MSG_INIT_GO
+	MsgReady        = C.NOOK_MSG_READY
 	MsgError        = C.NOOK_MSG_ERROR
+	MsgExecPlan     = C.NOOK_MSG_EXEC_PLAN
 	AttrCloneFlags  = C.NOOK_ATTR_CLONE_FLAGS
 	AttrNsPath      = C.NOOK_ATTR_NS_PATH
 	AttrTimeOffsets = C.NOOK_ATTR_TIME_OFFSETS
 	AttrOOMScoreAdj = C.NOOK_ATTR_OOM_SCORE_ADJ
+	AttrExecPlan    = C.NOOK_ATTR_EXEC_PLAN
 )
+
+// The exec plan's attributes and flags, as execplan.c knows them.
+var PlanNumbers = map[string]int{
+	"path": C.NOOK_PLAN_PATH, "arg": C.NOOK_PLAN_ARG, "env": C.NOOK_PLAN_ENV, "cwd": C.NOOK_PLAN_CWD,
+	"ids": C.NOOK_PLAN_IDS, "group": C.NOOK_PLAN_GROUP, "caps": C.NOOK_PLAN_CAPS, "rlimit": C.NOOK_PLAN_RLIMIT,
+	"flags": C.NOOK_PLAN_FLAGS, "timerslack": C.NOOK_PLAN_TIMERSLACK, "preserve": C.NOOK_PLAN_PRESERVE,
+	"filter": C.NOOK_PLAN_FILTER, "no-new-privs": C.NOOK_PLAN_NO_NEW_PRIVS, "keep-admin": C.NOOK_PLAN_KEEP_ADMIN,
+}

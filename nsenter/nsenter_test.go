@@ -23,6 +23,23 @@ func TestProtocolNumbersMatch(t *testing.T) {
 		{"attr ns path", AttrNsPath, initproto.AttrNsPath},
 		{"attr time offsets", AttrTimeOffsets, initproto.AttrTimeOffsets},
 		{"attr oom score adj", AttrOOMScoreAdj, initproto.AttrOOMScoreAdj},
+		{"ready", MsgReady, uint32(initproto.Ready)},
+		{"exec plan", MsgExecPlan, uint32(initproto.ExecPlanMsg)},
+		{"attr exec plan", AttrExecPlan, initproto.AttrExecPlan},
+		{"plan path", PlanNumbers["path"], initproto.PlanPath},
+		{"plan arg", PlanNumbers["arg"], initproto.PlanArg},
+		{"plan env", PlanNumbers["env"], initproto.PlanEnv},
+		{"plan cwd", PlanNumbers["cwd"], initproto.PlanCwd},
+		{"plan ids", PlanNumbers["ids"], initproto.PlanIDs},
+		{"plan group", PlanNumbers["group"], initproto.PlanGroup},
+		{"plan caps", PlanNumbers["caps"], initproto.PlanCaps},
+		{"plan rlimit", PlanNumbers["rlimit"], initproto.PlanRlimit},
+		{"plan flags", PlanNumbers["flags"], initproto.PlanFlags},
+		{"plan timer slack", PlanNumbers["timerslack"], initproto.PlanTimerSlack},
+		{"plan preserve", PlanNumbers["preserve"], initproto.PlanPreserve},
+		{"plan filter", PlanNumbers["filter"], initproto.PlanFilter},
+		{"plan no_new_privs", PlanNumbers["no-new-privs"], initproto.PlanNoNewPrivs},
+		{"plan keep admin", PlanNumbers["keep-admin"], initproto.PlanKeepAdmin},
 	}
 	for _, p := range pairs {
 		if uint32(p.c) != p.g {

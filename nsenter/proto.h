@@ -18,13 +18,35 @@
 #define NOOK_MSG_USERNS_READY 2
 #define NOOK_MSG_USERNS_MAPPED 3
 #define NOOK_MSG_INIT_PID 4
-#define NOOK_MSG_INIT_GO 5 /* read by the Go init; numbered here with the rest */
+#define NOOK_MSG_INIT_GO 5 /* read by the Go init, or by execplan.c */
+#define NOOK_MSG_READY 7    /* sent by the Go init, or by execplan.c */
 #define NOOK_MSG_ERROR 8
+#define NOOK_MSG_EXEC_PLAN 12
 
 #define NOOK_ATTR_CLONE_FLAGS 1
 #define NOOK_ATTR_NS_PATH 2
 #define NOOK_ATTR_TIME_OFFSETS 3
 #define NOOK_ATTR_OOM_SCORE_ADJ 4
+#define NOOK_ATTR_EXEC_PLAN 5 /* no value: stage 1 runs the exec plan (execplan.c) */
+
+/* Exec plan attributes and flags (libcontainer/initproto/execplan.go). */
+#define NOOK_PLAN_PATH 1
+#define NOOK_PLAN_ARG 2
+#define NOOK_PLAN_ENV 3
+#define NOOK_PLAN_CWD 4
+#define NOOK_PLAN_IDS 5
+#define NOOK_PLAN_GROUP 6
+#define NOOK_PLAN_CAPS 7
+#define NOOK_PLAN_RLIMIT 8
+#define NOOK_PLAN_FLAGS 9
+#define NOOK_PLAN_TIMERSLACK 10
+#define NOOK_PLAN_PRESERVE 11
+#define NOOK_PLAN_FILTER 12
+#define NOOK_PLAN_NO_NEW_PRIVS 1
+#define NOOK_PLAN_KEEP_ADMIN 2
+
+/* execplan.c: carries out the exec plan sent on sock, and never returns. */
+void nook_run_exec_plan(int sock) __attribute__((noreturn));
 
 /* Bootstrap frames are small; anything bigger is a protocol error. */
 #define NOOK_MAX_C_FRAME (1 << 20)

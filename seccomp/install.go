@@ -86,7 +86,7 @@ func (p *Program) Install(send func(listenerFd int) error) error {
 	sent := make(chan error, 1)
 	go handOff(wake[0], h, send, sent)
 
-	rc := C.nook_install_handoff(unsafe.Pointer(&insns[0]), C.ushort(len(insns)), C.uint(p.loadFlags()), C.int(wake[1]), h)
+	rc := C.nook_install_handoff(unsafe.Pointer(&insns[0]), C.ushort(len(insns)), C.uint(p.LoadFlags()), C.int(wake[1]), h)
 	runtime.KeepAlive(insns)
 	if rc != 0 {
 		// No filter: the sender sees the pipe hang up and gives up.

@@ -15,7 +15,7 @@ import (
 // init uses Install, which also hands the listener on.
 //
 // The filter applies to the calling OS thread only (never
-// SECCOMP_FILTER_FLAG_TSYNC, see loadFlags) and to everything it execs or
+// SECCOMP_FILTER_FLAG_TSYNC, see LoadFlags) and to everything it execs or
 // forks, so the caller must hold runtime.LockOSThread and call execve from
 // the same thread. The thread needs no_new_privs set or CAP_SYS_ADMIN in
 // its user namespace. After Load, every syscall the thread makes goes
@@ -28,7 +28,7 @@ func (p *Program) Load() (listenerFd int, err error) {
 	prog := unix.SockFprog{Len: uint16(len(insns)), Filter: &insns[0]}
 	// Raw: the call is quick, and no scheduler code (entersyscall's and
 	// exitsyscall's futex calls) runs on the thread once the filter is on.
-	r, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(p.loadFlags()), uintptr(unsafe.Pointer(&prog)))
+	r, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(p.LoadFlags()), uintptr(unsafe.Pointer(&prog)))
 	runtime.KeepAlive(insns)
 	if errno != 0 {
 		return -1, loadError(errno)
@@ -39,10 +39,10 @@ func (p *Program) Load() (listenerFd int, err error) {
 	return -1, nil
 }
 
-// loadFlags are Flags without SECCOMP_FILTER_FLAG_TSYNC, whatever a
+// LoadFlags are Flags without SECCOMP_FILTER_FLAG_TSYNC, whatever a
 // Program says: Compile leaves it out (see newPlan), and Install depends on
 // the other threads staying unfiltered.
-func (p *Program) loadFlags() uint {
+func (p *Program) LoadFlags() uint {
 	return p.Flags &^ (unix.SECCOMP_FILTER_FLAG_TSYNC | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH)
 }
 

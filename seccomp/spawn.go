@@ -72,7 +72,7 @@ func (p *Program) Spawn(a SpawnAttr) (*os.Process, error) {
 		no_new_privs: cBool(a.NoNewPrivs),
 		filter:       cs.bytes(p.Filter), // checked by Instructions
 		len:          C.ushort(len(insns)),
-		flags:        C.uint(p.loadFlags() &^ (unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)),
+		flags:        C.uint(p.LoadFlags() &^ (unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)),
 	}
 	for i, f := range a.Stdio {
 		s.stdio[i] = C.int(f.Fd()) // Fd makes the file blocking, as os.StartProcess does

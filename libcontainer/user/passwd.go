@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -108,4 +109,26 @@ func HomeByUID(passwd io.Reader, uid uint32) (string, error) {
 		return "", fmt.Errorf("look up uid %d in passwd: %w", uid, ErrNotFound)
 	}
 	return home, nil
+}
+
+// WithHome returns env with HOME set, as runc does, when env has none or
+// its last HOME is empty: Docker, containerd and CRI never pass one, and
+// shells and many programs expect it. The value is home(), called only
+// then: the home directory of the process's user in the container's
+// /etc/passwd, or "/" when there is no entry or no readable passwd. env
+// itself is not changed.
+func WithHome(env []string, home func() string) []string {
+	last := -1
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "HOME=") {
+			last = i
+		}
+	}
+	if last >= 0 && env[last] != "HOME=" {
+		return env
+	}
+	// Earlier HOMEs go too: the last one counts, and getenv(3) would
+	// find the first.
+	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "HOME=") })
+	return append(out, "HOME="+home())
 }
