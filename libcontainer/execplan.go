@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -132,16 +133,7 @@ func canRaiseHardLimits() bool {
 
 // homeIn is uid's home directory in root's /etc/passwd, or "/".
 func homeIn(root *explain.Root, uid uint32) string {
-	f, err := root.Open("/etc/passwd")
-	if err != nil {
-		return "/"
-	}
-	defer f.Close()
-	home, err := user.HomeByUID(f, uid)
-	if err != nil || home == "" {
-		return "/"
-	}
-	return home
+	return user.HomeFrom(func() (*os.File, error) { return root.Open("/etc/passwd") }, uid)
 }
 
 // sendExecPlan sends the plan where sendConfig sends the Config.

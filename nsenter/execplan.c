@@ -107,25 +107,11 @@ static void __attribute__((noreturn, format(printf, 2, 3))) plan_fail(int sock, 
 	char msg[1024];
 	int saved = errno;
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = nook_error_message(msg, sizeof(msg), saved, 1, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	if (saved != 0 && (size_t)n + 3 < sizeof(msg)) {
-		int at = n + 2;
-
-		n += snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
-		/* As Go words it: "no such file or directory". */
-		if (at < (int)sizeof(msg) && msg[at] >= 'A' && msg[at] <= 'Z')
-			msg[at] += 'a' - 'A';
-	}
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
 	if (!ready_sent)
 		nook_send_frame(sock, NOOK_MSG_ERROR, msg, (uint32_t)n);
 	else

@@ -75,19 +75,13 @@ static void bail(int sock, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = nook_error_message(msg, sizeof(msg), errno, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	if (errno != 0 && (size_t)n + 2 < sizeof(msg))
-		n += snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(errno));
 	if (sock >= 0)
-		nook_send_frame(sock, NOOK_MSG_ERROR, msg, (uint32_t)strlen(msg));
+		nook_send_frame(sock, NOOK_MSG_ERROR, msg, (uint32_t)n);
 	_exit(1);
 }
 

@@ -10,7 +10,10 @@
 #define NOOK_PROTO_H
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -44,6 +47,27 @@
 #define NOOK_PLAN_FILTER 12
 #define NOOK_PLAN_NO_NEW_PRIVS 1
 #define NOOK_PLAN_KEEP_ADMIN 2
+
+/*
+ * Formats an error message into msg: fmt's text, then ": " and errnum's
+ * strerror unless errnum is 0 (in Go's wording, lower case, with
+ * go_case). Returns its length.
+ */
+static inline size_t nook_error_message(char *msg, size_t size, int errnum, int go_case, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(msg, size, fmt, ap);
+	size_t len = n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+
+	if (errnum != 0 && len + 3 < size) {
+		size_t at = len + 2;
+
+		n = snprintf(msg + len, size - len, ": %s", strerror(errnum));
+		len = n < 0 ? len : len + (size_t)n >= size ? size - 1 : len + (size_t)n;
+		if (go_case && at < len && msg[at] >= 'A' && msg[at] <= 'Z')
+			msg[at] += 'a' - 'A';
+	}
+	return len;
+}
 
 /* execplan.c: carries out the exec plan sent on sock, and never returns. */
 void nook_run_exec_plan(int sock) __attribute__((noreturn));

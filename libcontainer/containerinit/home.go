@@ -16,14 +16,5 @@ func withHome(k kernel.Process, env []string, uid uint32) []string {
 
 // homeOf is uid's home directory in the container's /etc/passwd, or "/".
 func homeOf(k kernel.Process, uid uint32) string {
-	f, err := k.OpenFile("/etc/passwd", os.O_RDONLY, 0)
-	if err != nil {
-		return "/"
-	}
-	defer f.Close()
-	home, err := user.HomeByUID(f, uid)
-	if err != nil || home == "" {
-		return "/"
-	}
-	return home
+	return user.HomeFrom(func() (*os.File, error) { return k.OpenFile("/etc/passwd", os.O_RDONLY, 0) }, uid)
 }

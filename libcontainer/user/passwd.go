@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,6 +110,21 @@ func HomeByUID(passwd io.Reader, uid uint32) (string, error) {
 		return "", fmt.Errorf("look up uid %d in passwd: %w", uid, ErrNotFound)
 	}
 	return home, nil
+}
+
+// HomeFrom is uid's home directory in the passwd file open opens, or "/"
+// when there is no such file, no entry for uid or no home in it.
+func HomeFrom(open func() (*os.File, error), uid uint32) string {
+	f, err := open()
+	if err != nil {
+		return "/"
+	}
+	defer f.Close()
+	home, err := HomeByUID(f, uid)
+	if err != nil || home == "" {
+		return "/"
+	}
+	return home
 }
 
 // WithHome returns env with HOME set, as runc does, when env has none or
