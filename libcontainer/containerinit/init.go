@@ -379,15 +379,15 @@ func (i *initRun) finishAndExec(cfg *initproto.InitConfig, pp *preparedProcess, 
 			return err
 		}
 	}
+	if parker != nil {
+		return k.ExecParker(parker, parkOn, path, proc.Args, env)
+	}
 	// syscall.Exec, not a raw execve: it holds the runtime's exec lock (no
 	// thread is created during the execve, which would cost a setuid or
 	// file-capability program its privileges, Go issue 19546) and gives
 	// the process the soft RLIMIT_NOFILE the runtime raised for itself
 	// back, which only package syscall knows. Its few allocations are
 	// harmless here: a listener, if any, is with the agent by now.
-	if parker != nil {
-		return k.ExecParker(parker, parkOn, path, proc.Args, env)
-	}
 	if err := k.Exec(path, proc.Args, env); err != nil {
 		return fmt.Errorf("exec %s: %w", proc.Args[0], explain.Wrap(err, path)) // the reason, read only now it failed
 	}
@@ -420,9 +420,10 @@ func (i *initRun) sendReady() error {
 
 // settleAfter is how long the init waits at the start barrier before it
 // settles down for a long wait. `run`, and engines that start right after
-// create, start well within it; a container left in created then gives
+// create, start well within it; a container left in created then waits in
+// the parker (parked.go), or, where the parker cannot take over, gives
 // back its mappings of nook's read-only pages, most of its RSS, and waits
-// in C (package selfimage); it faults back in what it needs when started.
+// in C (package selfimage), faulting back in what it needs when started.
 const settleAfter = 100 * time.Millisecond
 
 // waitBarrier blocks until `nook start` writes its byte into the fifo;
