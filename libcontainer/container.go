@@ -211,6 +211,7 @@ func (rt Root) Update(id string, resourcesFor func(current *specs.Spec) (*specs.
 // the process is in the container's cgroup: a process in a frozen cgroup
 // (IgnorePaused) waits for a resume, which needs the lock.
 func (rt Root) Exec(id string, o ExecOptions, prepare func(current *specs.Spec, o *ExecOptions) error) (int, error) {
+	o.start = time.Now()
 	if o.stage0 == nil {
 		// Started first: its exec overlaps loading the record.
 		stage0, err := startStage0(o.PreserveFds, o.Debug)
@@ -230,10 +231,12 @@ func (rt Root) Exec(id string, o ExecOptions, prepare func(current *specs.Spec, 
 	if err != nil {
 		return 0, err
 	}
+	o.debugf("record loaded")
 	cfg, err := r.Spec()
 	if err != nil {
 		return 0, err
 	}
+	o.debugf("config decoded")
 	if err := prepare(cfg, &o); err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -43,9 +44,18 @@ type ExecOptions struct {
 	PidfdSocket string
 	// stateRoot is --root (for the seccomp compile cache).
 	stateRoot string
+	// start is when Root.Exec began (for debugf).
+	start time.Time
 	// stage0, if set, was started by Root.Exec for PreserveFds inherited
 	// fds; Exec takes it (and kills it if it fails first).
 	stage0 *Stage0
+}
+
+// debugf logs an exec phase with the time since Root.Exec began (--debug).
+func (o *ExecOptions) debugf(format string, args ...any) {
+	if o.Debug != nil {
+		o.Debug("exec: "+format+" at %s", append(args, time.Since(o.start).Round(time.Microsecond))...)
+	}
 }
 
 // execLocked starts a process in every namespace and the cgroup of a running
@@ -99,6 +109,7 @@ func execLocked(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	o.debugf("seccomp filter and cgroup ready")
 	handoff, err := dialHandoffs(co, co.seccomp)
 	if err != nil {
 		return 0, err
@@ -109,11 +120,13 @@ func execLocked(h *state.Handle, r *state.Record, o ExecOptions) (int, error) {
 		return 0, err
 	}
 	ip.handoff = handoff
+	o.debugf("stage 0 taken")
 	pid, err := ip.execBringUp(r, co, cgroupDirs, o.unlock)
 	if err != nil {
 		ip.kill()
 		return 0, fmt.Errorf("exec failed: %w", err)
 	}
+	o.debugf("process %d ready to execve", pid)
 	return pid, nil
 }
 
