@@ -71,25 +71,28 @@ func waitParked(t *testing.T, pid int) {
 // (issue 20: host memory per parked container), and its process is the
 // same as one started at once: arguments, environment, user, groups,
 // capabilities, no_new_privs, seccomp, rlimits (RLIMIT_NOFILE given by the
-// config and, without one, the caller's), cwd, umask and its fds.
+// config and, without one, the caller's: nook started with a soft limit
+// below its hard one, which the Go runtime raises for itself), cwd, umask
+// and its fds.
 func TestParkedInitWaitsInTheParker(t *testing.T) {
 	report := `echo "args: $0 $*"; echo "env: $FOO"; id; pwd; umask; ulimit -n; ls /proc/self/fd | tr '\n' ' '; echo;` +
 		` grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; exit 7`
 	for _, tc := range []struct {
-		name string
-		mods []specMod
+		name   string
+		mods   []specMod
+		nofile string // the soft RLIMIT_NOFILE nook is started with ("": the test's)
 	}{
-		{"defaults", nil},
+		{"defaults", nil, ""},
 		{"docker profile, a user, ambient capabilities", []specMod{withSeccomp(seccompProfile(t, "docker-default.json")), func(s *specs.Spec) {
 			s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}}
 			s.Process.Capabilities.Ambient = []string{"CAP_NET_BIND_SERVICE"}
 			s.Process.Capabilities.Inheritable = []string{"CAP_NET_BIND_SERVICE"}
 			s.Process.Capabilities.Permitted = append(s.Process.Capabilities.Permitted, "CAP_NET_BIND_SERVICE")
-		}}},
+		}}, ""},
 		{"no rlimits, filter loaded without no_new_privs", []specMod{withSeccomp(seccompProfile(t, "docker-default.json")), func(s *specs.Spec) {
 			s.Process.Rlimits = nil
 			s.Process.NoNewPrivileges = false
-		}}},
+		}}, "517"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -97,14 +100,25 @@ func TestParkedInitWaitsInTheParker(t *testing.T) {
 				s.Process.Env = append(s.Process.Env, "FOO=bar baz")
 				s.Process.Cwd = "/tmp"
 			}}, tc.mods...)
+			var o nookOpts
+			if tc.nofile != "" {
+				o.prefix = []string{"prlimit", "--nofile=" + tc.nofile + ":"}
+			}
 			// `run` starts its container at once: the init execs the
 			// program itself.
-			ran := e.run(mods...)
+			ran := e.nookCmd(o, "run", "--bundle", e.bundle(mods...), e.id())
 			if ran.Code != 7 {
 				t.Fatalf("run: %s", ran)
 			}
 			id := e.id()
-			pid, created := e.create(e.bundle(mods...), id)
+			pidFile := filepath.Join(e.Dir, id+".pid")
+			created := e.nookCmd(o, "create", "--bundle", e.bundle(mods...), "--pid-file", pidFile, id)
+			if created.Code != 0 {
+				t.Fatalf("create: %s", created)
+			}
+			pid, err := strconv.Atoi(readString(pidFile))
+			must(t, err)
+			e.register(pid)
 			waitParked(t, pid)
 			if rss := statusKB(t, pid, "VmRSS"); rss > 256 {
 				t.Errorf("parked init %d has %d KiB resident, want at most 256", pid, rss)
@@ -118,6 +132,9 @@ func TestParkedInitWaitsInTheParker(t *testing.T) {
 			}
 			if !strings.Contains(outputs[1], "args: arg0 a b c") || !strings.Contains(outputs[1], "env: bar baz") {
 				t.Errorf("the process's own output is missing:\n%s", outputs[1])
+			}
+			if tc.nofile != "" && !strings.Contains(outputs[1], "\n"+tc.nofile+"\n") {
+				t.Errorf("want the caller's RLIMIT_NOFILE %s (ulimit -n):\n%s", tc.nofile, outputs[1])
 			}
 		})
 	}
