@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/caps"
 	"github.com/nookrt/nook/libcontainer/explain"
@@ -33,7 +32,7 @@ func execPlan(r *state.Record, o CreateOptions, warn func(string)) *initproto.Ex
 		return nil
 	}
 	limits, err := rlimits.FromSpec(p.Rlimits)
-	if err != nil || rlimits.CheckRaise(limits, canRaiseHardLimits()) != nil {
+	if err != nil || rlimits.CheckRaise(limits, rlimits.CanRaiseHard(caps.CurrentPermitted, userns.RunningInUserNS())) != nil {
 		return nil
 	}
 	if !absoluteLookup(p.Args[0], p.Env) {
@@ -109,26 +108,13 @@ func absoluteLookup(name string, env []string) bool {
 	if strings.Contains(name, "/") {
 		return filepath.IsAbs(name)
 	}
-	pathEnv := ""
-	for _, e := range env {
-		if v, ok := strings.CutPrefix(e, "PATH="); ok {
-			pathEnv = v
-		}
-	}
+	pathEnv, _ := explain.PathOf(env)
 	for _, dir := range filepath.SplitList(pathEnv) {
 		if !filepath.IsAbs(dir) {
 			return false
 		}
 	}
 	return true
-}
-
-// canRaiseHardLimits: the process may raise hard rlimits only outside any
-// user namespace and holding CAP_SYS_RESOURCE, as nook itself (its parent)
-// does or does not.
-func canRaiseHardLimits() bool {
-	p, err := caps.CurrentPermitted()
-	return err == nil && p.Has(unix.CAP_SYS_RESOURCE) && !userns.RunningInUserNS()
 }
 
 // homeIn is uid's home directory in root's /etc/passwd, or "/".

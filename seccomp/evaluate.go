@@ -16,6 +16,13 @@ type Call struct {
 	Args [6]uint64
 }
 
+// CallOf is system call nr with args, the rest zero.
+func CallOf(nr uintptr, args ...uint64) Call {
+	c := Call{Nr: uint32(nr)}
+	copy(c.Args[:], args)
+	return c
+}
+
 // seccompDataSize is sizeof(struct seccomp_data): nr, arch, ip, args[6].
 const seccompDataSize = 64
 

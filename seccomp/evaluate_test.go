@@ -8,35 +8,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func call(nr uintptr, args ...uint64) Call {
-	c := Call{Nr: uint32(nr)}
-	copy(c.Args[:], args)
-	return c
-}
-
 // The profiles nook's tests use, as the kernel would judge them.
 func TestAllowsFollowsTheProfile(t *testing.T) {
 	docker := mustCompile(t, "docker-default.json", "")
-	if !docker.Allows(call(unix.SYS_READ), call(unix.SYS_FCNTL, 3, unix.F_SETFD, unix.FD_CLOEXEC),
-		call(unix.SYS_EXECVE), call(unix.SYS_EXECVEAT, 5, 0, 0, 0, unix.AT_EMPTY_PATH), call(unix.SYS_RT_SIGACTION)) {
+	if !docker.Allows(CallOf(unix.SYS_READ), CallOf(unix.SYS_FCNTL, 3, unix.F_SETFD, unix.FD_CLOEXEC),
+		CallOf(unix.SYS_EXECVE), CallOf(unix.SYS_EXECVEAT, 5, 0, 0, 0, unix.AT_EMPTY_PATH), CallOf(unix.SYS_RT_SIGACTION)) {
 		t.Error("docker-default refuses read, fcntl, execve, execveat or rt_sigaction")
 	}
-	if docker.Allows(call(unix.SYS_READ), call(unix.SYS_KEXEC_LOAD)) {
+	if docker.Allows(CallOf(unix.SYS_READ), CallOf(unix.SYS_KEXEC_LOAD)) {
 		t.Error("docker-default allows kexec_load")
 	}
 	// Its clone rule tests the flags: a new user namespace is refused.
-	if docker.Allows(call(unix.SYS_CLONE, unix.CLONE_NEWUSER)) || !docker.Allows(call(unix.SYS_CLONE, uint64(unix.SIGCHLD))) {
+	if docker.Allows(CallOf(unix.SYS_CLONE, unix.CLONE_NEWUSER)) || !docker.Allows(CallOf(unix.SYS_CLONE, uint64(unix.SIGCHLD))) {
 		t.Error("docker-default's clone flags rule is not followed")
 	}
 	mkdir := mustCompile(t, "deny-mkdir.json", "")
-	if mkdir.Allows(call(unix.SYS_MKDIRAT)) || !mkdir.Allows(call(unix.SYS_READ)) {
+	if mkdir.Allows(CallOf(unix.SYS_MKDIRAT)) || !mkdir.Allows(CallOf(unix.SYS_READ)) {
 		t.Error("deny-mkdir: want mkdirat refused and read allowed")
 	}
 	logged, err := Compile(&specs.LinuxSeccomp{DefaultAction: specs.ActLog}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !logged.Allows(call(unix.SYS_EXECVEAT)) {
+	if !logged.Allows(CallOf(unix.SYS_EXECVEAT)) {
 		t.Error("SCMP_ACT_LOG logs and allows: want allowed")
 	}
 }
@@ -53,10 +47,10 @@ func TestAllowsComparesArguments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.Allows(call(unix.SYS_FCNTL, 3, unix.F_SETFD, 1)) {
+	if !p.Allows(CallOf(unix.SYS_FCNTL, 3, unix.F_SETFD, 1)) {
 		t.Error("fcntl F_SETFD refused")
 	}
-	if p.Allows(call(unix.SYS_FCNTL, 3, unix.F_GETFL)) {
+	if p.Allows(CallOf(unix.SYS_FCNTL, 3, unix.F_GETFL)) {
 		t.Error("fcntl F_GETFL allowed")
 	}
 }
@@ -80,7 +74,7 @@ func TestEvaluateEveryInstruction(t *testing.T) {
 		ins(unix.BPF_RET|unix.BPF_A, 0),
 		ins(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_KILL_PROCESS),
 	}
-	got, err := evaluate(prog, call(0, 5))
+	got, err := evaluate(prog, CallOf(0, 5))
 	if err != nil || got != 56 {
 		t.Errorf("got %d, %v; want 56", got, err)
 	}
@@ -91,7 +85,7 @@ func TestEvaluateEveryInstruction(t *testing.T) {
 		"scratch word 16":     {ins(unix.BPF_ST, 16), ins(unix.BPF_RET|unix.BPF_K, 0)},
 		"a packet load (IND)": {ins(unix.BPF_LD|unix.BPF_W|unix.BPF_IND, 0), ins(unix.BPF_RET|unix.BPF_K, 0)},
 	} {
-		if _, err := evaluate(bad, call(0)); err == nil || !strings.Contains(err.Error(), "seccomp filter") {
+		if _, err := evaluate(bad, CallOf(0)); err == nil || !strings.Contains(err.Error(), "seccomp filter") {
 			t.Errorf("%s: got %v, want an error", name, err)
 		}
 	}

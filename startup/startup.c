@@ -39,6 +39,9 @@ __attribute__((constructor)) static void nook_read_nofile(void)
 {
 	struct rlimit lim;
 
+	/* Only a container's init execs that way: other commands skip the call. */
+	if (getenv("_NOOK_INITPIPE") == NULL)
+		return;
 	if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
 		nook_nofile_at_start = (unsigned long long)lim.rlim_cur;
 		nook_nofile_known = 1;

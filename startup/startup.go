@@ -29,7 +29,8 @@ func init() {
 
 // NofileAtStart is the soft RLIMIT_NOFILE the process had before the Go
 // runtime raised its own (package syscall's init), read by startup.c's
-// constructor; ok is false if getrlimit failed. syscall.Exec gives a
+// constructor in a container's init (the only process that needs it); ok
+// is false anywhere else, or if getrlimit failed. syscall.Exec gives a
 // program this limit back; an exec that does not go through it must do so
 // itself.
 func NofileAtStart() (soft uint64, ok bool) {

@@ -55,7 +55,8 @@ func TestNofileAtStartIsTheLimitGiven(t *testing.T) {
 	}
 	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = []string{nofileChildEnv + "=517"}
+	// As a container's init, the only process whose constructor reads it.
+	cmd.Env = []string{nofileChildEnv + "=517", "_NOOK_INITPIPE=1000"}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

@@ -604,16 +604,6 @@ func (i *initRun) switchUser(proc *specs.Process, keepAdmin bool) (caps.Sets, er
 	return sets, nil
 }
 
-// canRaiseHardLimits: the kernel checks CAP_SYS_RESOURCE in the initial user
-// namespace, so only an init outside any user namespace that holds it can.
-func canRaiseHardLimits(k kernel.Process, inUserns bool) bool {
-	if inUserns {
-		return false
-	}
-	p, err := k.CurrentPermitted()
-	return err == nil && p.Has(unix.CAP_SYS_RESOURCE)
-}
-
 // lookPath finds args[0] in the container (after pivot_root) using the PATH
 // of process.env, as execvp would, so a missing binary fails `create`.
 func lookPath(k kernel.Process, name string, env []string) (string, error) {
@@ -623,12 +613,7 @@ func lookPath(k kernel.Process, name string, env []string) (string, error) {
 		}
 		return name, nil
 	}
-	pathEnv := ""
-	for _, e := range env {
-		if v, ok := strings.CutPrefix(e, "PATH="); ok {
-			pathEnv = v
-		}
-	}
+	pathEnv, _ := explain.PathOf(env)
 	for _, dir := range filepath.SplitList(pathEnv) {
 		if dir == "" {
 			dir = "."
@@ -828,7 +813,7 @@ func (i *initRun) prepareProcess(cfg *initproto.InitConfig) (*preparedProcess, e
 		return nil, err
 	}
 	// Rlimits are applied after the barrier; refuse now what will fail then.
-	if err := rlimits.CheckRaise(limits, canRaiseHardLimits(k, cfg.Userns || k.RunningInUserNS())); err != nil {
+	if err := rlimits.CheckRaise(limits, rlimits.CanRaiseHard(k.CurrentPermitted, cfg.Userns || k.RunningInUserNS())); err != nil {
 		return nil, err
 	}
 	path, err := lookPath(k, proc.Args[0], proc.Env)

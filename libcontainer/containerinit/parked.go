@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -71,11 +72,7 @@ func (i *initRun) parkerFits(cfg *initproto.InitConfig, barrier *os.File, path s
 // (kill, getpid) are counted in: a filter that refused them would change
 // how the parker fails or takes a signal.
 func parkerCalls(barrier int) []seccomp.Call {
-	call := func(nr uintptr, args ...uint64) seccomp.Call {
-		c := seccomp.Call{Nr: uint32(nr)}
-		copy(c.Args[:], args)
-		return c
-	}
+	call := seccomp.CallOf
 	var start []seccomp.Call // a static musl program's, before main
 	switch runtime.GOARCH {
 	case "amd64":
@@ -145,11 +142,11 @@ func (realKernel) PrepareParker(barrier *os.File, restoreNofile bool) (*os.File,
 // then execs path. It returns only on failure.
 func (realKernel) ExecParker(program, barrier *os.File, path string, argv, env []string) error {
 	args := append([]string{"nook-parked", strconv.Itoa(int(barrier.Fd())), path}, argv...)
-	argvp, err := nulTerminated(args)
+	argvp, err := syscall.SlicePtrFromStrings(args)
 	if err != nil {
 		return fmt.Errorf("park: %w", err)
 	}
-	envp, err := nulTerminated(env)
+	envp, err := syscall.SlicePtrFromStrings(env)
 	if err != nil {
 		return fmt.Errorf("park: %w", err)
 	}
@@ -161,18 +158,4 @@ func (realKernel) ExecParker(program, barrier *os.File, path string, argv, env [
 	runtime.KeepAlive(argvp)
 	runtime.KeepAlive(envp)
 	return fmt.Errorf("park: exec the parker: %w", errno)
-}
-
-// nulTerminated is strs as execve takes them: a NULL-terminated array of
-// C strings.
-func nulTerminated(strs []string) ([]*byte, error) {
-	out := make([]*byte, 0, len(strs)+1)
-	for _, s := range strs {
-		p, err := unix.BytePtrFromString(s)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", s, err)
-		}
-		out = append(out, p)
-	}
-	return append(out, nil), nil
 }

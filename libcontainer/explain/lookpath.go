@@ -20,12 +20,7 @@ func (r *Root) LookPath(name string, env []string) (string, *Problem) {
 	if strings.Contains(name, "/") {
 		return r.abs(name), nil
 	}
-	pathEnv, hasPath := "", false
-	for _, e := range env {
-		if v, ok := strings.CutPrefix(e, "PATH="); ok {
-			pathEnv, hasPath = v, true
-		}
-	}
+	pathEnv, hasPath := PathOf(env)
 	var refused *Problem // the first candidate that exists but cannot run
 	for _, dir := range filepath.SplitList(pathEnv) {
 		if dir == "" {
@@ -41,6 +36,17 @@ func (r *Root) LookPath(name string, env []string) (string, *Problem) {
 		}
 	}
 	return "", r.notInPath(name, pathEnv, hasPath, refused)
+}
+
+// PathOf is env's PATH (its last one, as the init's lookup takes it); set
+// is false when env has none.
+func PathOf(env []string) (path string, set bool) {
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path, set = v, true
+		}
+	}
+	return path, set
 }
 
 // candidate checks p as nook's init does before it takes it: it exists, is

@@ -2,7 +2,6 @@ package initproto
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"github.com/nookrt/nook/libcontainer/caps"
 	"github.com/nookrt/nook/libcontainer/rlimits"
@@ -112,63 +111,4 @@ func (p *ExecPlan) Encode() []byte {
 		attr(PlanFilter, append(u32(nil, p.FilterFlags), p.Filter...))
 	}
 	return b
-}
-
-// DecodeExecPlan parses what Encode made, with the C half's checks: the
-// tests hold the two to the same format.
-func DecodeExecPlan(b []byte) (*ExecPlan, error) {
-	p := &ExecPlan{}
-	ne := binary.NativeEndian
-	for len(b) > 0 {
-		if len(b) < 8 {
-			return nil, fmt.Errorf("exec plan: %d trailing bytes", len(b))
-		}
-		a, n := ne.Uint32(b), ne.Uint32(b[4:])
-		if uint64(n) > uint64(len(b)-8) {
-			return nil, fmt.Errorf("exec plan: attribute %d is truncated", a)
-		}
-		v := b[8 : 8+n]
-		b = b[8+n:]
-		fixed := map[uint32]int{PlanIDs: 12, PlanGroup: 4, PlanCaps: 40, PlanRlimit: 20, PlanFlags: 4, PlanTimerSlack: 8, PlanPreserve: 4}
-		if want, ok := fixed[a]; ok && len(v) != want {
-			return nil, fmt.Errorf("exec plan: attribute %d is %d bytes, want %d", a, len(v), want)
-		}
-		switch a {
-		case PlanPath:
-			p.Path = string(v)
-		case PlanArg:
-			p.Args = append(p.Args, string(v))
-		case PlanEnv:
-			p.Env = append(p.Env, string(v))
-		case PlanCwd:
-			p.Cwd = string(v)
-		case PlanIDs:
-			p.UID, p.GID, p.Umask = ne.Uint32(v), ne.Uint32(v[4:]), ne.Uint32(v[8:])
-		case PlanGroup:
-			p.Groups = append(p.Groups, ne.Uint32(v))
-		case PlanCaps:
-			p.Caps = caps.Sets{Bounding: caps.Set(ne.Uint64(v)), Effective: caps.Set(ne.Uint64(v[8:])),
-				Permitted: caps.Set(ne.Uint64(v[16:])), Inheritable: caps.Set(ne.Uint64(v[24:])), Ambient: caps.Set(ne.Uint64(v[32:]))}
-		case PlanRlimit:
-			p.Rlimits = append(p.Rlimits, rlimits.Rlimit{Resource: int(ne.Uint32(v)), Soft: ne.Uint64(v[4:]), Hard: ne.Uint64(v[12:])})
-		case PlanFlags:
-			f := ne.Uint32(v)
-			p.NoNewPrivs, p.KeepAdmin = f&PlanNoNewPrivs != 0, f&PlanKeepAdmin != 0
-		case PlanTimerSlack:
-			p.TimerSlack = ne.Uint64(v)
-		case PlanPreserve:
-			p.PreserveFds = ne.Uint32(v)
-		case PlanFilter:
-			if len(v) < 4 || (len(v)-4)%8 != 0 {
-				return nil, fmt.Errorf("exec plan: the filter is %d bytes", len(v))
-			}
-			p.FilterFlags, p.Filter = ne.Uint32(v), v[4:]
-		default:
-			return nil, fmt.Errorf("exec plan: unknown attribute %d", a)
-		}
-	}
-	if p.Path == "" || len(p.Args) == 0 || p.Cwd == "" {
-		return nil, fmt.Errorf("exec plan: no path, args or cwd")
-	}
-	return p, nil
 }

@@ -37,18 +37,32 @@ func (p *peekDecoder) decode(in *bytes.Buffer, r *Record) (cgroup []byte, err er
 		p.dec.Reset(in, peekOptions...)
 	}
 	d := p.dec
-	tok, err := d.ReadToken()
-	switch {
-	case err != nil:
+	_, null, err := readKind(d, '{', "a record")
+	if err != nil {
 		return nil, err
-	case tok.Kind() == '{':
+	}
+	// null is no record and no error, as in encoding/json.
+	if !null {
 		if cgroup, err = peekFields(d, r); err != nil {
 			return nil, err
 		}
-	case tok.Kind() != 'n': // null is no record and no error, as in encoding/json
-		return nil, fmt.Errorf("%v where a record belongs", tok.Kind())
 	}
 	return cgroup, atEnd(d)
+}
+
+// readKind reads the next token, which must be null or of kind want (what
+// names it for the error).
+func readKind(d *jsontext.Decoder, want jsontext.Kind, what string) (tok jsontext.Token, null bool, err error) {
+	if tok, err = d.ReadToken(); err != nil {
+		return tok, false, err
+	}
+	switch tok.Kind() {
+	case 'n':
+		return tok, true, nil
+	case want:
+		return tok, false, nil
+	}
+	return tok, false, fmt.Errorf("%v where %s belongs", tok.Kind(), what)
 }
 
 // atEnd fails if anything but white space follows the record.
@@ -140,17 +154,11 @@ func peekField(d *jsontext.Decoder, name []byte, r *Record, cgroup []byte) ([]by
 // readString reads a JSON string into *s; null leaves *s as it is, as
 // encoding/json does.
 func readString(d *jsontext.Decoder, s *string) error {
-	tok, err := d.ReadToken()
-	switch {
-	case err != nil:
-		return err
-	case tok.Kind() == 'n':
-		return nil
-	case tok.Kind() != '"':
-		return fmt.Errorf("%v where a string belongs", tok.Kind())
+	tok, null, err := readKind(d, '"', "a string")
+	if err == nil && !null {
+		*s = tok.String()
 	}
-	*s = tok.String()
-	return nil
+	return err
 }
 
 // readInt and readUint read a JSON integer; null leaves *n as it is.
@@ -183,15 +191,13 @@ func readNumber(d *jsontext.Decoder, parse func([]byte) error) error {
 
 // readStringMap reads a JSON object of strings into *m; null makes it nil.
 func readStringMap(d *jsontext.Decoder, m *map[string]string) error {
-	tok, err := d.ReadToken()
-	switch {
-	case err != nil:
+	_, null, err := readKind(d, '{', "an object")
+	if err != nil {
 		return err
-	case tok.Kind() == 'n':
+	}
+	if null {
 		*m = nil
 		return nil
-	case tok.Kind() != '{':
-		return fmt.Errorf("%v where an object belongs", tok.Kind())
 	}
 	if *m == nil {
 		*m = map[string]string{}
