@@ -124,7 +124,7 @@ $(KEEPER): nsenter/keeper.c nsenter/keeper.h
 	$(KEEPER_CC) -static -Os -s -Wall -Wextra -DNOOK_KEEPER_MAIN -o $@.tmp nsenter/keeper.c && mv $@.tmp $@
 
 # The parked init's program, likewise.
-$(PARKER): nsenter/parker.c
+$(PARKER): nsenter/parker.c nsenter/gosignals.h
 	$(KEEPER_CC) -static -Os -s -Wall -Wextra -DNOOK_PARKER_MAIN -o $@.tmp nsenter/parker.c && mv $@.tmp $@
 
 # musl-gcc sees only musl's headers: link in the kernel's and libseccomp's, and

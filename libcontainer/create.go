@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -285,10 +286,12 @@ type initProcess struct {
 	// init; awaitsMapping: it waits for UsernsMapped and has not.
 	bootstrapped, awaitsMapping bool
 	killed                      bool
-	// What Bootstrap told stage 0 (bootstrap).
-	sentPayload  []byte
-	sentAffinity string
-	debug        func(format string, args ...any) // may be nil
+	// What Bootstrap told stage 0 (bootstrap); initModeAnnounced: it
+	// said an InitMode follows (cInitMaybe).
+	sentPayload       []byte
+	sentAffinity      string
+	initModeAnnounced bool
+	debug             func(format string, args ...any) // may be nil
 }
 
 // bootstrap sends stage 0 the namespaces to join and make.
@@ -303,7 +306,7 @@ func (p *initProcess) bootstrap(s *specs.Spec) error {
 	if err := p.sendBootstrap(payload); err != nil {
 		return err
 	}
-	p.sentPayload, p.sentAffinity = payload, affinity
+	p.sentPayload, p.sentAffinity, p.initModeAnnounced = payload, affinity, cInitMaybe(s)
 	return nil
 }
 
@@ -318,7 +321,11 @@ func bootstrapOf(s *specs.Spec) (payload []byte, affinity string) {
 		}
 		oom = a.OOMScoreAdj
 	}
-	return initproto.BootstrapPayload(flags, join, timeOffsets(s.Linux), oom), affinity
+	payload = initproto.BootstrapPayload(flags, join, timeOffsets(s.Linux), oom)
+	if cInitMaybe(s) {
+		payload = initproto.AppendInitModeAttr(payload)
+	}
+	return payload, affinity
 }
 
 // bootstrappedFor says whether the Bootstrap sent (from the caller's early
@@ -384,10 +391,21 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		ConsoleRelayed: o.RelayConsole,
 		Seccomp:        o.seccomp,
 	}
-	if err := p.sendConfig(&cfg, warn); err != nil {
-		return nil, err
+	cInit := p.initModeAnnounced && cInitFits(o, p.handoff)
+	if p.initModeAnnounced {
+		if err := p.sendInitMode(cInit, warn); err != nil {
+			return nil, err
+		}
 	}
-	o.debugf(start, "config sent")
+	if cInit {
+		o.debugf(start, "the init stays C: nook builds the root (nsenter/cinit.c)")
+	}
+	if !cInit {
+		if err := p.sendConfig(&cfg, warn); err != nil {
+			return nil, err
+		}
+		o.debugf(start, "config sent")
+	}
 	rec.Pid = p.pid
 	rec.InitStartTime = p.startTime
 	rec.Namespaces = namespacePaths(p.pid, o.Spec.Linux)
@@ -412,7 +430,11 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		o.debugf(start, "network devices moved in")
 	}
 
-	if err := p.send(initproto.InitGo, nil, warn); err != nil {
+	var initGo []byte
+	if cInit {
+		initGo = binary.NativeEndian.AppendUint32(nil, uint32(procMounts(o.Spec)))
+	}
+	if err := p.sent(initproto.Send(p.sock, initproto.InitGo, initGo), warn); err != nil {
 		return nil, err
 	}
 	// The record that says "created" is written now, while the init sets
@@ -421,17 +443,18 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	created.Status = state.Created
 	prepared := prepareCreated(h, &created, !o.WaitsForInit)
 	defer prepared.discard() // unless committed
-	if cfg.ParentHooks {
+	if cInit {
+		if err := p.buildForCInit(rec, o, &cfg, warn); err != nil {
+			return nil, err
+		}
+		o.debugf(start, "root built")
+	} else if cfg.ParentHooks {
 		if err := p.runParentHooks(rec, o, warn); err != nil {
 			return nil, err
 		}
 	}
 	if _, err := initproto.Expect(p.sock, initproto.Ready, warn); err != nil {
-		var remote *initproto.RemoteError
-		if errors.As(err, &remote) {
-			return nil, fmt.Errorf("error during container init: %w", err)
-		}
-		return nil, err
+		return nil, initFailure(err)
 	}
 	p.sock.Close()
 	o.debugf(start, "init ready at the start barrier")
@@ -493,8 +516,18 @@ func (p *initProcess) sent(err error, warn func(string)) error {
 // A failing hook fails create; the init is told so it stops waiting.
 func (p *initProcess) runParentHooks(rec *state.Record, o CreateOptions, warn func(string)) error {
 	if _, err := initproto.Expect(p.sock, initproto.RunHooks, warn); err != nil {
+		return initFailure(err) // the init failed before the hooks' turn
+	}
+	if err := p.runHooksNow(rec, o); err != nil {
+		initproto.Send(p.sock, initproto.Error, []byte(err.Error()))
 		return err
 	}
+	return initproto.Send(p.sock, initproto.HooksDone, nil)
+}
+
+// runHooksNow runs the prestart and createRuntime hooks, in the runtime
+// namespace, from the calling goroutine.
+func (p *initProcess) runHooksNow(rec *state.Record, o CreateOptions) error {
 	st := rec.State
 	st.Pid = p.pid
 	// runtime-tools' hooks_stdin expects "created" for prestart, the
@@ -505,11 +538,7 @@ func (p *initProcess) runParentHooks(rec *state.Record, o CreateOptions, warn fu
 		st.Status = state.Creating
 		err = hooks.RunContext(o.context(), hooks.CreateRuntime, hooks.Of(o.Spec.Hooks, hooks.CreateRuntime), st)
 	}
-	if err != nil {
-		initproto.Send(p.sock, initproto.Error, []byte(err.Error()))
-		return err
-	}
-	return initproto.Send(p.sock, initproto.HooksDone, nil)
+	return err
 }
 
 // timeOffsets renders linux.timeOffsets the way /proc/<pid>/timens_offsets

@@ -53,6 +53,15 @@ func execPlan(r *state.Record, o CreateOptions, warn func(string)) *initproto.Ex
 	if prob != nil || root.Exec(path) != nil {
 		return nil
 	}
+	env := user.WithHome(p.Env, func() string { return homeIn(root, p.User.UID) })
+	return planOf(p, o, path, env, limits, warn)
+}
+
+// planOf is the plan of process p once its program, environment and
+// rlimits are known: the capability sets (warning of those the runtime
+// cannot grant), ids, flags and seccomp filter, as the Go init would set
+// them. Nil if the capabilities are refused (the Go init says why).
+func planOf(p *specs.Process, o CreateOptions, path string, env []string, limits []rlimits.Rlimit, warn func(string)) *initproto.ExecPlan {
 	sets, warnings, err := caps.FromSpec(p.Capabilities)
 	if err != nil {
 		return nil
@@ -63,14 +72,13 @@ func execPlan(r *state.Record, o CreateOptions, warn func(string)) *initproto.Ex
 		umask = *p.User.Umask
 	}
 	plan := &initproto.ExecPlan{
-		Path: path, Args: p.Args, Cwd: p.Cwd,
-		Env: user.WithHome(p.Env, func() string { return homeIn(root, p.User.UID) }),
+		Path: path, Args: p.Args, Cwd: p.Cwd, Env: env,
 		UID: p.User.UID, GID: p.User.GID, Groups: p.User.AdditionalGids, Umask: umask,
 		Caps: sets, Rlimits: limits,
 		NoNewPrivs:  p.NoNewPrivileges,
 		KeepAdmin:   o.seccomp != nil && !p.NoNewPrivileges,
 		TimerSlack:  startup.CallerTimerSlack(),
-		PreserveFds: uint32(o.PreserveFds),
+		PreserveFds: uint32(o.ListenFds + o.PreserveFds),
 	}
 	if o.seccomp != nil {
 		plan.Filter, plan.FilterFlags = o.seccomp.Filter, uint32(o.seccomp.LoadFlags())
@@ -88,17 +96,21 @@ func execPlan(r *state.Record, o CreateOptions, warn func(string)) *initproto.Ex
 // agent) and the container has no user namespace (its id mappings and
 // setgroups switch are the Go init's business).
 func plainExec(r *state.Record, o CreateOptions) bool {
+	_, userns := r.Namespaces[string(specs.UserNamespace)]
+	return !userns && plainProcess(o)
+}
+
+// plainProcess: o's process needs nothing of the Go init (plainExec), the
+// user namespace aside.
+func plainProcess(o CreateOptions) bool {
 	p := o.Spec.Process
 	if p == nil || len(p.Args) == 0 || p.Terminal || o.ConsoleSocket != "" || p.User.Username != "" ||
 		p.ApparmorProfile != "" || p.SelinuxLabel != "" || p.Scheduler != nil || p.IOPriority != nil ||
 		p.ExecCPUAffinity != nil || o.seccomp.NeedsListener() {
 		return false
 	}
-	if l := o.Spec.Linux; l != nil && (l.Personality != nil || l.MemoryPolicy != nil) {
-		return false
-	}
-	_, userns := r.Namespaces[string(specs.UserNamespace)]
-	return !userns
+	l := o.Spec.Linux
+	return l == nil || l.Personality == nil && l.MemoryPolicy == nil
 }
 
 // absoluteLookup: finding name along env's PATH involves no relative path.

@@ -19,7 +19,9 @@
  *     PID 1 of a new pid namespace); send INIT_PID; exit.
  *   stage 1 (the container init, or an exec'd process):
  *     with an exec plan (a plain `nook exec` process), carry it out and execve
- *     without starting Go (execplan.c); otherwise return at once, so that the Go runtime starts while the parent moves the
+ *     without starting Go (execplan.c); told by INIT_MODE (when Bootstrap
+ *     announced one) that the parent builds the root, stay the C init
+ *     (cinit.c); otherwise return at once, so that the Go runtime starts while the parent moves the
  *     init into its cgroup; the Go half (libcontainer/containerinit/init.go) waits for INIT_GO
  *     before it touches the container, then unshares the cgroup namespace.
  */
@@ -66,6 +68,8 @@ struct bootstrap {
 	char oomscoreadj[16];
 	/* An exec plan follows for stage 1 (execplan.c) instead of a Go start. */
 	int execplan;
+	/* INIT_MODE follows: the Go init, or the C init (cinit.c). */
+	int initmode;
 	int npaths;
 	struct ns_path paths[MAX_NS_PATHS];
 };
@@ -150,6 +154,9 @@ static void read_bootstrap(int sock, struct bootstrap *bs)
 			break;
 		case NOOK_ATTR_EXEC_PLAN:
 			bs->execplan = 1;
+			break;
+		case NOOK_ATTR_INIT_MODE:
+			bs->initmode = 1;
 			break;
 		default:
 			errno = 0;
@@ -351,6 +358,25 @@ static void expect(int sock, uint32_t want)
 	}
 }
 
+/* Reads INIT_MODE: 0 for the Go init, 1 for the C init. */
+static uint32_t init_mode(int sock)
+{
+	uint32_t type, len, mode;
+	char *buf = NULL;
+
+	errno = 0;
+	if (nook_recv_frame(sock, &type, &buf, &len) < 0)
+		bail(sock, "nsenter: waiting for the init mode");
+	if (type != NOOK_MSG_INIT_MODE || len != 4) {
+		free(buf);
+		errno = 0;
+		bail(sock, "nsenter: expected the init mode, got message %u", type);
+	}
+	memcpy(&mode, buf, 4);
+	free(buf);
+	return mode;
+}
+
 __attribute__((constructor)) static void nsenter(void)
 {
 	const char *env = getenv("_NOOK_INITPIPE");
@@ -449,6 +475,9 @@ __attribute__((constructor)) static void nsenter(void)
 	/* A plain `nook exec` process: set up and executed from here, no Go. */
 	if (bs.execplan)
 		nook_run_exec_plan(sock);
+	/* A container whose root the parent builds: its init stays C. */
+	if (bs.initmode && init_mode(sock) == 1)
+		nook_run_c_init(sock, bs.cloneflags);
 
 	/*
 	 * Return at once: the Go runtime starts and main() runs the Go init,

@@ -26,6 +26,9 @@ const (
 	AttrTimeOffsets = C.NOOK_ATTR_TIME_OFFSETS
 	AttrOOMScoreAdj = C.NOOK_ATTR_OOM_SCORE_ADJ
 	AttrExecPlan    = C.NOOK_ATTR_EXEC_PLAN
+	AttrInitMode    = C.NOOK_ATTR_INIT_MODE
+	MsgInitMode     = C.NOOK_MSG_INIT_MODE
+	MsgProcContexts = C.NOOK_MSG_PROC_CONTEXTS
 )
 
 // The exec plan's attributes and flags, as execplan.c knows them.
@@ -34,4 +37,5 @@ var PlanNumbers = map[string]int{
 	"ids": C.NOOK_PLAN_IDS, "group": C.NOOK_PLAN_GROUP, "caps": C.NOOK_PLAN_CAPS, "rlimit": C.NOOK_PLAN_RLIMIT,
 	"flags": C.NOOK_PLAN_FLAGS, "timerslack": C.NOOK_PLAN_TIMERSLACK, "preserve": C.NOOK_PLAN_PRESERVE,
 	"filter": C.NOOK_PLAN_FILTER, "no-new-privs": C.NOOK_PLAN_NO_NEW_PRIVS, "keep-admin": C.NOOK_PLAN_KEEP_ADMIN,
+	"keyring": C.NOOK_PLAN_KEYRING, "failure": C.NOOK_PLAN_FAILURE, "reopen-null": C.NOOK_PLAN_REOPEN_NULL,
 }

@@ -40,6 +40,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "gosignals.h"
+
 static void fail(const char *what, const char *name)
 {
 	char msg[512];
@@ -48,60 +50,6 @@ static void fail(const char *what, const char *name)
 	if (n > 0)
 		write(2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	_exit(1);
-}
-
-/* SIGHUP, SIGINT, SIGTERM: Go dies of the signal (runtime.dieFromSignal). */
-static void die_of(int sig)
-{
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	sigset_t set;
-
-	sigaction(sig, &dfl, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	kill(getpid(), sig);
-	_exit(2);
-}
-
-/* SIGQUIT, SIGABRT, …: Go prints a trace and exits 2. */
-static void exit_two(int sig)
-{
-	(void)sig;
-	_exit(2);
-}
-
-static void ignore(int sig)
-{
-	(void)sig;
-}
-
-static void handle(int sig, void (*fn)(int))
-{
-	struct sigaction sa = { .sa_handler = fn, .sa_flags = SA_RESTART };
-
-	sigfillset(&sa.sa_mask);
-	sigaction(sig, &sa, NULL);
-}
-
-static void take_signals_as_go(void)
-{
-	static const int die[] = { SIGHUP, SIGINT, SIGTERM };
-	static const int trace[] = { SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGSTKFLT, SIGSYS };
-	static const int ignored[] = { SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM,
-				       SIGPROF, SIGIO, SIGPWR };
-	size_t i;
-	int sig;
-
-	for (i = 0; i < sizeof(die) / sizeof(die[0]); i++)
-		handle(die[i], die_of);
-	for (i = 0; i < sizeof(trace) / sizeof(trace[0]); i++)
-		handle(trace[i], exit_two);
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		handle(ignored[i], ignore);
-	/* The real-time signals the C library leaves to programs. */
-	for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
-		handle(sig, ignore);
 }
 
 int main(int argc, char **argv, char **envp)
@@ -125,7 +73,7 @@ int main(int argc, char **argv, char **envp)
 		errno = EINVAL;
 		fail("start barrier: bad fd", argv[1]);
 	}
-	take_signals_as_go();
+	nook_take_signals_as_go();
 	do
 		n = read((int)barrier, &b, 1);
 	while (n < 0 && errno == EINTR);

@@ -30,6 +30,7 @@ func TestBootstrapViewHasOnlyStage0Fields(t *testing.T) {
 	s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0"}
 	oom := 250
 	s.Process.OOMScoreAdj = &oom
+	s.Process.Terminal = true
 	writeSpec(t, b, s)
 	c, err := Read(b)
 	if err != nil {
@@ -40,7 +41,7 @@ func TestBootstrapViewHasOnlyStage0Fields(t *testing.T) {
 		t.Fatal("BootstrapView refused a valid config")
 	}
 	want := &specs.Spec{
-		Process: &specs.Process{ExecCPUAffinity: s.Process.ExecCPUAffinity, OOMScoreAdj: &oom},
+		Process: &specs.Process{ExecCPUAffinity: s.Process.ExecCPUAffinity, OOMScoreAdj: &oom, Terminal: true},
 		Linux:   &specs.Linux{Namespaces: s.Linux.Namespaces, TimeOffsets: s.Linux.TimeOffsets},
 	}
 	if !reflect.DeepEqual(view, want) {

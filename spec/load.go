@@ -184,6 +184,8 @@ type bootstrapFields struct {
 	Process *struct {
 		ExecCPUAffinity *specs.CPUAffinity `json:"execCPUAffinity,omitempty"`
 		OOMScoreAdj     *int               `json:"oomScoreAdj,omitempty"`
+		// Terminal: a terminal's init is the Go init (libcontainer's cInitMaybe).
+		Terminal bool `json:"terminal,omitempty"`
 	} `json:"process,omitempty"`
 	Linux *struct {
 		Namespaces  []specs.LinuxNamespace           `json:"namespaces,omitempty"`
@@ -204,7 +206,8 @@ func (c *Config) BootstrapView() (view *specs.Spec, ok bool) {
 	}
 	view = &specs.Spec{Linux: &specs.Linux{}}
 	if f.Process != nil {
-		view.Process = &specs.Process{ExecCPUAffinity: f.Process.ExecCPUAffinity, OOMScoreAdj: f.Process.OOMScoreAdj}
+		view.Process = &specs.Process{ExecCPUAffinity: f.Process.ExecCPUAffinity, OOMScoreAdj: f.Process.OOMScoreAdj,
+			Terminal: f.Process.Terminal}
 		if checkOOMScoreAdj(view.Process) != nil {
 			return nil, false
 		}

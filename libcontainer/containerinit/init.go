@@ -83,6 +83,9 @@ type initRun struct {
 	// sys is how the init calls the kernel; nil: realKernel (unit tests
 	// give a kernel.Recorder).
 	sys initKernel
+	// parent is set when the parent itself builds the root for a C init
+	// (fromparent.go): nil in the Go init.
+	parent *FromParent
 }
 
 // initKernel is kernel.Process and two steps package kernel leaves out, as
@@ -122,7 +125,13 @@ func (i *initRun) k() initKernel {
 	return i.sys
 }
 
-func (i *initRun) warn(msg string) { initproto.Send(i.sock, initproto.Warning, []byte(msg)) }
+func (i *initRun) warn(msg string) {
+	if i.parent != nil {
+		i.parent.warn(msg)
+		return
+	}
+	initproto.Send(i.sock, initproto.Warning, []byte(msg))
+}
 
 func (i *initRun) run() error {
 	payload, fds, err := initproto.ExpectFiles(i.sock, initproto.Config)
@@ -210,15 +219,8 @@ func (i *initRun) enterSession(cfg *initproto.InitConfig) error {
 // the startContainer hooks and the execve.
 func (i *initRun) startProcess(cfg *initproto.InitConfig, barrier *os.File) error {
 	s, k := cfg.Spec, i.k()
-	if s.Hostname != "" {
-		if err := k.Sethostname([]byte(s.Hostname)); err != nil {
-			return fmt.Errorf("sethostname %q: %w", s.Hostname, err)
-		}
-	}
-	if s.Domainname != "" {
-		if err := k.Setdomainname([]byte(s.Domainname)); err != nil {
-			return fmt.Errorf("setdomainname %q: %w", s.Domainname, err)
-		}
+	if err := i.setNames(s); err != nil {
+		return err
 	}
 	if !cfg.NoNewKeyring {
 		// A fresh session keyring keeps the host's keys out of reach.
@@ -263,6 +265,23 @@ func (i *initRun) startProcess(cfg *initproto.InitConfig, barrier *os.File) erro
 		return err
 	}
 	return i.finishAndExec(cfg, pp, nil)
+}
+
+// setNames sets the container's hostname and domain name (in its UTS
+// namespace: this thread's).
+func (i *initRun) setNames(s *specs.Spec) error {
+	k := i.k()
+	if s.Hostname != "" {
+		if err := k.Sethostname([]byte(s.Hostname)); err != nil {
+			return fmt.Errorf("sethostname %q: %w", s.Hostname, err)
+		}
+	}
+	if s.Domainname != "" {
+		if err := k.Setdomainname([]byte(s.Domainname)); err != nil {
+			return fmt.Errorf("setdomainname %q: %w", s.Domainname, err)
+		}
+	}
+	return nil
 }
 
 // withDefaultEnv gives the hooks without an env of their own env, the
@@ -493,10 +512,7 @@ func (i *initRun) setupFilesystem(cfg *initproto.InitConfig) error {
 		Propagation: map[bool]string{true: l.RootfsPropagation}[newMntNS],
 		BeforePivot: func() error {
 			if cfg.ParentHooks {
-				if err := initproto.Send(i.sock, initproto.RunHooks, nil); err != nil {
-					return err
-				}
-				if _, err := initproto.Expect(i.sock, initproto.HooksDone, nil); err != nil {
+				if err := i.runParentHooks(); err != nil {
 					return err
 				}
 			}
@@ -507,9 +523,11 @@ func (i *initRun) setupFilesystem(cfg *initproto.InitConfig) error {
 			}
 			return hooks.Run(hooks.CreateContainer, hooks.Of(s.Hooks, hooks.CreateContainer), hookState(cfg, specs.StateCreating))
 		},
-		MountLabel: func(data string) string { return selinux.FormatMountLabel(data, l.MountLabel) },
-		IdmapFds:   cfg.IdmapFds,
-		BindFds:    cfg.BindFds,
+		MountLabel:  func(data string) string { return selinux.FormatMountLabel(data, l.MountLabel) },
+		IdmapFds:    cfg.IdmapFds,
+		BindFds:     cfg.BindFds,
+		ProcContext: i.parent.procContext(),
+		CgroupFile:  i.parent.cgroupFile(),
 		AfterPivot: func() error {
 			// Through the host's procfs the parent handed over: the
 			// container's /proc may be anything by now.
@@ -525,6 +543,19 @@ func (i *initRun) setupFilesystem(cfg *initproto.InitConfig) error {
 			return nil
 		},
 	})
+}
+
+// runParentHooks has the parent run the prestart and createRuntime hooks,
+// in the runtime's namespaces, and waits for them.
+func (i *initRun) runParentHooks() error {
+	if i.parent != nil {
+		return i.parent.runHooks()
+	}
+	if err := initproto.Send(i.sock, initproto.RunHooks, nil); err != nil {
+		return err
+	}
+	_, err := initproto.Expect(i.sock, initproto.HooksDone, nil)
+	return err
 }
 
 // makeCwd creates a missing process.cwd, as runc does, while the root may

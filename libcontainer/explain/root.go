@@ -149,11 +149,33 @@ func readable(pf *os.File) (*os.File, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, ErrNotRegular
 	}
-	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(int(pf.Fd())), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	const flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(int(pf.Fd())), flags, 0)
+	if errors.Is(err, unix.ENOENT) && filepath.IsAbs(pf.Name()) {
+		// /proc shows no "self" to a thread of nook's in a container's
+		// root (its procfs is of the container's pid namespace: the C
+		// init's root, built from the parent): the file by its name, if
+		// that still is the file checked.
+		fd, err = reopenSame(pf.Name(), &st, flags)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), pf.Name()), nil
+}
+
+// reopenSame opens name with flags if it is the file st describes.
+func reopenSame(name string, st *unix.Stat_t, flags int) (int, error) {
+	fd, err := unix.Open(name, flags, 0)
+	if err != nil {
+		return -1, err
+	}
+	var now unix.Stat_t
+	if err := unix.Fstat(fd, &now); err != nil || now.Dev != st.Dev || now.Ino != st.Ino {
+		unix.Close(fd)
+		return -1, ErrNotRegular
+	}
+	return fd, nil
 }
 
 // abs makes p absolute against the working directory.

@@ -36,8 +36,26 @@ func (e *explained) Unwrap() error { return e.err }
 // calling process's root failed with err, or "" when there is nothing to
 // add to err.
 func ExecFailure(path string, err error) string {
-	r := Container()
-	prob := r.Exec(path)
+	return execFailure(Container().Exec(path), path, err)
+}
+
+// ExecFailures is ExecFailure for each errno it may explain, looked at
+// once, now: for a process that execs without nook's Go code to look then
+// (the C init). An errno it has nothing to add to is left out.
+func ExecFailures(path string) map[unix.Errno]string {
+	prob := Container().Exec(path)
+	out := map[unix.Errno]string{}
+	for _, errno := range []unix.Errno{unix.ENOENT, unix.ENOTDIR, unix.ELOOP, unix.EACCES, unix.EISDIR,
+		unix.ENOEXEC, unix.ELIBBAD, unix.E2BIG, unix.ETXTBSY} {
+		if msg := execFailure(prob, path, errno); msg != "" {
+			out[errno] = msg
+		}
+	}
+	return out
+}
+
+// execFailure is ExecFailure with the file already looked at (prob).
+func execFailure(prob *Problem, path string, err error) string {
 	if prob == nil || !consistent(prob.Kind, err) {
 		return errnoSentence(path, err)
 	}

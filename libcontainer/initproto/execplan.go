@@ -31,6 +31,21 @@ type ExecPlan struct {
 	// loaded with FilterFlags; empty: none.
 	Filter      []byte
 	FilterFlags uint32
+
+	// The C init's alone (cinit.go): the session keyring to join ("":
+	// none), stdio on a null device given the container's /dev/null, and
+	// the line to print when the execve fails with a given errno (the
+	// explanation the Go init would add, read before the start).
+	Keyring    string
+	ReopenNull bool
+	Failures   []ExecFailure
+}
+
+// ExecFailure is the line (after "nook init: ") printed when the execve
+// fails with Errno.
+type ExecFailure struct {
+	Errno uint32
+	Line  string
 }
 
 // ExecPlanMsg is the frame carrying an ExecPlan.
@@ -41,8 +56,11 @@ const ExecPlanMsg Type = 12
 const AttrExecPlan uint32 = 5
 
 // AppendExecPlanAttr adds AttrExecPlan to a Bootstrap payload.
-func AppendExecPlanAttr(bootstrap []byte) []byte {
-	b := binary.NativeEndian.AppendUint32(bootstrap, AttrExecPlan)
+func AppendExecPlanAttr(bootstrap []byte) []byte { return appendFlagAttr(bootstrap, AttrExecPlan) }
+
+// appendFlagAttr adds an attribute without a value to a Bootstrap payload.
+func appendFlagAttr(bootstrap []byte, attr uint32) []byte {
+	b := binary.NativeEndian.AppendUint32(bootstrap, attr)
 	return binary.NativeEndian.AppendUint32(b, 0)
 }
 
@@ -61,12 +79,15 @@ const (
 	PlanTimerSlack uint32 = 10 // u64
 	PlanPreserve   uint32 = 11 // u32
 	PlanFilter     uint32 = 12 // u32 flags, then the filter
+	PlanKeyring    uint32 = 13 // string
+	PlanFailure    uint32 = 14 // u32 errno, then the line
 )
 
 // PlanFlags bits.
 const (
 	PlanNoNewPrivs uint32 = 1 << 0
 	PlanKeepAdmin  uint32 = 1 << 1
+	PlanReopenNull uint32 = 1 << 2
 )
 
 // Encode is the plan as the C half parses it.
@@ -104,11 +125,20 @@ func (p *ExecPlan) Encode() []byte {
 	if p.KeepAdmin {
 		flags |= PlanKeepAdmin
 	}
+	if p.ReopenNull {
+		flags |= PlanReopenNull
+	}
 	attr(PlanFlags, u32(nil, flags))
 	attr(PlanTimerSlack, u64(nil, p.TimerSlack))
 	attr(PlanPreserve, u32(nil, p.PreserveFds))
 	if len(p.Filter) > 0 {
 		attr(PlanFilter, append(u32(nil, p.FilterFlags), p.Filter...))
+	}
+	if p.Keyring != "" {
+		attr(PlanKeyring, []byte(p.Keyring))
+	}
+	for _, f := range p.Failures {
+		attr(PlanFailure, append(u32(nil, f.Errno), f.Line...))
 	}
 	return b
 }

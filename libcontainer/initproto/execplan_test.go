@@ -23,6 +23,9 @@ func fullPlan() *ExecPlan {
 		PreserveFds: 2,
 		Filter:      []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
 		FilterFlags: 4,
+		Keyring:     "c1",
+		ReopenNull:  true,
+		Failures:    []ExecFailure{{Errno: 2, Line: "exec x: no such file or directory: why"}, {Errno: 13, Line: "denied"}},
 	}
 }
 
@@ -49,6 +52,7 @@ func TestExecPlanRefusesDamage(t *testing.T) {
 		"no path":       (&ExecPlan{Args: []string{"x"}, Cwd: "/"}).Encode(),
 		"odd filter":    (&ExecPlan{Path: "/x", Args: []string{"x"}, Cwd: "/", Filter: []byte{1, 2, 3}}).Encode(),
 		"unknown":       append(append([]byte{}, b...), 99, 0, 0, 0, 0, 0, 0, 0),
+		"short failure": append(append([]byte{}, b...), 14, 0, 0, 0, 2, 0, 0, 0, 1, 2),
 	}
 	for name, in := range bad {
 		if _, err := DecodeExecPlan(in); err == nil || !strings.Contains(err.Error(), "exec plan") {
@@ -96,7 +100,7 @@ func DecodeExecPlan(b []byte) (*ExecPlan, error) {
 			p.Rlimits = append(p.Rlimits, rlimits.Rlimit{Resource: int(ne.Uint32(v)), Soft: ne.Uint64(v[4:]), Hard: ne.Uint64(v[12:])})
 		case PlanFlags:
 			f := ne.Uint32(v)
-			p.NoNewPrivs, p.KeepAdmin = f&PlanNoNewPrivs != 0, f&PlanKeepAdmin != 0
+			p.NoNewPrivs, p.KeepAdmin, p.ReopenNull = f&PlanNoNewPrivs != 0, f&PlanKeepAdmin != 0, f&PlanReopenNull != 0
 		case PlanTimerSlack:
 			p.TimerSlack = ne.Uint64(v)
 		case PlanPreserve:
@@ -106,6 +110,13 @@ func DecodeExecPlan(b []byte) (*ExecPlan, error) {
 				return nil, fmt.Errorf("exec plan: the filter is %d bytes", len(v))
 			}
 			p.FilterFlags, p.Filter = ne.Uint32(v), v[4:]
+		case PlanKeyring:
+			p.Keyring = string(v)
+		case PlanFailure:
+			if len(v) < 4 {
+				return nil, fmt.Errorf("exec plan: a failure is %d bytes", len(v))
+			}
+			p.Failures = append(p.Failures, ExecFailure{Errno: ne.Uint32(v), Line: string(v[4:])})
 		default:
 			return nil, fmt.Errorf("exec plan: unknown attribute %d", a)
 		}

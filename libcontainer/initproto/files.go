@@ -46,9 +46,13 @@ func SendFiles(sock *os.File, t Type, payload []byte, files []*os.File) error {
 		return fmt.Errorf("send %s: %w", t, serr)
 	}
 	// A stream socket may take a large payload in parts; the files went
-	// with the first.
-	if _, err := sock.Write(buf[n:]); err != nil {
-		return fmt.Errorf("send %s: %w", t, err)
+	// with the first. Nothing left, nothing more is written: a write of
+	// no bytes fails with EPIPE once the peer has read the frame and
+	// closed its end (a C init that is quick to answer and hang up).
+	if n < len(buf) {
+		if _, err := sock.Write(buf[n:]); err != nil {
+			return fmt.Errorf("send %s: %w", t, err)
+		}
 	}
 	return nil
 }

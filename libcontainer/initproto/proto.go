@@ -81,7 +81,8 @@ func (t Type) String() string {
 	names := map[Type]string{Bootstrap: "bootstrap", UsernsReady: "userns-ready",
 		UsernsMapped: "userns-mapped", InitPid: "init-pid", InitGo: "init-go",
 		Config: "config", Ready: "ready", Error: "error", Warning: "warning",
-		RunHooks: "run-hooks", HooksDone: "hooks-done"}
+		RunHooks: "run-hooks", HooksDone: "hooks-done", ExecPlanMsg: "exec-plan",
+		InitMode: "init-mode", ProcContexts: "proc-contexts"}
 	if n, ok := names[t]; ok {
 		return n
 	}

@@ -51,6 +51,9 @@ type Kernel interface {
 	MountSetattr(dirfd int, path string, flags uint, attr *unix.MountAttr) error
 	Fsopen(fsName string, flags int) (int, error)
 	FsconfigCreate(fd int) error
+	// FsconfigSet sets one option of a filesystem context: key=value, or
+	// the flag key when value is "".
+	FsconfigSet(fd int, key, value string) error
 	Fsmount(fd, flags, mountAttrs int) (int, error)
 
 	// The root and working directory.
@@ -163,6 +166,13 @@ func (Real) MountSetattr(dirfd int, path string, flags uint, attr *unix.MountAtt
 func (Real) Fsopen(fsName string, flags int) (int, error) { return unix.Fsopen(fsName, flags) }
 
 func (Real) FsconfigCreate(fd int) error { return unix.FsconfigCreate(fd) }
+
+func (Real) FsconfigSet(fd int, key, value string) error {
+	if value == "" {
+		return unix.FsconfigSetFlag(fd, key)
+	}
+	return unix.FsconfigSetString(fd, key, value)
+}
 
 func (Real) Fsmount(fd, flags, mountAttrs int) (int, error) {
 	return unix.Fsmount(fd, flags, mountAttrs)

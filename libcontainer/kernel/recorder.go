@@ -624,6 +624,15 @@ func (r *Recorder) FsconfigCreate(fd int) error {
 	return r.record(Call{Op: "fsconfig_create", FSType: r.trees[fd].fstype})
 }
 
+// FsconfigSet records the option as the call's Data ("key" or "key=value").
+func (r *Recorder) FsconfigSet(fd int, key, value string) error {
+	data := key
+	if value != "" {
+		data += "=" + value
+	}
+	return r.record(Call{Op: "fsconfig_set", FSType: r.trees[fd].fstype, Data: data})
+}
+
 // Fsmount returns an fd of an empty directory: the new filesystem's root.
 func (r *Recorder) Fsmount(fd, flags, mountAttrs int) (int, error) {
 	ctx, ok := r.trees[fd]

@@ -25,7 +25,7 @@ import (
 // is the container's cgroup. Without one, a fresh mount would show the host's
 // whole tree, so the container's own cgroup directory is bind-mounted instead.
 func mountCgroup(k kernel.Kernel, root *os.File, dest string, opts mountOptions, c *Config) error {
-	hier, err := hostCgroupHierarchies(k)
+	hier, err := hostCgroupHierarchies(k, c.CgroupFile)
 	if err != nil {
 		return err
 	}
@@ -117,9 +117,13 @@ func mountHierarchy(k kernel.Kernel, root *os.File, dest string, h cgroupHierarc
 }
 
 // hostCgroupHierarchies lists the cgroup mounts under /sys/fs/cgroup as this
-// process sees them (before pivot_root: the host's), with our own path in each.
-func hostCgroupHierarchies(k kernel.Kernel) ([]cgroupHierarchy, error) {
-	return cgroupHierarchies(k, "/proc/self/cgroup")
+// thread sees them (before pivot_root: the host's), with the init's path in
+// each, read from cgroupFile ("": our own, /proc/self/cgroup).
+func hostCgroupHierarchies(k kernel.Kernel, cgroupFile string) ([]cgroupHierarchy, error) {
+	if cgroupFile == "" {
+		cgroupFile = "/proc/self/cgroup"
+	}
+	return cgroupHierarchies(k, cgroupFile)
 }
 
 // HostCgroup is one cgroup hierarchy mounted under /sys/fs/cgroup and a

@@ -72,7 +72,11 @@ func mountFilesystem(k kernel.Kernel, root *os.File, m specs.Mount, dest string,
 	if c.MountLabel != nil && labelledFS(m.Type) {
 		data = c.MountLabel(data)
 	}
-	err = k.Mount(source, fdPath(target), m.Type, opts.flags&^unix.MS_REMOUNT, data)
+	if m.Type == "proc" && c.ProcContext != nil {
+		err = mountProcContext(k, c.ProcContext, target, source, opts.flags&^unix.MS_REMOUNT, data)
+	} else {
+		err = k.Mount(source, fdPath(target), m.Type, opts.flags&^unix.MS_REMOUNT, data)
+	}
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" && c.InUserns {
 		// A user namespace without its own network namespace may not mount
 		// sysfs; bind the host's read-only instead, as runc does.
@@ -427,4 +431,73 @@ func refuseProcTarget(k kernel.Kernel, target *os.File, m specs.Mount) error {
 		return nil
 	}
 	return fmt.Errorf("the destination resolves into the container's /proc (procfs); mounts there are refused")
+}
+
+// fsmountAttrs is mount(2)'s flags as fsmount(2)'s attributes (the atime
+// mode as mount(2) ranks it: strictatime over noatime over the default
+// relatime); ok is false when a flag has none (a superblock flag, which
+// only mount(2) gives).
+func fsmountAttrs(flags uintptr) (attrs int, ok bool) {
+	rest := flags &^ (unix.MS_REMOUNT | unix.MS_SILENT | atimeFlags)
+	for _, f := range attrFlags {
+		if flags&f.ms != 0 {
+			attrs |= int(f.attr)
+			rest &^= f.ms
+		}
+	}
+	switch {
+	case flags&unix.MS_STRICTATIME != 0:
+		attrs |= unix.MOUNT_ATTR_STRICTATIME
+	case flags&unix.MS_NOATIME != 0:
+		attrs |= unix.MOUNT_ATTR_NOATIME
+	}
+	return attrs, rest == 0
+}
+
+// ProcMountFromContext says whether m, a proc mount, can be made from a
+// filesystem context (Config.ProcContext): its flags all have an fsmount
+// attribute.
+func ProcMountFromContext(m specs.Mount) bool {
+	opts := parseOptions(m.Options)
+	if m.Type != "proc" || opts.bind || len(opts.propagation) > 0 || opts.recAttr != (unix.MountAttr{}) || opts.tmpcopyup {
+		return false
+	}
+	_, ok := fsmountAttrs(opts.flags)
+	return ok
+}
+
+// mountProcContext mounts a proc filesystem on target from a context the
+// container's init opened (Config.ProcContext), with mount(2)'s source,
+// flags and data: the source and each data option are set on the context,
+// the flags become the mount's attributes.
+func mountProcContext(k kernel.Kernel, context func() (int, error), target *os.File, source string, flags uintptr, data string) error {
+	fs, err := context()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fs)
+	// The errors are mount(2)'s, bare, as mountEntry words them for the
+	// Go init's mount of the same entry.
+	if err := k.FsconfigSet(fs, "source", source); err != nil {
+		return err
+	}
+	for _, o := range strings.Split(data, ",") {
+		if o == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(o, "=")
+		if err := k.FsconfigSet(fs, key, value); err != nil {
+			return err
+		}
+	}
+	if err := k.FsconfigCreate(fs); err != nil {
+		return err
+	}
+	attrs, _ := fsmountAttrs(flags) // ProcMountFromContext checked them
+	mnt, err := k.Fsmount(fs, unix.FSMOUNT_CLOEXEC, attrs)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mnt)
+	return k.MoveMount(mnt, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
 }

@@ -45,6 +45,17 @@ type Config struct {
 	BindFds map[int]int
 	// MountLabel, if set, formats a mount's data with its SELinux label.
 	MountLabel func(data string) string
+	// ProcContext, if set, gives a proc filesystem context (fsopen'd by
+	// the container's init: a procfs shows the pid namespace of whoever
+	// opened its context) for each proc mount, which Setup configures,
+	// mounts and closes. Unset: proc is mounted with mount(2), which
+	// takes the caller's pid namespace. Setup runs in the parent then
+	// (containerinit.BuildFromParent), not in the init.
+	ProcContext func() (int, error)
+	// CgroupFile is /proc/<pid>/cgroup of the container's init, for the
+	// cgroup mounts of a container without a cgroup namespace; "" is
+	// /proc/self/cgroup (Setup runs in the init).
+	CgroupFile string
 	// Kernel makes the syscalls; nil is kernel.Real. Unit tests put a
 	// kernel.Recorder here to check the steps without root.
 	Kernel kernel.Kernel

@@ -18,7 +18,7 @@ import (
 const planned = "from an exec plan"
 
 // errorMsg is the msg of nook's error line in a --debug stderr.
-var errorMsg = regexp.MustCompile(`level=error msg="([^"]*)"`)
+var errorMsg = regexp.MustCompile(`level=error msg="((?:[^"\\]|\\.)*)"`)
 
 // A plain exec'd process is set up by stage 1 in C from the parent's plan;
 // the same process with any field the plan does not carry (here an
@@ -91,13 +91,7 @@ func TestExecPlanMatchesTheGoInit(t *testing.T) {
 			}
 			plan, goInit := outs[0], outs[1]
 			if tc.wantErr != "" {
-				pm, gm := errorMsg.FindStringSubmatch(plan.Stderr), errorMsg.FindStringSubmatch(goInit.Stderr)
-				if pm == nil || gm == nil || pm[1] != gm[1] || !strings.Contains(pm[1], tc.wantErr) {
-					t.Errorf("errors differ or miss %q:\nplan: %s\nGo init: %s", tc.wantErr, plan, goInit)
-				}
-				if plan.Code != goInit.Code {
-					t.Errorf("exit %d from the plan, %d from the Go init", plan.Code, goInit.Code)
-				}
+				sameFailure(t, tc.wantErr, "the plan", plan, goInit)
 				return
 			}
 			if plan.Code != 3 || goInit.Code != 3 || plan.Stdout != goInit.Stdout {
@@ -107,5 +101,18 @@ func TestExecPlanMatchesTheGoInit(t *testing.T) {
 				t.Errorf("the process's own output is missing:\n%s", plan.Stdout)
 			}
 		})
+	}
+}
+
+// sameFailure checks that a and the Go init's run b failed alike: the same
+// error line, holding want, and the same exit status.
+func sameFailure(t *testing.T, want, aName string, a, b result) {
+	t.Helper()
+	am, bm := errorMsg.FindStringSubmatch(a.Stderr), errorMsg.FindStringSubmatch(b.Stderr)
+	if am == nil || bm == nil || am[1] != bm[1] || !strings.Contains(am[1], want) {
+		t.Errorf("errors differ or miss %q:\n%s: %s\nGo init: %s", want, aName, a, b)
+	}
+	if a.Code != b.Code {
+		t.Errorf("exit %d from %s, %d from the Go init", a.Code, aName, b.Code)
 	}
 }

@@ -2,8 +2,10 @@ package integration
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +21,7 @@ import (
 func TestParkedInitReleasesItsProgramPages(t *testing.T) {
 	e := newEnv(t)
 	id := e.id()
-	pid, _ := e.create(e.bundle(sh("exit 7"), withSeccomp(refuseExecveat)), id)
+	pid, _ := e.create(e.bundle(sh("exit 7"), withSeccomp(refuseExecveat), goInit), id)
 	program := readOnlyProgramKB(t, pid)
 	if program < 1024 {
 		t.Fatalf("init %d maps %d KiB of its program read-only, want the nook binary's megabytes", pid, program)
@@ -55,9 +57,32 @@ func parkedExe(pid int) string {
 	return exe
 }
 
-// waitParked waits until the init pid has handed its wait to the parker.
-func waitParked(t *testing.T, pid int) {
+// goInit keeps a container's init the Go init (an execCPUAffinity of every
+// CPU, which changes nothing: the C init takes no CPU affinity), whose
+// long wait is the parker's.
+func goInit(s *specs.Spec) {
+	s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: fmt.Sprintf("0-%d", runtime.NumCPU()-1)}
+}
+
+// cInitComm is the name of a C init (nsenter/cinit.c) waiting for start.
+const cInitComm = "nook-init"
+
+func comm(pid int) string {
+	return strings.TrimSpace(readString("/proc/" + strconv.Itoa(pid) + "/comm"))
+}
+
+// waitParked waits until the init pid has settled into its long wait in
+// created: in the parker (the Go init's), or, for a C init, past the
+// settle time, its program's read-only pages given back.
+func waitParked(t *testing.T, pid int, c bool) {
 	t.Helper()
+	if c {
+		if got := comm(pid); got != cInitComm {
+			t.Fatalf("init %d is %q, want the C init (%s)", pid, got, cInitComm)
+		}
+		time.Sleep(300 * time.Millisecond)
+		return
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for parkedExe(pid) != parkerExe {
 		if time.Now().After(deadline) {
@@ -66,6 +91,14 @@ func waitParked(t *testing.T, pid int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// inits are the two ways a container waits in created: the C init, and the
+// Go init handing its wait to the parker.
+var inits = []struct {
+	name string
+	c    bool
+	mods []specMod
+}{{"C init", true, nil}, {"parker", false, []specMod{goInit}}}
 
 // A container left in created waits in the parker, in a few dozen KiB
 // (issue 20: host memory per parked container), and its process is the
@@ -94,49 +127,60 @@ func TestParkedInitWaitsInTheParker(t *testing.T) {
 			s.Process.NoNewPrivileges = false
 		}}, "517"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
-			mods := append([]specMod{args("sh", "-c", report, "arg0", "a b", "c"), func(s *specs.Spec) {
-				s.Process.Env = append(s.Process.Env, "FOO=bar baz")
-				s.Process.Cwd = "/tmp"
-			}}, tc.mods...)
-			var o nookOpts
-			if tc.nofile != "" {
-				o.prefix = []string{"prlimit", "--nofile=" + tc.nofile + ":"}
-			}
-			// `run` starts its container at once: the init execs the
-			// program itself.
-			ran := e.nookCmd(o, "run", "--bundle", e.bundle(mods...), e.id())
-			if ran.Code != 7 {
-				t.Fatalf("run: %s", ran)
-			}
-			id := e.id()
-			pidFile := filepath.Join(e.Dir, id+".pid")
-			created := e.nookCmd(o, "create", "--bundle", e.bundle(mods...), "--pid-file", pidFile, id)
-			if created.Code != 0 {
-				t.Fatalf("create: %s", created)
-			}
-			pid, err := strconv.Atoi(readString(pidFile))
-			must(t, err)
-			e.register(pid)
-			waitParked(t, pid)
-			if rss := statusKB(t, pid, "VmRSS"); rss > 256 {
-				t.Errorf("parked init %d has %d KiB resident, want at most 256", pid, rss)
-			}
-			e.ok(e.nook("start", id))
-			checkCode(t, e.waitExit(id), 7)
-			e.ok(e.nook("delete", id))
-			outputs := []string{ran.Stdout, readString(created.OutPath)}
-			if outputs[0] != outputs[1] {
-				t.Errorf("started at once:\n%s\nstarted from the parker:\n%s", outputs[0], outputs[1])
-			}
-			if !strings.Contains(outputs[1], "args: arg0 a b c") || !strings.Contains(outputs[1], "env: bar baz") {
-				t.Errorf("the process's own output is missing:\n%s", outputs[1])
-			}
-			if tc.nofile != "" && !strings.Contains(outputs[1], "\n"+tc.nofile+"\n") {
-				t.Errorf("want the caller's RLIMIT_NOFILE %s (ulimit -n):\n%s", tc.nofile, outputs[1])
-			}
-		})
+		for _, in := range inits {
+			t.Run(in.name+": "+tc.name, func(t *testing.T) { waitsSmallAndRunsAsAtOnce(t, in.c, report, tc.nofile, append(tc.mods, in.mods...)) })
+		}
+	}
+}
+
+// waitsSmallAndRunsAsAtOnce checks one case of TestParkedInitWaitsInTheParker.
+func waitsSmallAndRunsAsAtOnce(t *testing.T, c bool, report, nofile string, more []specMod) {
+	e := newEnv(t)
+	mods := append([]specMod{args("sh", "-c", report, "arg0", "a b", "c"), func(s *specs.Spec) {
+		s.Process.Env = append(s.Process.Env, "FOO=bar baz")
+		s.Process.Cwd = "/tmp"
+	}}, more...)
+	var o nookOpts
+	if nofile != "" {
+		o.prefix = []string{"prlimit", "--nofile=" + nofile + ":"}
+	}
+	// `run` starts its container at once: the init execs the
+	// program itself.
+	ran := e.nookCmd(o, "run", "--bundle", e.bundle(mods...), e.id())
+	if ran.Code != 7 {
+		t.Fatalf("run: %s", ran)
+	}
+	id := e.id()
+	pidFile := filepath.Join(e.Dir, id+".pid")
+	created := e.nookCmd(o, "create", "--bundle", e.bundle(mods...), "--pid-file", pidFile, id)
+	if created.Code != 0 {
+		t.Fatalf("create: %s", created)
+	}
+	pid, err := strconv.Atoi(readString(pidFile))
+	must(t, err)
+	e.register(pid)
+	waitParked(t, pid, c)
+	// A C init maps nook's data and a few folios of its code
+	// (shared with the page cache); of its own it holds its
+	// stack and the plan.
+	if rss := statusKB(t, pid, "VmRSS"); !c && rss > 256 || c && rss > 512 {
+		t.Errorf("parked init %d has %d KiB resident, want at most %d", pid, rss, map[bool]int{false: 256, true: 512}[c])
+	}
+	if anon := statusKB(t, pid, "RssAnon"); c && anon > 160 {
+		t.Errorf("C init %d has %d KiB of anonymous memory, want at most 160", pid, anon)
+	}
+	e.ok(e.nook("start", id))
+	checkCode(t, e.waitExit(id), 7)
+	e.ok(e.nook("delete", id))
+	outputs := []string{ran.Stdout, readString(created.OutPath)}
+	if outputs[0] != outputs[1] {
+		t.Errorf("started at once:\n%s\nstarted from the parker:\n%s", outputs[0], outputs[1])
+	}
+	if !strings.Contains(outputs[1], "args: arg0 a b c") || !strings.Contains(outputs[1], "env: bar baz") {
+		t.Errorf("the process's own output is missing:\n%s", outputs[1])
+	}
+	if nofile != "" && !strings.Contains(outputs[1], "\n"+nofile+"\n") {
+		t.Errorf("want the caller's RLIMIT_NOFILE %s (ulimit -n):\n%s", nofile, outputs[1])
 	}
 }
 
@@ -145,18 +189,24 @@ func TestParkedInitWaitsInTheParker(t *testing.T) {
 // the default action), USR1 is ignored; KILL and delete --force work.
 func TestParkedInitTakesSignalsAsBefore(t *testing.T) {
 	e := newEnv(t)
-	for _, parker := range []bool{true, false} {
-		mods := []specMod{sh("exit 7")}
-		if !parker {
-			mods = append(mods, withSeccomp(refuseExecveat))
-		}
-		b := e.bundle(mods...)
+	for _, w := range []struct {
+		name string
+		mods []specMod
+	}{
+		{"C init", nil},
+		{"parker", []specMod{goInit}},
+		{"Go wait", []specMod{goInit, withSeccomp(refuseExecveat)}},
+	} {
+		b := e.bundle(append([]specMod{sh("exit 7")}, w.mods...)...)
 		for _, sig := range []string{"TERM", "USR1"} {
 			id := e.id()
 			pid, _ := e.create(b, id)
-			if parker {
-				waitParked(t, pid)
-			} else {
+			switch w.name {
+			case "C init":
+				waitParked(t, pid, true)
+			case "parker":
+				waitParked(t, pid, false)
+			default:
 				time.Sleep(300 * time.Millisecond) // past settleAfter: waiting in Go
 			}
 			e.ok(e.nook("kill", id, sig))
@@ -165,7 +215,7 @@ func TestParkedInitTakesSignalsAsBefore(t *testing.T) {
 			} else {
 				time.Sleep(200 * time.Millisecond)
 				if st := e.state(id); st.Status != "created" {
-					t.Errorf("parker=%v: after USR1 the container is %s, want created", parker, st.Status)
+					t.Errorf("%s: after USR1 the container is %s, want created", w.name, st.Status)
 				}
 			}
 			e.ok(e.nook("delete", "--force", id))
@@ -177,19 +227,21 @@ func TestParkedInitTakesSignalsAsBefore(t *testing.T) {
 // executed, as for any other.
 func TestParkedPoststartSeesTheProcessExecuted(t *testing.T) {
 	e := newEnv(t)
-	seen := filepath.Join(e.Dir, "exe")
-	b := e.bundle(args("sleep", "100"), func(s *specs.Spec) {
-		s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c",
-			`pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'); readlink /proc/$pid/exe > ` + seen}}}}
-	})
-	id := e.id()
-	pid, _ := e.create(b, id)
-	waitParked(t, pid)
-	e.ok(e.nook("start", id))
-	if exe := strings.TrimSpace(readString(seen)); !strings.HasSuffix(exe, "/bin/busybox") {
-		t.Errorf("poststart saw the container's process run %q, want the rootfs's /bin/busybox (sleep)", exe)
+	for _, in := range inits {
+		seen := filepath.Join(e.Dir, "exe-"+strconv.FormatBool(in.c))
+		b := e.bundle(append([]specMod{args("sleep", "100"), func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c",
+				`pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'); readlink /proc/$pid/exe > ` + seen}}}}
+		}}, in.mods...)...)
+		id := e.id()
+		pid, _ := e.create(b, id)
+		waitParked(t, pid, in.c)
+		e.ok(e.nook("start", id))
+		if exe := strings.TrimSpace(readString(seen)); !strings.HasSuffix(exe, "/bin/busybox") {
+			t.Errorf("%s: poststart saw the container's process run %q, want the rootfs's /bin/busybox (sleep)", in.name, exe)
+		}
+		e.ok(e.nook("delete", "--force", id))
 	}
-	e.ok(e.nook("delete", "--force", id))
 }
 
 // readOnlyProgramKB is the size of the file mappings of pid that are
