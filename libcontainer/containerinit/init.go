@@ -5,9 +5,11 @@
 // barrier and finally execs the user's program. `nook exec` runs the same
 // code without the rootfs and barrier steps.
 //
-// It shares no memory with the parent (package libcontainer): every input
-// arrives as an initproto message, and its only outputs are initproto
-// messages and the exec itself.
+// In the init it shares no memory with the parent (package libcontainer):
+// every input arrives as an initproto message, and its only outputs are
+// initproto messages and the exec itself. For a C init (nsenter/cinit.c)
+// the parent runs the same steps up to the process's look-ups itself, on a
+// thread that joined the init's namespaces (BuildFromParent).
 //
 // Its steps call the kernel through a kernel.Process (initRun.sys; nil is
 // realKernel, the calls themselves), so their order and arguments are
