@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -64,9 +63,9 @@ func execProcess(ctx *ucli.Context) error {
 		return err
 	}
 	sigs := make(chan os.Signal, 32)
+	caught := func() {}
 	if !ctx.Bool("detach") {
-		signal.Notify(sigs)
-		defer signal.Stop(sigs)
+		caught = catchAll(sigs)
 	}
 	var term *runTerminal
 	// A closure: term is set by prepare, after the defer statement.
@@ -79,6 +78,7 @@ func execProcess(ctx *ucli.Context) error {
 			return err
 		}
 		o.Process = proc
+		caught() // before the process exists
 		if proc.Terminal && o.ConsoleSocket == "" {
 			if ctx.Bool("detach") {
 				return errors.New("exec --tty --detach needs a --console-socket to hand the terminal to")

@@ -52,12 +52,12 @@ func runContainer(ctx *ucli.Context) error {
 	// to the container's init once it runs, so none is lost between start
 	// and wait. A detached run only needs the first part.
 	sigs := make(chan os.Signal, 32)
+	caught := func() {}
 	if detach {
 		signal.Notify(sigs, unix.SIGTERM, unix.SIGINT)
 	} else {
-		signal.Notify(sigs)
+		caught = catchAll(sigs, unix.SIGTERM, unix.SIGINT)
 	}
-	defer signal.Stop(sigs)
 	guard := guardStart(sigs)
 	var term *runTerminal
 	// A closure: term is set below, after the defer statement.
@@ -97,6 +97,7 @@ func runContainer(ctx *ucli.Context) error {
 	if stopped != nil {
 		return stopped.exit(id, deleteContainer(ctx, id, true))
 	}
+	caught()
 	relay, err := startContainer(ctx, id)
 	if err != nil {
 		deleteContainer(ctx, id, true)

@@ -177,6 +177,45 @@ func TestRunForwardsSignals(t *testing.T) {
 	}
 }
 
+// A signal other than TERM and INT (which `run` catches first, for its
+// start guard; the others are registered in the background, catchAll) to a
+// foreground `run` or `exec` reaches the container's process too: the
+// process traps USR1 from its first line, so a USR1 nook had not caught yet
+// would kill nook instead.
+func TestForegroundForwardsEverySignal(t *testing.T) {
+	e := newEnv(t)
+	script := `trap "echo got-usr1; exit 6" USR1; echo ready; while :; do sleep 0.1; done`
+	id := e.id()
+	e.ok(e.nook("run", "-d", "--bundle", e.bundle(args("sleep", "100")), id))
+	defer e.nook("delete", "--force", id)
+	for name, a := range map[string][]string{
+		"run":  {"run", "--bundle", e.bundle(sh(script)), e.id()},
+		"exec": {"exec", id, "sh", "-c", script},
+	} {
+		outPath := filepath.Join(e.Dir, name+".out")
+		out, err := os.Create(outPath)
+		must(t, err)
+		cmd := exec.Command(suite.Nook, append([]string{"--root", e.Root}, a...)...)
+		cmd.Stdout, cmd.Stderr = out, out
+		must(t, cmd.Start())
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		e.waitFile(outPath, "ready")
+		must(t, cmd.Process.Signal(unix.SIGUSR1))
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("%s did not exit after SIGUSR1; output %q", name, readString(outPath))
+		}
+		out.Close()
+		if code := cmd.ProcessState.ExitCode(); code != 6 || !strings.Contains(readString(outPath), "got-usr1") {
+			t.Errorf("%s after SIGUSR1: exit %d, output %q; want exit 6 and got-usr1", name, code, readString(outPath))
+		}
+	}
+}
+
 // TestConcurrentCreateSameID: of creates racing for one id exactly one wins.
 func TestConcurrentCreateSameID(t *testing.T) {
 	e := newEnv(t)
