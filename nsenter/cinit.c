@@ -25,11 +25,11 @@
  * words, as they would from it.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <elf.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -57,7 +57,7 @@ void nook_release_program_pages(void)
 
 	if (ph == NULL || page == 0)
 		return;
-	/* A static PIE is loaded wherever the kernel chose: its PT_PHDR says where. */
+	/* nook is built for 64-bit hosts only. A static PIE is loaded wherever the kernel chose: its PT_PHDR says where. */
 	for (i = 0; i < n; i++)
 		if (ph[i].p_type == PT_PHDR)
 			bias = (unsigned long)ph - ph[i].p_vaddr;
