@@ -154,26 +154,9 @@ func TestInterruptedCreate(t *testing.T) {
 func TestRunForwardsSignals(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle(sh(`trap "echo got-term; exit 5" TERM; echo ready; while :; do sleep 0.1; done`))
-	outPath := filepath.Join(e.Dir, "run.out")
-	out, err := os.Create(outPath)
-	must(t, err)
-	defer out.Close()
-	cmd := exec.Command(suite.Nook, "--root", e.Root, "run", "--bundle", b, e.id())
-	cmd.Stdout, cmd.Stderr = out, out
-	must(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	e.waitFile(outPath, "ready")
-	must(t, cmd.Process.Signal(unix.SIGTERM))
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("run did not exit after SIGTERM; output %q", readString(outPath))
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 5 || !strings.Contains(readString(outPath), "got-term") {
-		t.Errorf("run after SIGTERM: exit %d, output %q; want exit 5 and got-term", code, readString(outPath))
+	code, out := signalForeground(t, e, "run", unix.SIGTERM, "run", "--bundle", b, e.id())
+	if code != 5 || !strings.Contains(out, "got-term") {
+		t.Errorf("run after SIGTERM: exit %d, output %q; want exit 5 and got-term", code, out)
 	}
 }
 
@@ -192,28 +175,36 @@ func TestForegroundForwardsEverySignal(t *testing.T) {
 		"run":  {"run", "--bundle", e.bundle(sh(script)), e.id()},
 		"exec": {"exec", id, "sh", "-c", script},
 	} {
-		outPath := filepath.Join(e.Dir, name+".out")
-		out, err := os.Create(outPath)
-		must(t, err)
-		cmd := exec.Command(suite.Nook, append([]string{"--root", e.Root}, a...)...)
-		cmd.Stdout, cmd.Stderr = out, out
-		must(t, cmd.Start())
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		e.waitFile(outPath, "ready")
-		must(t, cmd.Process.Signal(unix.SIGUSR1))
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-			t.Fatalf("%s did not exit after SIGUSR1; output %q", name, readString(outPath))
-		}
-		out.Close()
-		if code := cmd.ProcessState.ExitCode(); code != 6 || !strings.Contains(readString(outPath), "got-usr1") {
-			t.Errorf("%s after SIGUSR1: exit %d, output %q; want exit 6 and got-usr1", name, code, readString(outPath))
+		code, out := signalForeground(t, e, name, unix.SIGUSR1, a...)
+		if code != 6 || !strings.Contains(out, "got-usr1") {
+			t.Errorf("%s after SIGUSR1: exit %d, output %q; want exit 6 and got-usr1", name, code, out)
 		}
 	}
+}
+
+// signalForeground starts nook with args, waits for "ready" in its output,
+// sends it sig and returns its exit status and output.
+func signalForeground(t *testing.T, e *env, name string, sig unix.Signal, args ...string) (int, string) {
+	t.Helper()
+	outPath := filepath.Join(e.Dir, name+".out")
+	out, err := os.Create(outPath)
+	must(t, err)
+	defer out.Close()
+	cmd := exec.Command(suite.Nook, append([]string{"--root", e.Root}, args...)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	must(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	e.waitFile(outPath, "ready")
+	must(t, cmd.Process.Signal(sig))
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%s did not exit after %v; output %q", name, sig, readString(outPath))
+	}
+	return cmd.ProcessState.ExitCode(), readString(outPath)
 }
 
 // TestConcurrentCreateSameID: of creates racing for one id exactly one wins.
