@@ -112,7 +112,7 @@ func buildOnThisThread(p *FromParent) (*Built, error) {
 		b.Failures = append(b.Failures, initproto.ExecFailure{Errno: uint32(errno),
 			Line: fmt.Sprintf("exec %s: %v: %s", proc.Args[0], errno, msg)})
 	}
-	slices.SortFunc(b.Failures, func(a, b initproto.ExecFailure) int { return int(a.Errno) - int(b.Errno) })
+	slices.SortFunc(b.Failures, func(x, y initproto.ExecFailure) int { return int(x.Errno) - int(y.Errno) })
 	return b, nil
 }
 
