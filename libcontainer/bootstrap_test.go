@@ -33,35 +33,42 @@ func bootstrapSpec() *specs.Spec {
 }
 
 // The early view create sends stage 0 (spec.Config.BootstrapView) must
-// tell it exactly what the whole config does.
+// tell it exactly what the whole config does: for a config that may get
+// the C init too (an InitMode announced), and one with a terminal.
 func TestBootstrapViewAgreesWithWholeConfig(t *testing.T) {
-	b := t.TempDir()
-	if err := os.Mkdir(filepath.Join(b, "rootfs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	data, err := json.Marshal(bootstrapSpec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(b, "config.json"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, err := spec.Read(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, ok := c.BootstrapView()
-	if !ok {
-		t.Fatal("BootstrapView refused the config")
-	}
-	full, err := c.Parse()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &initProcess{bootstrapped: true}
-	p.sentPayload, p.sentAffinity = bootstrapOf(view)
-	if !p.bootstrappedFor(full) {
-		t.Fatal("the view's Bootstrap differs from the whole config's")
+	cInit := bootstrapSpec()
+	cInit.Process.ExecCPUAffinity = nil
+	terminal := bootstrapSpec()
+	terminal.Process.ExecCPUAffinity, terminal.Process.Terminal = nil, true
+	for name, s := range map[string]*specs.Spec{"affinity": bootstrapSpec(), "C init": cInit, "terminal": terminal} {
+		b := t.TempDir()
+		if err := os.Mkdir(filepath.Join(b, "rootfs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(b, "config.json"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := spec.Read(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		view, ok := c.BootstrapView()
+		if !ok {
+			t.Fatalf("%s: BootstrapView refused the config", name)
+		}
+		full, err := c.Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &initProcess{bootstrapped: true}
+		p.sentPayload, p.sentAffinity = bootstrapOf(view)
+		if !p.bootstrappedFor(full) {
+			t.Errorf("%s: the view's Bootstrap differs from the whole config's", name)
+		}
 	}
 }
 

@@ -43,11 +43,12 @@ func cInitMaybe(s *specs.Spec) bool {
 }
 
 // cInitFits says whether nothing of o needs the Go init: a plain process
-// (as an exec plan's) found along an absolute PATH, no hook run inside the
-// container, no mount prepared by the parent (idmapped ones), proc mounts
-// whose options fsmount(2) takes, a new mount namespace, no user
-// namespace (nor nook in one), pivot_root, no socket activation (its
-// LISTEN_PID is the Go init's).
+// (as an exec plan's: no terminal, so no console socket, and no seccomp
+// agent) found along an absolute PATH, no hook run inside the container,
+// no mount the parent prepared (idmapped ones, h), proc mounts whose
+// options fsmount(2) takes, a new mount namespace, no user namespace (nor
+// nook in one), pivot_root, no socket activation (its LISTEN_PID is the Go
+// init's).
 func cInitFits(o CreateOptions, h *handoffs) bool {
 	s := o.Spec
 	if !cInitMaybe(s) || !plainProcess(o) || o.NoPivot || o.ListenFds > 0 || userns.RunningInUserNS() ||
@@ -57,30 +58,24 @@ func cInitFits(o CreateOptions, h *handoffs) bool {
 	if len(hooks.Of(s.Hooks, hooks.CreateContainer))+len(hooks.Of(s.Hooks, hooks.StartContainer)) > 0 {
 		return false
 	}
-	if h == nil || len(h.idmap) > 0 || len(h.binds) > 0 || h.console != nil || h.seccomp != nil || h.fifo == nil {
+	if len(h.idmap) > 0 || len(h.binds) > 0 {
 		return false
 	}
-	return procMounts(s) <= maxProcContexts && allProcMountsFromContexts(s)
+	n, fromContexts := procMounts(s)
+	return fromContexts && n <= maxProcContexts
 }
 
-// procMounts counts the proc filesystems the container mounts.
-func procMounts(s *specs.Spec) int {
-	n := 0
+// procMounts counts the proc filesystems the container mounts, and says
+// whether each can be made from a context (rootfs.ProcMountFromContext).
+func procMounts(s *specs.Spec) (n int, fromContexts bool) {
+	fromContexts = true
 	for _, m := range s.Mounts {
 		if m.Type == "proc" {
 			n++
+			fromContexts = fromContexts && rootfs.ProcMountFromContext(m)
 		}
 	}
-	return n
-}
-
-func allProcMountsFromContexts(s *specs.Spec) bool {
-	for _, m := range s.Mounts {
-		if m.Type == "proc" && !rootfs.ProcMountFromContext(m) {
-			return false
-		}
-	}
-	return true
+	return n, fromContexts
 }
 
 // sendInitMode tells stage 1 which init it is.

@@ -286,12 +286,10 @@ type initProcess struct {
 	// init; awaitsMapping: it waits for UsernsMapped and has not.
 	bootstrapped, awaitsMapping bool
 	killed                      bool
-	// What Bootstrap told stage 0 (bootstrap); initModeAnnounced: it
-	// said an InitMode follows (cInitMaybe).
-	sentPayload       []byte
-	sentAffinity      string
-	initModeAnnounced bool
-	debug             func(format string, args ...any) // may be nil
+	// What Bootstrap told stage 0 (bootstrap).
+	sentPayload  []byte
+	sentAffinity string
+	debug        func(format string, args ...any) // may be nil
 }
 
 // bootstrap sends stage 0 the namespaces to join and make.
@@ -306,7 +304,7 @@ func (p *initProcess) bootstrap(s *specs.Spec) error {
 	if err := p.sendBootstrap(payload); err != nil {
 		return err
 	}
-	p.sentPayload, p.sentAffinity, p.initModeAnnounced = payload, affinity, cInitMaybe(s)
+	p.sentPayload, p.sentAffinity = payload, affinity
 	return nil
 }
 
@@ -391,8 +389,11 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		ConsoleRelayed: o.RelayConsole,
 		Seccomp:        o.seccomp,
 	}
-	cInit := p.initModeAnnounced && cInitFits(o, p.handoff)
-	if p.initModeAnnounced {
+	// Stage 0 was told exactly what bootstrapOf(o.Spec) says
+	// (createToBarrier): an InitMode follows when cInitMaybe says so.
+	announced := cInitMaybe(o.Spec)
+	cInit := announced && cInitFits(o, p.handoff)
+	if announced {
 		if err := p.sendInitMode(cInit, warn); err != nil {
 			return nil, err
 		}
@@ -432,7 +433,8 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 
 	var initGo []byte
 	if cInit {
-		initGo = binary.NativeEndian.AppendUint32(nil, uint32(procMounts(o.Spec)))
+		n, _ := procMounts(o.Spec)
+		initGo = binary.NativeEndian.AppendUint32(nil, uint32(n))
 	}
 	if err := p.sent(initproto.Send(p.sock, initproto.InitGo, initGo), warn); err != nil {
 		return nil, err

@@ -92,25 +92,16 @@ func buildOnThisThread(p *FromParent) (*Built, error) {
 	if err := i.setNames(s); err != nil {
 		return nil, err
 	}
-	// prepareProcess's look-ups, in its order, in the container's root.
-	proc := s.Process
-	limits, err := rlimits.FromSpec(proc.Rlimits)
+	limits, path, env, err := i.lookUpProcess(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := rlimits.CheckRaise(limits, rlimits.CanRaiseHard(k.CurrentPermitted, k.RunningInUserNS())); err != nil {
-		return nil, err
-	}
-	path, err := lookPath(k, proc.Args[0], proc.Env)
-	if err != nil {
-		return nil, err
-	}
-	b := &Built{Path: path, Env: withHome(k, proc.Env, proc.User.UID), Limits: limits}
+	b := &Built{Path: path, Env: env, Limits: limits}
 	b.ReopenNull = !rootfs.DevFromConfig(s.Mounts)
 	// finishAndExec's explanation of a failed execve, in its words.
 	for errno, msg := range explain.ExecFailures(path) {
 		b.Failures = append(b.Failures, initproto.ExecFailure{Errno: uint32(errno),
-			Line: fmt.Sprintf("exec %s: %v: %s", proc.Args[0], errno, msg)})
+			Line: fmt.Sprintf("exec %s: %v: %s", s.Process.Args[0], errno, msg)})
 	}
 	slices.SortFunc(b.Failures, func(x, y initproto.ExecFailure) int { return int(x.Errno) - int(y.Errno) })
 	return b, nil

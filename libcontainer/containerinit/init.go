@@ -823,6 +823,30 @@ func setupConsole(cfg *initproto.InitConfig, devConsole bool) error {
 	return nil
 }
 
+// lookUpProcess takes prepareProcess's steps that read the container's
+// root (after pivot_root, still privileged): the rlimits parsed and
+// checked, args[0] along PATH, process.user.username's ids (set in
+// cfg.Spec.Process.User) and the environment with HOME. For a C init the
+// parent takes them (BuildFromParent).
+func (i *initRun) lookUpProcess(cfg *initproto.InitConfig) (limits []rlimits.Rlimit, path string, env []string, err error) {
+	proc, k := cfg.Spec.Process, i.k()
+	if limits, err = rlimits.FromSpec(proc.Rlimits); err != nil {
+		return nil, "", nil, err
+	}
+	// Rlimits are applied after the barrier; refuse now what will fail then.
+	if err := rlimits.CheckRaise(limits, rlimits.CanRaiseHard(k.CurrentPermitted, cfg.Userns || k.RunningInUserNS())); err != nil {
+		return nil, "", nil, err
+	}
+	if path, err = lookPath(k, proc.Args[0], proc.Env); err != nil {
+		return nil, "", nil, err
+	}
+	if err := resolveUsername(k, &proc.User); err != nil {
+		return nil, "", nil, err
+	}
+	// Read while any file can still be: the user may not read passwd.
+	return limits, path, withHome(k, proc.Env, proc.User.UID), nil
+}
+
 // preparedProcess is what prepareProcess leaves for the last steps.
 type preparedProcess struct {
 	proc   *specs.Process
@@ -841,23 +865,11 @@ func (i *initRun) prepareProcess(cfg *initproto.InitConfig) (*preparedProcess, e
 	k := i.k()
 	// process.oomScoreAdj was set by stage 0 (nsenter), through the host's
 	// /proc before any namespace was joined.
-	limits, err := rlimits.FromSpec(proc.Rlimits)
+	limits, path, env, err := i.lookUpProcess(cfg)
 	if err != nil {
 		return nil, err
 	}
-	// Rlimits are applied after the barrier; refuse now what will fail then.
-	if err := rlimits.CheckRaise(limits, rlimits.CanRaiseHard(k.CurrentPermitted, cfg.Userns || k.RunningInUserNS())); err != nil {
-		return nil, err
-	}
-	path, err := lookPath(k, proc.Args[0], proc.Env)
-	if err != nil {
-		return nil, err
-	}
-	if err := resolveUsername(k, &proc.User); err != nil {
-		return nil, err
-	}
-	// Read while any file can still be: the user may not read passwd.
-	proc.Env = withHome(k, proc.Env, proc.User.UID)
+	proc.Env = env
 	if cfg.ConsoleFd != 0 {
 		if err := console.GiveToUser(os.Stdin, int(proc.User.UID)); err != nil {
 			return nil, fmt.Errorf("process.terminal: %w", err)

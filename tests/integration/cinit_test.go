@@ -3,6 +3,7 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,7 +28,8 @@ func TestCInitMatchesTheGoInit(t *testing.T) {
 		` cat /sys/class/net/lo/operstate; mount | sort; ls -l /dev /dev/pts | awk '{print $1, $NF}';` +
 		` sed "s/$ID/ID/" /proc/self/cgroup; ls /sys/fs/cgroup | tr '\n' ' '; echo; id; pwd; umask; ulimit -n;` +
 		` ls /proc/self/fd | tr '\n' ' '; echo; grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status;` +
-		` touch /rootfs-is-writable 2>&1; cat /proc/kcore 2>&1 | head -c 0; ls /proc/acpi | wc -l; exit 3`
+		` touch /rootfs-is-writable 2>&1; cat /proc/kcore 2>&1 | head -c 0; ls /proc/acpi | wc -l;` +
+		` echo "session keyrings named after the container: $(grep -c "keyring.*$ID" /proc/keys)"; exit 3`
 	hostNS := func(kind string) string {
 		l, err := os.Readlink("/proc/self/ns/" + kind)
 		must(t, err)
@@ -36,12 +38,15 @@ func TestCInitMatchesTheGoInit(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		mods    []specMod
+		shows   []string // besides being the Go init's, the output holds these
 		wantErr string
 	}{
-		{name: "defaults, names, sysctls", mods: []specMod{func(s *specs.Spec) {
+		{name: "defaults, names, sysctls, keyring", mods: []specMod{func(s *specs.Spec) {
 			s.Hostname, s.Domainname = "c-init", "example.org"
 			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4321"}
-		}}},
+			// Unmasked, to see the session keyring the init joins.
+			s.Linux.MaskedPaths = slices.DeleteFunc(s.Linux.MaskedPaths, func(p string) bool { return p == "/proc/keys" })
+		}}, shows: []string{"session keyrings named after the container: 1"}},
 		{name: "a user, the docker profile, a cgroup namespace, hidepid", mods: []specMod{
 			withSeccomp(seccompProfile(t, "docker-default.json")), func(s *specs.Spec) {
 				s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}}
@@ -121,7 +126,7 @@ func TestCInitMatchesTheGoInit(t *testing.T) {
 			if cOut.Code != 3 || goOut.Code != 3 || cOut.Stdout != goOut.Stdout {
 				t.Errorf("C init (exit %d):\n%s\nGo init (exit %d):\n%s", cOut.Code, cOut.Stdout, goOut.Code, goOut.Stdout)
 			}
-			for _, want := range []string{"/proc/acpi", "/sys/fs/cgroup"} {
+			for _, want := range append([]string{"/proc/acpi", "/sys/fs/cgroup"}, tc.shows...) {
 				if !strings.Contains(cOut.Stdout, want) {
 					t.Errorf("the container's own output misses %s:\n%s", want, cOut.Stdout)
 				}
