@@ -11,13 +11,18 @@ import (
 const freezeTimeout = 5 * time.Second
 
 // freezer returns the directory whose freezer the manager uses and whether
-// it is the v1 controller; without a v1 freezer the cgroup2 core freezer
-// (cgroup.freeze, Linux 5.2) serves, in hybrid mode too.
-func (m *fsManager) freezer() (string, bool, error) {
-	if d := m.st.Paths["freezer"]; d != "" && m.st.Mode != ModeV2 {
+// it is the v1 controller (FreezerDir).
+func (m *fsManager) freezer() (string, bool, error) { return FreezerDir(m.st) }
+
+// FreezerDir returns the directory whose freezer a container with cgroup
+// st uses and whether it is the v1 controller; without a v1 freezer the
+// cgroup2 core freezer (cgroup.freeze, Linux 5.2) serves, in hybrid mode
+// too. Frozen reads freezer.state there (v1) or cgroup.events (v2).
+func FreezerDir(st State) (dir string, v1 bool, err error) {
+	if d := st.Paths["freezer"]; d != "" && st.Mode != ModeV2 {
 		return d, true, nil
 	}
-	if u := m.unified(); u != "" {
+	if u := st.Paths[""]; u != "" {
 		return u, false, nil
 	}
 	return "", false, fmt.Errorf("cgroups: no freezer: the freezer controller is not mounted")

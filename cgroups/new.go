@@ -121,6 +121,17 @@ func (m *fsManager) v1Dirs() []string {
 }
 
 // allDirs is every directory the manager owns: v1 ones, then cgroup2.
+// DestroyDirs returns the directories m's Destroy removes, in its order, and
+// true; false for a manager that removes more than directories (systemd's
+// stops its unit first).
+func DestroyDirs(m Manager) ([]string, bool) {
+	fm, ok := m.(*fsManager)
+	if !ok {
+		return nil, false
+	}
+	return fm.allDirs(), true
+}
+
 func (m *fsManager) allDirs() []string {
 	dirs := m.v1Dirs()
 	if u := m.unified(); u != "" {

@@ -68,8 +68,8 @@ func (j jsonEvents) OOM() error { return j.enc.Encode(event{Type: "oom", ID: j.i
 // the exit).
 func (j jsonEvents) Exit(x *libcontainer.ExitInfo) error {
 	ev := event{Type: "exit", ID: j.id}
-	if f := toExitFields(x); f != nil {
-		ev.Data = f
+	if x != nil {
+		ev.Data = x.Output()
 	}
 	return j.enc.Encode(ev)
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/nookrt/nook/libcontainer/stateout"
 )
 
 func listCommand() *ucli.Command {
@@ -35,9 +37,9 @@ func listCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			var all []*stateOutput
+			var all []*stateout.Output
 			for _, st := range states {
-				all = append(all, toOutput(st, false))
+				all = append(all, st.Output(false))
 			}
 			if ctx.Bool("quiet") {
 				// Buffered: a line per write is a system call per container.
@@ -49,7 +51,7 @@ func listCommand() *ucli.Command {
 			}
 			if format == "json" {
 				if all == nil {
-					all = []*stateOutput{}
+					all = []*stateout.Output{}
 				}
 				b, err := json.Marshal(all)
 				if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/libcontainer/stateout"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -261,6 +262,26 @@ type State struct {
 	// Exit is how a stopped container's init ended; nil while it runs or
 	// when that is not recorded.
 	Exit *ExitInfo
+}
+
+// Output is st as `state` prints it; withExit adds how a stopped container
+// ended (`list` leaves it out, as runc's list has nothing like it).
+func (st *State) Output(withExit bool) *stateout.Output {
+	out := &stateout.Output{
+		OCIVersion:  st.Version,
+		ID:          st.ID,
+		Pid:         st.Pid,
+		Status:      string(st.Status),
+		Bundle:      st.Bundle,
+		Rootfs:      st.Rootfs,
+		Created:     st.Created,
+		Annotations: st.Annotations,
+		Owner:       st.Owner,
+	}
+	if withExit && st.Exit != nil {
+		out.Exit = st.Exit.Output()
+	}
+	return out
 }
 
 func stateOf(r *state.Record) *State {

@@ -464,11 +464,7 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		return nil, err
 	}
 
-	final, err := prepared.wait(o.Debug)
-	if err != nil {
-		return nil, err
-	}
-	if err := final.Commit(); err != nil {
+	if err := prepared.commit(o.Debug); err != nil {
 		return nil, err
 	}
 	rec.Status = state.Created

@@ -17,6 +17,7 @@ import (
 	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer/sealedexec"
 	"github.com/nookrt/nook/libcontainer/state"
+	"github.com/nookrt/nook/libcontainer/stateout"
 	"github.com/nookrt/nook/nsenter"
 )
 
@@ -76,6 +77,15 @@ func (r *exitRecord) info() *ExitInfo {
 		x.OOMKilled = &killed
 	}
 	return x
+}
+
+// Output is x as `state` prints it (and `events` sends it).
+func (x *ExitInfo) Output() *stateout.Exit {
+	f := &stateout.Exit{OOMKilled: x.OOMKilled, ExitedAt: x.ExitedAt}
+	if x.Code != nil || x.Signal != "" {
+		f.Exit = &stateout.ExitStatus{Code: x.Code, Signal: x.Signal, CoreDumped: x.CoreDumped}
+	}
+	return f
 }
 
 // readExit returns how the container whose state directory is dir ended:
@@ -179,14 +189,17 @@ func keeperProgram() (*os.File, error) {
 // keeper's pid in it, in the background: both are done while the init sets
 // up the container, off create's path.
 type preparedRecord struct {
-	done      chan struct{}
-	final     *state.PendingFile
-	err       error
-	keeperErr error
+	done       chan struct{}
+	final      *state.PendingFile
+	summary    *state.PendingFile // nil: none (renderSummary)
+	err        error
+	summaryErr error
+	keeperErr  error
 }
 
 // prepareCreated starts the exit keeper of created's init (with keeper)
-// and writes created beside the record (state.Handle.PrepareSave).
+// and writes created beside the record (state.Handle.PrepareSave), with
+// its summary (SummaryFile).
 func prepareCreated(h *state.Handle, created *state.Record, keeper bool) *preparedRecord {
 	p := &preparedRecord{done: make(chan struct{})}
 	go func() {
@@ -195,26 +208,45 @@ func prepareCreated(h *state.Handle, created *state.Record, keeper bool) *prepar
 			created.ExitKeeper, p.keeperErr = startExitKeeper(h, created)
 		}
 		p.final, p.err = h.PrepareSave(created)
+		if p.err == nil {
+			// Only the C commands miss a summary that cannot be written.
+			p.summary, p.summaryErr = prepareSummary(h, created)
+		}
 	}()
 	return p
 }
 
-// wait returns the written record, to commit. A keeper that could not be
-// started goes to debug: only `state` and `events` miss it, no reason to
-// fail create.
-func (p *preparedRecord) wait(debug func(format string, args ...any)) (*state.PendingFile, error) {
+// commit puts the written record in place, then its summary (never before:
+// the C commands take a summary's presence to mean the record says
+// created). A keeper that could not be started goes to debug: only `state`
+// and `events` miss it, no reason to fail create; so does a summary that
+// could not be written, which only sends the commands to the Go side.
+func (p *preparedRecord) commit(debug func(format string, args ...any)) error {
 	<-p.done
 	if p.keeperErr != nil && debug != nil {
 		debug("create: no exit keeper: %v", p.keeperErr)
 		p.keeperErr = nil
 	}
-	return p.final, p.err
+	if p.err != nil {
+		return p.err
+	}
+	if err := p.final.Commit(); err != nil {
+		return err
+	}
+	if p.summary != nil {
+		p.summaryErr = p.summary.Commit()
+	}
+	if p.summaryErr != nil && debug != nil {
+		debug("create: no summary: %v", p.summaryErr)
+	}
+	return nil
 }
 
-// discard removes the written record unless it was committed.
+// discard removes what was written and not committed.
 func (p *preparedRecord) discard() {
 	<-p.done
 	p.final.Discard()
+	p.summary.Discard()
 }
 
 // openOOMCounter opens the file of the container's oom_kill counter, if it

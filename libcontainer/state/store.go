@@ -142,10 +142,10 @@ type Handle struct {
 	dir *os.File
 }
 
-// maxDirName keeps directory names well inside NAME_MAX (255): longer ids
+// MaxDirName keeps directory names well inside NAME_MAX (255): longer ids
 // (up to 1024 characters) are stored under a digest of the id, and the id
 // itself in an "id" file there. '~' cannot start an id, so the two never clash.
-const maxDirName = 200
+const MaxDirName = 200
 
 const idFile = "id"
 
@@ -153,7 +153,7 @@ const idFile = "id"
 func (s Store) Dir(id string) string { return s.dir(id) }
 
 func (s Store) dir(id string) string {
-	if len(id) <= maxDirName {
+	if len(id) <= MaxDirName {
 		return filepath.Join(s.Root, id)
 	}
 	sum := sha256.Sum256([]byte(id))
@@ -163,7 +163,7 @@ func (s Store) dir(id string) string {
 // Path is the path of file name in container id's state directory, made
 // with one string, not two: list makes two paths per container.
 func (s Store) Path(id, name string) string {
-	if len(id) <= maxDirName {
+	if len(id) <= MaxDirName {
 		return filepath.Join(s.Root, id, name)
 	}
 	return filepath.Join(s.dir(id), name)
@@ -190,7 +190,7 @@ func (s Store) Create(id string) (*Handle, error) {
 		os.Remove(dir)
 		return nil, err
 	}
-	if len(id) > maxDirName {
+	if len(id) > MaxDirName {
 		if err := os.WriteFile(filepath.Join(dir, idFile), []byte(id), 0o600); err != nil {
 			h.Destroy()
 			return nil, fmt.Errorf("record id: %w", err)
