@@ -50,6 +50,7 @@
 #include <string.h>
 #include <strings.h>
 #include <dirent.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -601,12 +602,22 @@ static int parse_signal(const char *s)
 	return -1;
 }
 
-/* `kill ID [SIG]` of a created or running container (libcontainer's killLocked without --all). */
+/* `kill ID 0|KILL` of a created or running container (libcontainer's killLocked without --all). */
 static int kill_container(int dirfd, const struct summary *s, const char *signame)
 {
 	int sig = parse_signal(signame);
 	if (sig < 0)
 		return decline("a signal the fast path does not parse");
+	/*
+	 * Only signals whose effect does not depend on the program: 0 (is it
+	 * running?) and SIGKILL. Any other a program may be about to catch,
+	 * and a shell run as PID 1 that traps it drops it until the trap is
+	 * set: sent from here it arrived ~5 ms after `start` returned, before
+	 * busybox's shell had set its trap on the development VM (runtime-tools'
+	 * killsig lost 2 signals in 18); the Go kill lands ~10 ms later.
+	 */
+	if (sig != 0 && sig != SIGKILL)
+		return decline("a signal the program may be about to catch");
 	if (sig == SIGKILL && !s->kill_init)
 		return decline("SIGKILL goes to the whole cgroup");
 	enum status st = status_of(dirfd, s);
@@ -634,7 +645,6 @@ static int start_container(int dirfd, const struct summary *s)
 		close(fd);
 		return decline("the start barrier cannot be written");
 	}
-	close(fd);
 	/*
 	 * Started: from here nothing can be handed back. Removing the barrier
 	 * (the live status's "running") fails only if the state directory does.
@@ -645,6 +655,20 @@ static int start_container(int dirfd, const struct summary *s)
 		write_all(2, msg, n);
 		return 1;
 	}
+	/*
+	 * Return once the program runs: the init holds its end of the fifo
+	 * until its execve (close-on-exec), which the write end sees as POLLERR
+	 * (so does an init that died). A command started right after `start`
+	 * (a signal: runtime-tools' killsig traps one in the shell it starts)
+	 * then finds the user's program, not the init's last steps; the Go
+	 * start, ~10 ms slower to return, had that margin. Not under the lock,
+	 * and never longer than the Go start waits before poststart hooks.
+	 */
+	close(dirfd);
+	struct pollfd pfd = { .fd = fd, .events = 0 };
+	while (poll(&pfd, 1, 5000) < 0 && errno == EINTR)
+		;
+	close(fd);
 	return 0;
 }
 

@@ -28,7 +28,7 @@ import (
 //	nook-summary 1
 //	pid <init pid>
 //	start <init start time, field 22 of /proc/<pid>/stat>
-//	start-plain <1: start need only open the barrier (a process, no poststart hooks)>
+//	start-plain <1: start need only open the barrier (a process, no poststart or startContainer hooks)>
 //	kill-init <1: SIGKILL goes to the init alone (the container's own pid namespace)>
 //	freezer none | freezer v1 <dir> | freezer v2 <dir>
 //	delete-plain <1: delete of the stopped container is rmdir of its cgroup directories and of its state directory>
@@ -90,7 +90,10 @@ func renderSummary(r *state.Record) ([]byte, bool) {
 		if err != nil {
 			return nil, false
 		}
-		plainStart = v.HasProcess && len(hooks.Of(v.Hooks, hooks.Poststart)) == 0
+		// startContainer hooks would delay the execve the C start waits
+		// for (fastcmd.c, start_container) by as long as they run.
+		plainStart = v.HasProcess && len(hooks.Of(v.Hooks, hooks.Poststart)) == 0 &&
+			len(hooks.Of(v.Hooks, hooks.StartContainer)) == 0
 		killInit = !ownsNoPidNS(r)
 		// Delete's other steps: unmounting what a container without a
 		// mount namespace left in the host's (unmountUnder), poststop hooks.

@@ -73,7 +73,7 @@ func TestFastStateMatchesGo(t *testing.T) {
 		t.Fatalf("status %q, want paused", got)
 	}
 	e.ok(e.nook("resume", id))
-	e.ok(e.fastcmd("must", "kill", id, "usr1"))
+	e.ok(e.nook("kill", id, "usr1"))
 	e.waitStatus(id, "stopped")
 	e.waitFile(filepath.Join(e.Root, id, "exit.json"), "waitStatus")
 	if got := e.sameState(id); got != "stopped" {
@@ -115,7 +115,7 @@ func TestFastStartKillDelete(t *testing.T) {
 		t.Errorf("start left the barrier: %v", err)
 	}
 	e.ok(e.fastcmd("must", "kill", id, "0"))
-	e.ok(e.fastcmd("must", "kill", id)) // SIGTERM
+	e.ok(e.nook("kill", id)) // SIGTERM: the Go side's (TestFastCommandsDecline)
 	e.waitFile(filepath.Join(out, "x"), "got-term")
 	e.waitStatus(id, "stopped")
 	e.ok(e.fastcmd("must", "delete", "--force", id))
@@ -149,6 +149,7 @@ func TestFastCommandsDecline(t *testing.T) {
 	declines("a command's flag", "kill", "--all", running, "0")
 	declines("another command", "ps", running)
 	declines("an unknown signal", "kill", running, "NOSUCH")
+	declines("a signal the program may catch", "kill", running, "TERM")
 	declines("a relative --root", "--root", "rel", "state", running)
 
 	// The Go side, after the decline, in default mode: its errors as ever,
