@@ -2,6 +2,9 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
+	"os/exec"
+	"time"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,4 +201,42 @@ func TestFastCommandsDecline(t *testing.T) {
 	e.create(e.bundle(args("true")), long)
 	declines("a long id", "state", long)
 	e.ok(e.nook("delete", "--force", long))
+}
+
+// The C start returns only once the init has let go of the barrier (its
+// execve closes its end): here a stand-in init, a process of the test's
+// holding the fifo's read end for 300 ms after the byte is written.
+func TestFastStartWaitsForTheExec(t *testing.T) {
+	e := newEnv(t)
+	id := e.id()
+	dir := filepath.Join(e.Root, id)
+	must(t, os.MkdirAll(dir, 0o700))
+	defer os.RemoveAll(dir)
+	sleeper := exec.Command("sleep", "30")
+	must(t, sleeper.Start())
+	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	st, err := harness.ReadStat(sleeper.Process.Pid)
+	must(t, err)
+	fifo := filepath.Join(dir, "exec.fifo")
+	must(t, unix.Mkfifo(fifo, 0o622))
+	reader, err := unix.Open(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	must(t, err)
+	summary := fmt.Sprintf("nook-summary 1\npid %d\nstart %d\nstart-plain 1\nkill-init 1\nfreezer none\n"+
+		"delete-plain 0\ncgroup-dirs 0\nhead 1\n{\ntail 1\n}\n", sleeper.Process.Pid, st.Start)
+	must(t, os.WriteFile(filepath.Join(dir, "summary"), []byte(summary), 0o600))
+
+	released := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		released <- time.Now()
+		unix.Close(reader) // the stand-in's execve
+	}()
+	e.ok(e.fastcmd("must", "start", id))
+	returned := time.Now()
+	if at := <-released; returned.Before(at) {
+		t.Errorf("start returned %v before the init let go of the barrier", at.Sub(returned))
+	}
+	if _, err := os.Stat(fifo); !os.IsNotExist(err) {
+		t.Errorf("start left the barrier: %v", err)
+	}
 }
