@@ -105,7 +105,7 @@ static char **initial_argv(int *argc)
 struct command {
 	const char *root;
 	const char *log;
-	const char *name; /* state, start or kill */
+	const char *name; /* state, start, kill or delete */
 	const char *id;
 	const char *signal; /* kill's, NULL: SIGTERM */
 };
@@ -760,7 +760,14 @@ static int run(const struct command *c)
 	return code;
 }
 
-__attribute__((constructor)) static void nook_fast_command(void)
+/*
+ * Priority 101: before nook's other constructors, which run at the default
+ * priority. startup.c lends the Go runtime one slot of the environment
+ * block, and the slot it takes may be XDG_RUNTIME_DIR or NOTIFY_SOCKET,
+ * which this reads; nsenter.c's acts only in a container's init, which this
+ * leaves alone.
+ */
+__attribute__((constructor(101))) static void nook_fast_command(void)
 {
 	const char *mode = getenv("_NOOK_FASTCMD");
 	if (getenv("_NOOK_INITPIPE") != NULL || (mode != NULL && !strcmp(mode, "off")))

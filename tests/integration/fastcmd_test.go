@@ -154,6 +154,14 @@ func TestFastCommandsDecline(t *testing.T) {
 	declines("an unknown signal", "kill", running, "NOSUCH")
 	declines("a signal the program may catch", "kill", running, "TERM")
 	declines("a relative --root", "--root", "rel", "state", running)
+	// The last entry of the environment but _NOOK_* ones is the slot
+	// startup.c lends the Go runtime: the C side must still see it.
+	created := e.id()
+	e.create(e.bundle(args("sleep", "100")), created)
+	e.Environ = append(e.Environ, "NOTIFY_SOCKET="+filepath.Join(e.Dir, "notify.sock"))
+	declines("NOTIFY_SOCKET", "start", created)
+	e.Environ = e.Environ[:len(e.Environ)-1]
+	e.ok(e.nook("delete", "--force", created))
 
 	// The Go side, after the decline, in default mode: its errors as ever,
 	// and no lock left behind by the C side (a second command would hang).
