@@ -108,6 +108,7 @@ struct command {
 	const char *name; /* state, start, kill or delete */
 	const char *id;
 	const char *signal; /* kill's, NULL: SIGTERM */
+	int quiet;          /* list -q */
 };
 
 /* A clean absolute path, as filepath.Abs would leave it. */
@@ -185,6 +186,21 @@ static int parse(char **argv, int argc, struct command *c)
 	if (i >= argc)
 		return decline("no command");
 	c->name = argv[i++];
+	if (!strcmp(c->name, "list")) {
+		/* list [-q|--quiet] [--format table]: the table or the ids. */
+		for (; i < argc; i++) {
+			const char *a = argv[i];
+			if (!strcmp(a, "-q") || !strcmp(a, "--q") || !strcmp(a, "-quiet") || !strcmp(a, "--quiet"))
+				c->quiet = 1;
+			else if ((!strcmp(a, "-f") || !strcmp(a, "--f") || !strcmp(a, "-format") || !strcmp(a, "--format")) &&
+				 i + 1 < argc && !strcmp(argv[i + 1], "table"))
+				i++;
+			else if (strcmp(a, "--format=table") && strcmp(a, "-format=table") && strcmp(a, "-f=table") &&
+				 strcmp(a, "--f=table"))
+				return decline("a list flag or argument the fast path does not take");
+		}
+		goto root;
+	}
 	if (strcmp(c->name, "state") && strcmp(c->name, "start") && strcmp(c->name, "kill") && strcmp(c->name, "delete"))
 		return decline("another command");
 	/* delete's --force changes nothing for the stopped containers served here. */
@@ -201,6 +217,7 @@ static int parse(char **argv, int argc, struct command *c)
 	c->signal = args == 2 ? argv[i + 1] : NULL;
 	if (!valid_id(c->id))
 		return decline("an id the fast path does not serve");
+root:
 	if (c->root == NULL) {
 		/* The Go side looks in $XDG_RUNTIME_DIR when it is set (cli.xdgRoot). */
 		if (getenv("XDG_RUNTIME_DIR") != NULL)
@@ -260,8 +277,8 @@ struct summary {
 	int ncgroup_dirs;
 	const char *cgroup_dirs[MAX_CGROUP_DIRS];
 	char freezer_dir[PATH_MAX];
-	const char *head, *tail;
-	size_t head_len, tail_len;
+	const char *head, *tail, *row;
+	size_t head_len, tail_len, row_len;
 };
 
 /* expect consumes "<word> <decimal>\n" from *p. */
@@ -339,7 +356,8 @@ static int parse_summary(char *buf, size_t len, struct summary *s)
 		p = nl + 1;
 	}
 	return expect_blob(&p, end, "head", &s->head, &s->head_len) &&
-	       expect_blob(&p, end, "tail", &s->tail, &s->tail_len) && p == end;
+	       expect_blob(&p, end, "tail", &s->tail, &s->tail_len) &&
+	       expect_blob(&p, end, "row", &s->row, &s->row_len) && p == end;
 }
 
 /* libcontainer.processAlive: the pid runs (not a zombie) with the recorded start time. */
@@ -714,6 +732,129 @@ static int delete_container(int dirfd, const char *dir, const struct summary *s)
 	return 0;
 }
 
+/* A container as `list` shows it. */
+struct listed {
+	char id[MAX_ID + 1];
+	char pid[24];
+	const char *status;
+	char *row; /* bundle, created, owner: tab-separated */
+};
+
+static int by_id(const void *a, const void *b)
+{
+	return strcmp(((const struct listed *)a)->id, ((const struct listed *)b)->id);
+}
+
+/* list_one reads container id under rootfd into l (no lock: as Root.List, for a record past creating). */
+static int list_one(int rootfd, const char *id, struct listed *l)
+{
+	char buf[MAX_SUMMARY], path[MAX_ID + 16];
+	struct summary s;
+	snprintf(path, sizeof(path), "%s/summary", id);
+	ssize_t n = read_all(rootfd, path, buf, sizeof(buf));
+	if (n < 0 || !parse_summary(buf, n, &s) || s.row_len == 0)
+		return 0;
+	int dirfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return 0;
+	enum status st = status_of(dirfd, &s);
+	close(dirfd);
+	strcpy(l->id, id);
+	snprintf(l->pid, sizeof(l->pid), "%lld", st == STOPPED ? 0 : s.pid);
+	l->status = status_names[st];
+	l->row = strndup(s.row, s.row_len);
+	return l->row != NULL;
+}
+
+/*
+ * `list` and `list -q` (cli's list command: Root.List in the order of the
+ * directory names, then a tabwriter with minwidth 12, padding 3, spaces).
+ * Every container must have a summary: one being created (or removed)
+ * meanwhile, a long id, a cell that is not printable ASCII, and the list is
+ * the Go side's.
+ */
+static int list(const struct command *c)
+{
+	int rootfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return decline("no state root");
+	int dupfd = dup(rootfd);
+	DIR *d = dupfd < 0 ? NULL : fdopendir(dupfd);
+	if (d == NULL)
+		return decline("the state root cannot be read");
+	size_t n = 0, cap = 64;
+	struct listed *all = malloc(cap * sizeof(*all));
+	struct dirent *e;
+	const char *why = NULL;
+	while (all != NULL && why == NULL && (e = readdir(d)) != NULL) {
+		if (e->d_type == DT_UNKNOWN || e->d_name[0] == '~')
+			why = "a directory the fast path cannot tell or a long id";
+		else if (e->d_type != DT_DIR || !valid_id(e->d_name))
+			continue; /* as state.Store.List: not a container */
+		else if (n == cap && (all = realloc(all, (cap *= 2) * sizeof(*all))) == NULL)
+			why = "out of memory";
+		else if (!list_one(rootfd, e->d_name, &all[n++]))
+			why = "a container without a summary";
+	}
+	closedir(d);
+	close(rootfd);
+	if (all == NULL)
+		why = "out of memory";
+	if (why != NULL)
+		return decline(why);
+	qsort(all, n, sizeof(*all), by_id);
+	struct out o = { 0 };
+	if (c->quiet) {
+		for (size_t i = 0; i < n; i++) {
+			put(&o, all[i].id, strlen(all[i].id));
+			PUTS(&o, "\n");
+		}
+	} else {
+		/* Columns are as wide as their widest cell plus 3, at least 12; the last one unpadded. */
+		size_t width[5] = { 2, 3, 6, 6, 7 }; /* ID PID STATUS BUNDLE CREATED */
+		for (size_t i = 0; i < n; i++) {
+			char *bundle_end = strchr(all[i].row, '\t'), *created_end;
+			if (bundle_end == NULL || (created_end = strchr(bundle_end + 1, '\t')) == NULL)
+				return decline("a list row the fast path does not read");
+			size_t cells[5] = { strlen(all[i].id), strlen(all[i].pid), strlen(all[i].status),
+					    (size_t)(bundle_end - all[i].row), (size_t)(created_end - bundle_end - 1) };
+			for (int k = 0; k < 5; k++)
+				if (cells[k] > width[k])
+					width[k] = cells[k];
+		}
+		for (int k = 0; k < 5; k++)
+			width[k] = width[k] + 3 < 12 ? 12 : width[k] + 3;
+		const char *header[6] = { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" };
+		for (size_t i = 0; i <= n; i++) {
+			const char *cell[6];
+			size_t len[6];
+			if (i == 0) {
+				for (int k = 0; k < 6; k++)
+					cell[k] = header[k], len[k] = strlen(header[k]);
+			} else {
+				struct listed *l = &all[i - 1];
+				char *b = strchr(l->row, '\t'), *cr = strchr(b + 1, '\t');
+				cell[0] = l->id, len[0] = strlen(l->id);
+				cell[1] = l->pid, len[1] = strlen(l->pid);
+				cell[2] = l->status, len[2] = strlen(l->status);
+				cell[3] = l->row, len[3] = b - l->row;
+				cell[4] = b + 1, len[4] = cr - b - 1;
+				cell[5] = cr + 1, len[5] = strlen(cr + 1);
+			}
+			for (int k = 0; k < 6; k++) {
+				put(&o, cell[k], len[k]);
+				for (size_t pad = len[k]; k < 5 && pad < width[k]; pad++)
+					PUTS(&o, " ");
+			}
+			PUTS(&o, "\n");
+		}
+	}
+	if (o.failed)
+		return decline("out of memory");
+	write_all(1, o.b, o.len);
+	return 0;
+}
+
 /* serve serves c on its locked state directory, or declines. */
 static int serve(int dirfd, const char *dir, const struct command *c)
 {
@@ -744,6 +885,8 @@ static int serve(int dirfd, const char *dir, const struct command *c)
  */
 static int run(const struct command *c)
 {
+	if (!strcmp(c->name, "list"))
+		return list(c);
 	char dir[PATH_MAX];
 	if (snprintf(dir, sizeof(dir), "%s/%s", c->root, c->id) >= (int)sizeof(dir))
 		return decline("the path is too long");

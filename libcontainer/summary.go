@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/nookrt/nook/cgroups"
 	"github.com/nookrt/nook/libcontainer/hooks"
@@ -14,7 +15,7 @@ import (
 )
 
 // SummaryFile is what the C commands (fastcmd/fastcmd.c) read instead of
-// state.json: `state`, `start`, `kill` and `delete` of a container without
+// state.json: `state`, `start`, `kill`, `delete` and `list` without
 // starting the Go runtime. create writes it once, beside the record that
 // says created, and nothing rewrites it: every field in it is fixed for the
 // container's life (what changes, the status, the pid once stopped and how
@@ -38,6 +39,8 @@ import (
 //	<n bytes: `state`'s output up to the pid's value>
 //	tail <n>
 //	<n bytes: from the line after the status to the owner's value, inclusive>
+//	row <n>
+//	<n bytes: `list`'s cells after pid and status: bundle, created, owner, tab-separated; n 0: none>
 //
 // `state` prints head, the pid, `,\n  "status": "<status>",\n  `, tail,
 // the exit fields of a stopped container, and "\n}\n".
@@ -122,7 +125,25 @@ func renderSummary(r *state.Record) ([]byte, bool) {
 		b.WriteString(d + "\n")
 	}
 	fmt.Fprintf(&b, "head %d\n%s\ntail %d\n%s\n", len(head), head, len(tail), tail)
+	row := listRow(r)
+	fmt.Fprintf(&b, "row %d\n%s\n", len(row), row)
 	return b.Bytes(), true
+}
+
+// listRow is the container's cells of `list`'s table after the pid and the
+// status, tab-separated (bundle, created, owner), or "" when one of them is
+// not printable ASCII: the C list pads cells by their byte count, which is
+// tabwriter's width only for those.
+func listRow(r *state.Record) string {
+	row := r.Bundle + "\t" + r.Created.Format(time.RFC3339Nano) + "\t" + r.Owner
+	for _, cell := range []string{r.Bundle, r.Owner} {
+		for i := 0; i < len(cell); i++ {
+			if cell[i] < 0x20 || cell[i] > 0x7e {
+				return ""
+			}
+		}
+	}
+	return row
 }
 
 func boolDigit(b bool) int {

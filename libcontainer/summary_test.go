@@ -37,9 +37,9 @@ func summaryRecord(id string) *state.Record {
 	}
 }
 
-// summaryFields splits a summary into its lines up to head, and the head
-// and tail blobs.
-func summaryFields(t *testing.T, b []byte) (lines []string, head, tail string) {
+// summaryFields splits a summary into its lines up to head, and the head,
+// tail and row blobs.
+func summaryFields(t *testing.T, b []byte) (lines []string, head, tail, row string) {
 	t.Helper()
 	s := string(b)
 	for !strings.HasPrefix(s, "head ") {
@@ -58,11 +58,11 @@ func summaryFields(t *testing.T, b []byte) (lines []string, head, tail string) {
 		s = rest[n+1:]
 		return rest[:n]
 	}
-	head, tail = blob("head"), blob("tail")
+	head, tail, row = blob("head"), blob("tail"), blob("row")
 	if s != "" {
-		t.Fatalf("summary: %q after the tail", s)
+		t.Fatalf("summary: %q after the row", s)
 	}
-	return lines, head, tail
+	return lines, head, tail, row
 }
 
 // The C side prints head, pid, status, tail: that must be what the Go side
@@ -73,7 +73,10 @@ func TestSummaryRendersStateAroundPidAndStatus(t *testing.T) {
 	if !ok {
 		t.Fatal("no summary for a created container")
 	}
-	lines, head, tail := summaryFields(t, b)
+	lines, head, tail, row := summaryFields(t, b)
+	if want := "/b\t1970-01-01T00:00:01.000000005Z\troot"; row != want {
+		t.Errorf("list row %q, want %q", row, want)
+	}
 	want := []string{
 		"nook-summary 1", "pid 4242", "start 777", "start-plain 1", "kill-init 1",
 		"freezer v1 /sys/fs/cgroup/freezer/nook/sum", "delete-plain 1", "cgroup-dirs 2",
@@ -111,10 +114,25 @@ func TestSummaryFlags(t *testing.T) {
 	if !ok {
 		t.Fatal("no summary")
 	}
-	lines, _, _ := summaryFields(t, b)
+	lines, _, _, _ := summaryFields(t, b)
 	for _, want := range []string{"start-plain 0", "kill-init 0", "delete-plain 0", "cgroup-dirs 0"} {
 		if !bytes.Contains(b, []byte("\n"+want+"\n")) {
 			t.Errorf("summary lacks %q: %q", want, lines)
+		}
+	}
+}
+
+// A cell list's tabwriter would not pad by its byte count leaves the row out.
+func TestSummaryRowOnlyForASCII(t *testing.T) {
+	for _, bundle := range []string{"/b\tx", "/bü", "/b\n"} {
+		r := summaryRecord("row")
+		r.Bundle = bundle
+		b, ok := renderSummary(r)
+		if !ok {
+			t.Fatalf("bundle %q: no summary", bundle)
+		}
+		if _, _, _, row := summaryFields(t, b); row != "" {
+			t.Errorf("bundle %q: row %q, want none", bundle, row)
 		}
 	}
 }

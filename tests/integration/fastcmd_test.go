@@ -230,7 +230,7 @@ func TestFastStartWaitsForTheExec(t *testing.T) {
 	reader, err := unix.Open(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	must(t, err)
 	summary := fmt.Sprintf("nook-summary 1\npid %d\nstart %d\nstart-plain 1\nkill-init 1\nfreezer none\n"+
-		"delete-plain 0\ncgroup-dirs 0\nhead 1\n{\ntail 1\n}\n", sleeper.Process.Pid, st.Start)
+		"delete-plain 0\ncgroup-dirs 0\nhead 1\n{\ntail 1\n}\nrow 0\n\n", sleeper.Process.Pid, st.Start)
 	must(t, os.WriteFile(filepath.Join(dir, "summary"), []byte(summary), 0o600))
 
 	released := make(chan time.Time, 1)
@@ -247,4 +247,47 @@ func TestFastStartWaitsForTheExec(t *testing.T) {
 	if _, err := os.Stat(fifo); !os.IsNotExist(err) {
 		t.Errorf("start left the barrier: %v", err)
 	}
+}
+
+// `list` and `list -q` from the C side print what the Go side prints, with
+// containers in every status; one without a summary leaves the list to Go.
+// The env's --root holds this test's containers only.
+func TestFastListMatchesGo(t *testing.T) {
+	e := newEnv(t)
+	sameList := func(a ...string) {
+		t.Helper()
+		c, g := e.fastcmd("must", a...), e.fastcmd("off", a...)
+		if c.Code != 0 || g.Code != 0 || c.Stdout != g.Stdout {
+			t.Fatalf("%v: the C side printed (%s)\n%s\nthe Go side (%s)\n%s", a, c, c.Stdout, g, g.Stdout)
+		}
+	}
+	ids := map[string]string{}
+	for _, status := range []string{"created", "running", "paused", "stopped"} {
+		ids[status] = e.id() + "-" + status
+		e.create(e.bundle(args("sleep", "100")), ids[status])
+	}
+	e.ok(e.nook("start", ids["running"]))
+	e.ok(e.nook("start", ids["paused"]))
+	e.ok(e.nook("pause", ids["paused"]))
+	e.ok(e.nook("kill", ids["stopped"], "KILL"))
+	e.waitStatus(ids["stopped"], "stopped")
+	sameList("list")
+	sameList("list", "-q")
+	sameList("list", "--format", "table")
+	if out := e.nook("list").Stdout; !strings.Contains(out, "paused") || !strings.Contains(out, "stopped") {
+		t.Errorf("list does not show every status:\n%s", out)
+	}
+	if r := e.fastcmd("must", "list", "--format", "json"); r.Code != 125 {
+		t.Errorf("list --format json: want a decline, got %s", r)
+	}
+	long := e.id() + "-" + strings.Repeat("x", 220)
+	e.create(e.bundle(args("sleep", "100")), long)
+	if r := e.fastcmd("must", "list"); r.Code != 125 {
+		t.Errorf("a container without a summary: want a decline, got %s", r)
+	}
+	e.ok(e.nook("resume", ids["paused"]))
+	for _, id := range []string{long, ids["created"], ids["running"], ids["paused"], ids["stopped"]} {
+		e.ok(e.nook("delete", "--force", id))
+	}
+	sameList("list") // an empty root: the header alone
 }
