@@ -260,9 +260,14 @@ static ssize_t read_all(int dirfd, const char *file, char *buf, size_t max)
 			errno = e;
 			return -1;
 		}
-		if (r == 0)
-			break;
 		n += r;
+		/*
+		 * A short read is the end: of a regular file (nook's files),
+		 * and of a /proc or cgroup file, which is generated whole for
+		 * a buffer this large. One read call instead of two.
+		 */
+		if (r == 0 || n < max - 1)
+			break;
 	}
 	close(fd);
 	buf[n] = 0;
@@ -408,15 +413,21 @@ static int frozen(const struct summary *s)
 enum status { CREATED, RUNNING, PAUSED, STOPPED };
 static const char *status_names[] = { "created", "running", "paused", "stopped" };
 
-/* libcontainer.liveStatus. */
-static enum status status_of(int dirfd, const struct summary *s)
+/* libcontainer.liveStatus; fifo is the start barrier's path from dirfd. */
+static enum status status_at(int dirfd, const char *fifo, const struct summary *s)
 {
 	struct stat st;
 	if (!process_alive(s->pid, s->start))
 		return STOPPED;
-	if (fstatat(dirfd, "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (fstatat(dirfd, fifo, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return CREATED;
 	return frozen(s) ? PAUSED : RUNNING;
+}
+
+/* status_of is the status of the container whose state directory is dirfd. */
+static enum status status_of(int dirfd, const struct summary *s)
+{
+	return status_at(dirfd, "exec.fifo", s);
 }
 
 /* unix.SignalName's names (linux, amd64 and arm64 alike); 0 and the rest have none. */
@@ -754,11 +765,8 @@ static int list_one(int rootfd, const char *id, struct listed *l)
 	ssize_t n = read_all(rootfd, path, buf, sizeof(buf));
 	if (n < 0 || !parse_summary(buf, n, &s) || s.row_len == 0)
 		return 0;
-	int dirfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return 0;
-	enum status st = status_of(dirfd, &s);
-	close(dirfd);
+	snprintf(path, sizeof(path), "%s/exec.fifo", id);
+	enum status st = status_at(rootfd, path, &s);
 	strcpy(l->id, id);
 	snprintf(l->pid, sizeof(l->pid), "%lld", st == STOPPED ? 0 : s.pid);
 	l->status = status_names[st];
