@@ -1,12 +1,12 @@
 /*
- * fastcmd: `nook state ID`, `nook start ID`, `nook kill ID [SIG]` and
- * `nook delete ID` of a container that has a summary, done in an ELF
- * constructor before the Go runtime starts.
+ * fastcmd: `nook state ID`, `nook start ID`, `nook kill ID 0|KILL`,
+ * `nook delete ID` and `nook list` of containers that have a summary, done
+ * in an ELF constructor before the Go runtime starts.
  *
  * Why: every nook command is a fresh process, and a Go start costs ~8 ms on
  * the development VM (page faults, the runtime, package initialisers), most
- * of what these three commands cost. They are what an engine polls and what
- * a lifecycle is made of (docs/PERFORMANCE.md). Done here they cost about
+ * of what these commands cost. They are what an engine polls and what a
+ * lifecycle is made of (docs/PERFORMANCE.md). Done here they cost about
  * what exec'ing a static C program costs.
  *
  * The rule that keeps this safe: this code only ever *declines*. Whatever it

@@ -1,8 +1,8 @@
 // Package fastcmd links the C constructor (fastcmd.c) that serves `nook
-// state`, `nook start` and `nook kill` of a container with a summary
-// (libcontainer.SummaryFile) before the Go runtime starts, and leaves every
-// other command, and every case it does not serve exactly, to Go. main
-// imports it for that side effect.
+// state`, `start`, `kill ID 0|KILL`, `delete` and `list` of containers with
+// a summary (libcontainer.SummaryFile) before the Go runtime starts, and
+// leaves every other command, and every case it does not serve exactly, to
+// Go. main imports it for that side effect.
 package fastcmd
 
 /*
