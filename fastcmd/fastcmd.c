@@ -307,7 +307,7 @@ static int expect_number(char **p, const char *word, unsigned long long *v)
 static int expect_blob(char **p, char *end, const char *word, const char **blob, size_t *len)
 {
 	unsigned long long n;
-	if (!expect_number(p, word, &n) || n > (unsigned long long)(end - *p) - 1 || (*p)[n] != '\n')
+	if (!expect_number(p, word, &n) || n >= (unsigned long long)(end - *p) || (*p)[n] != '\n')
 		return 0;
 	*blob = *p;
 	*len = n;

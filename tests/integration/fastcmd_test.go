@@ -291,3 +291,39 @@ func TestFastListMatchesGo(t *testing.T) {
 	}
 	sameList("list") // an empty root: the header alone
 }
+
+// A summary cut short anywhere, or with a byte changed in its numbers, is
+// declined, never misread: the C side leaves the container to Go.
+func TestFastDamagedSummaryDeclines(t *testing.T) {
+	e := newEnv(t)
+	id := e.id()
+	e.create(e.bundle(args("sleep", "100")), id)
+	path := filepath.Join(e.Root, id, "summary")
+	whole, err := os.ReadFile(path)
+	must(t, err)
+	good := e.fastcmd("must", "state", id)
+	if good.Code != 0 {
+		t.Fatalf("state: %s", good)
+	}
+	try := func(what string, b []byte) {
+		t.Helper()
+		must(t, os.WriteFile(path, b, 0o600))
+		r := e.fastcmd("must", "state", id)
+		if r.Code != 125 && (r.Code != 0 || r.Stdout != good.Stdout) {
+			t.Fatalf("%s: %s", what, r)
+		}
+	}
+	for n := 0; n < len(whole); n += 1 + n/64 {
+		try(fmt.Sprintf("cut at %d", n), whole[:n])
+	}
+	try("without its last newline", whole[:len(whole)-1])
+	for i, c := range whole[:strings.Index(string(whole), "head ")] {
+		if c >= '0' && c <= '9' {
+			damaged := append([]byte{}, whole...)
+			damaged[i] = 'x'
+			try(fmt.Sprintf("byte %d", i), damaged)
+		}
+	}
+	must(t, os.WriteFile(path, whole, 0o600))
+	e.ok(e.nook("delete", "--force", id))
+}
