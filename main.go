@@ -23,7 +23,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/cli"
-	_ "github.com/nookrt/nook/fastcmd" // state, start and kill served before the Go runtime (fastcmd.c)
+	_ "github.com/nookrt/nook/fastcmd" // state, start, kill, delete and list served before the Go runtime (fastcmd.c)
 	"github.com/nookrt/nook/libcontainer/containerinit"
 	_ "github.com/nookrt/nook/nsenter" // the namespace constructor must be linked in
 	"github.com/nookrt/nook/seccomp"

@@ -120,7 +120,6 @@ func (m *fsManager) v1Dirs() []string {
 	return dirs
 }
 
-// allDirs is every directory the manager owns: v1 ones, then cgroup2.
 // DestroyDirs returns the directories m's Destroy removes, in its order, and
 // true; false for a manager that removes more than directories (systemd's
 // stops its unit first).
@@ -132,6 +131,7 @@ func DestroyDirs(m Manager) ([]string, bool) {
 	return fm.allDirs(), true
 }
 
+// allDirs is every directory the manager owns: v1 ones, then cgroup2.
 func (m *fsManager) allDirs() []string {
 	dirs := m.v1Dirs()
 	if u := m.unified(); u != "" {

@@ -281,7 +281,7 @@ struct summary {
 	int freezer; /* 0 none, 1 v1, 2 v2 */
 	int ncgroup_dirs;
 	const char *cgroup_dirs[MAX_CGROUP_DIRS];
-	char freezer_dir[PATH_MAX];
+	const char *freezer_dir;
 	const char *head, *tail, *row;
 	size_t head_len, tail_len, row_len;
 };
@@ -337,11 +337,10 @@ static int parse_summary(char *buf, size_t len, struct summary *s)
 	} else if (!strncmp(p, "freezer v1 /", 12) || !strncmp(p, "freezer v2 /", 12)) {
 		s->freezer = p[9] == '1' ? 1 : 2;
 		char *nl = memchr(p, '\n', end - p);
-		size_t n = nl ? (size_t)(nl - (p + 11)) : 0;
-		if (nl == NULL || n + sizeof("/cgroup.events") > sizeof(s->freezer_dir))
+		if (nl == NULL)
 			return 0;
-		memcpy(s->freezer_dir, p + 11, n);
-		s->freezer_dir[n] = 0;
+		*nl = 0; /* the rest of the line is its path */
+		s->freezer_dir = p + 11;
 		p = nl + 1;
 	} else {
 		return 0;
@@ -743,12 +742,13 @@ static int delete_container(int dirfd, const char *dir, const struct summary *s)
 	return 0;
 }
 
-/* A container as `list` shows it. */
+/* A container as `list` shows it: its six cells (ID PID STATUS BUNDLE CREATED OWNER). */
+#define LIST_CELLS 6
 struct listed {
 	char id[MAX_ID + 1];
 	char pid[24];
-	const char *status;
-	char *row; /* bundle, created, owner: tab-separated */
+	const char *cell[LIST_CELLS];
+	size_t len[LIST_CELLS];
 };
 
 static int by_id(const void *a, const void *b)
@@ -769,9 +769,18 @@ static int list_one(int rootfd, const char *id, struct listed *l)
 	enum status st = status_at(rootfd, path, &s);
 	strcpy(l->id, id);
 	snprintf(l->pid, sizeof(l->pid), "%lld", st == STOPPED ? 0 : s.pid);
-	l->status = status_names[st];
-	l->row = strndup(s.row, s.row_len);
-	return l->row != NULL;
+	/* The row is bundle, created and owner, tab-separated (libcontainer's listRow). */
+	char *row = strndup(s.row, s.row_len), *bundle_end, *created_end;
+	if (row == NULL || (bundle_end = strchr(row, '\t')) == NULL || (created_end = strchr(bundle_end + 1, '\t')) == NULL)
+		return 0;
+	*bundle_end = *created_end = 0;
+	/* Cells 0 and 1 are l's own id and pid, pointed at once l has stopped moving (list). */
+	const char *cells[LIST_CELLS] = { l->id, l->pid, status_names[st], row, bundle_end + 1, created_end + 1 };
+	for (int k = 0; k < LIST_CELLS; k++) {
+		l->cell[k] = cells[k];
+		l->len[k] = strlen(cells[k]);
+	}
+	return 1;
 }
 
 /*
@@ -811,6 +820,10 @@ static int list(const struct command *c)
 	if (why != NULL)
 		return decline(why);
 	qsort(all, n, sizeof(*all), by_id);
+	for (size_t i = 0; i < n; i++) {
+		all[i].cell[0] = all[i].id;
+		all[i].cell[1] = all[i].pid;
+	}
 	struct out o = { 0 };
 	if (c->quiet) {
 		for (size_t i = 0; i < n; i++) {
@@ -819,39 +832,22 @@ static int list(const struct command *c)
 		}
 	} else {
 		/* Columns are as wide as their widest cell plus 3, at least 12; the last one unpadded. */
-		size_t width[5] = { 2, 3, 6, 6, 7 }; /* ID PID STATUS BUNDLE CREATED */
-		for (size_t i = 0; i < n; i++) {
-			char *bundle_end = strchr(all[i].row, '\t'), *created_end;
-			if (bundle_end == NULL || (created_end = strchr(bundle_end + 1, '\t')) == NULL)
-				return decline("a list row the fast path does not read");
-			size_t cells[5] = { strlen(all[i].id), strlen(all[i].pid), strlen(all[i].status),
-					    (size_t)(bundle_end - all[i].row), (size_t)(created_end - bundle_end - 1) };
-			for (int k = 0; k < 5; k++)
-				if (cells[k] > width[k])
-					width[k] = cells[k];
-		}
-		for (int k = 0; k < 5; k++)
+		struct listed header = { .cell = { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" } };
+		size_t width[LIST_CELLS - 1];
+		for (int k = 0; k < LIST_CELLS; k++)
+			header.len[k] = strlen(header.cell[k]);
+		for (int k = 0; k < LIST_CELLS - 1; k++) {
+			width[k] = header.len[k];
+			for (size_t i = 0; i < n; i++)
+				if (all[i].len[k] > width[k])
+					width[k] = all[i].len[k];
 			width[k] = width[k] + 3 < 12 ? 12 : width[k] + 3;
-		const char *header[6] = { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" };
+		}
 		for (size_t i = 0; i <= n; i++) {
-			const char *cell[6];
-			size_t len[6];
-			if (i == 0) {
-				for (int k = 0; k < 6; k++)
-					cell[k] = header[k], len[k] = strlen(header[k]);
-			} else {
-				struct listed *l = &all[i - 1];
-				char *b = strchr(l->row, '\t'), *cr = strchr(b + 1, '\t');
-				cell[0] = l->id, len[0] = strlen(l->id);
-				cell[1] = l->pid, len[1] = strlen(l->pid);
-				cell[2] = l->status, len[2] = strlen(l->status);
-				cell[3] = l->row, len[3] = b - l->row;
-				cell[4] = b + 1, len[4] = cr - b - 1;
-				cell[5] = cr + 1, len[5] = strlen(cr + 1);
-			}
-			for (int k = 0; k < 6; k++) {
-				put(&o, cell[k], len[k]);
-				for (size_t pad = len[k]; k < 5 && pad < width[k]; pad++)
+			const struct listed *l = i == 0 ? &header : &all[i - 1];
+			for (int k = 0; k < LIST_CELLS; k++) {
+				put(&o, l->cell[k], l->len[k]);
+				for (size_t pad = l->len[k]; k < LIST_CELLS - 1 && pad < width[k]; pad++)
 					PUTS(&o, " ");
 			}
 			PUTS(&o, "\n");

@@ -183,4 +183,25 @@ func TestSummaryCommittedAfterRecord(t *testing.T) {
 	if len(entries) != 2 {
 		t.Errorf("state dir holds %d entries, want the record and the summary", len(entries))
 	}
+
+	// A record that cannot be put in place leaves no summary either.
+	h2, err := rt.Store().Create("order-failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	p2 := prepareCreated(h2, summaryRecord("order-failed"), false)
+	<-p2.done
+	tmps, _ := filepath.Glob(filepath.Join(h2.Dir, ".state.json.tmp*"))
+	if len(tmps) != 1 {
+		t.Fatalf("written record: %v", tmps)
+	}
+	os.Remove(tmps[0]) // its rename now fails
+	if err := p2.commit(nil); err == nil {
+		t.Fatal("commit of a record that is gone succeeded")
+	}
+	p2.discard()
+	if _, err := os.Stat(filepath.Join(h2.Dir, SummaryFile)); !os.IsNotExist(err) {
+		t.Errorf("a summary without its record: %v", err)
+	}
 }
