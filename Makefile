@@ -20,7 +20,11 @@ VERSION   := 0.1.0
 #    packaged, so Debian's archive is linked (seccomp/libc_compat.c fills its one gap),
 #    with the kernel and libseccomp headers made visible to musl-gcc in $(MUSL_DIR).
 #    LIBC=glibc builds against the static glibc instead (a host without musl-gcc).
-LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static
+#  - -Wl,--wrap=mmap: the Go runtime's own mappings (it maps through the C library's mmap
+#    in a cgo binary) go through startup/hugepages.c, which puts the heap and the runtime's
+#    small metadata mappings on transparent huge pages: one fault of a 2 MiB page instead of
+#    100-200 faults of 4 KiB pages in every command (create ~3 ms faster on the dev VM).
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags '-static -Wl,--wrap=mmap'
 #  - keeperelf: the exit keeper (nsenter/keeper.c) and the parked init (nsenter/parker.c)
 #    built as programs of their own and embedded, executed from sealed memfds: a running
 #    container's keeper does not hold nook's binary busy, and an init left in created waits

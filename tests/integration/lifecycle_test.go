@@ -82,32 +82,11 @@ func TestRunKilledBySignal(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle(args("sleep", "100"))
 	id := e.id()
-	done := make(chan result, 1)
-	go func() { done <- e.nook("run", "--bundle", b, id) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if s, ok := e.tryState(id); ok && s.Status == "running" {
-			e.register(s.Pid)
-			break
-		}
-		select {
-		case r := <-done:
-			t.Fatalf("run ended early: %s", r)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("container never reached running")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	run := e.nookAsync("run", "--bundle", b, id)
+	e.waitRunning(id, run)
 	e.ok(e.nook("kill", id, "KILL"))
-	select {
-	case r := <-done:
-		if r.Code != 128+9 {
-			t.Errorf("run of a container killed by SIGKILL: %s, want exit 137", r)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not return after its container was killed")
+	if r := run.wait(t, 15*time.Second); r.Code != 128+9 {
+		t.Errorf("run of a container killed by SIGKILL: %s, want exit 137", r)
 	}
 }
 

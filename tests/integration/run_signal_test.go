@@ -33,7 +33,16 @@ type runningNook struct {
 // signal fails its test instead of hanging it.
 func (e *env) nookAsync(a ...string) *runningNook {
 	e.t.Helper()
+	return e.nookAsyncEnv(nil, a...)
+}
+
+// nookAsyncEnv is nookAsync with extra "KEY=VALUE" entries in nook's environment.
+func (e *env) nookAsyncEnv(extraEnv []string, a ...string) *runningNook {
+	e.t.Helper()
 	cmd := exec.Command(suite.Nook, append([]string{"--root", e.Root}, a...)...)
+	if extraEnv != nil {
+		cmd.Env = append(os.Environ(), extraEnv...)
+	}
 	c, err := harness.StartCaptured(e.Dir, e.next(), cmd, 30*time.Second)
 	must(e.t, err)
 	r := &runningNook{cmd: cmd, res: c.Started(), done: make(chan struct{})}
@@ -73,18 +82,38 @@ func (e *env) sleepyHook(name string) (hook specs.Hook, ready string) {
 // waitReady waits for a hook to create path.
 func (e *env) waitReady(path string, run *runningNook) {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
+	e.waitWhileRunning(run, "its hook ran", func() bool {
+		_, err := os.Stat(path)
+		return err == nil
+	})
+}
+
+// waitRunning waits until the container a background `nook run` runs is
+// running, and registers its init with the leftover check.
+func (e *env) waitRunning(id string, run *runningNook) {
+	e.t.Helper()
+	e.waitWhileRunning(run, "its container ran", func() bool {
+		s, ok := e.tryState(id)
+		if ok && s.Status == "running" {
+			e.register(s.Pid)
 		}
+		return ok && s.Status == "running"
+	})
+}
+
+// waitWhileRunning polls done until it says true, failing the test if the
+// background nook ends first or 15 s pass.
+func (e *env) waitWhileRunning(run *runningNook, what string, done func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !done() {
 		select {
 		case <-run.done:
-			e.t.Fatalf("nook ended before its hook ran: %s", run.res)
+			e.t.Fatalf("nook ended before %s: %s", what, run.res)
 		default:
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("no %s after 15s", path)
+			e.t.Fatalf("nook still running, but not %s after 15s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
