@@ -36,8 +36,10 @@
 //     huge-page-advised 2 MiB region: create ~3 ms faster, run and exec
 //     ~2-3 ms. It must never change what a mapping is (only advice, or a
 //     fresh zeroed part of the region never handed out twice) and must stay
-//     off with _NOOK_HUGEPAGES=off; it costs up to ~6 MiB of RSS in a
-//     process, which matters only for a foreground run or exec.
+//     off with _NOOK_HUGEPAGES=off, which every container init gets (a Go
+//     init parked as itself would keep ~5 MiB more resident); it costs up
+//     to ~6 MiB of RSS in a command, which stays only in a foreground run
+//     or exec.
 //
 // Two other tricks are not code here: the build (a static binary linked
 // with musl, GOEXPERIMENT=nogreenteagc,jsonv2; see the Makefile), and the

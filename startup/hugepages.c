@@ -34,9 +34,11 @@
  * region and 2 MiB per touched half of a heap chunk (create's peak 8.5 ->
  * 15.4 MiB). Every nook command is short-lived except a foreground run or
  * exec, which holds that much more while its container runs; an engine
- * detaches both. The container's init, the exit keeper and the parked init
- * are C programs of their own and are not affected. _NOOK_HUGEPAGES=off
- * turns all of it off (the runtime's mappings are then made as asked).
+ * detaches both. The exit keeper and the parker are C programs of their
+ * own; a container's init, whose Go runtime may wait as long as its
+ * container stays created, is started with _NOOK_HUGEPAGES=off
+ * (startup.HugePagesEnv), which turns all of this off: the runtime's
+ * mappings are then made as asked.
  */
 #define _GNU_SOURCE
 #include <stddef.h>

@@ -36,7 +36,8 @@ func hugePageMappings(t *testing.T, pid int) (advised int, anonHugeKiB int) {
 // its small metadata mappings advised MADV_HUGEPAGE (startup/hugepages.c,
 // reached through the link's --wrap=mmap), and _NOOK_HUGEPAGES=off leaves
 // every mapping as the runtime asked. A foreground `run` is a Go process
-// that stays while its container runs, so its mappings can be read.
+// that stays while its container runs, so its mappings can be read. A
+// container's init never uses them.
 func TestGoMemoryOnHugePages(t *testing.T) {
 	e := newEnv(t)
 	for _, c := range []struct {
@@ -59,4 +60,17 @@ func TestGoMemoryOnHugePages(t *testing.T) {
 			t.Errorf("nook run of a killed container: %s, want exit 137", r)
 		}
 	}
+
+	// A container's init that parks as itself (here: its seccomp filter
+	// refuses the parker) waits as long as the container stays created: its
+	// Go runtime keeps to small pages (startup.HugePagesEnv).
+	id := e.id()
+	pid, _ := e.create(e.bundle(sh("exit 7"), withSeccomp(refuseExecveat), goInit), id)
+	if exe := parkedExe(pid); exe == parkerExe {
+		t.Fatalf("init %d waits in the parker, which its seccomp filter refuses", pid)
+	}
+	if advised, hugeKiB := hugePageMappings(t, pid); advised != 0 || hugeKiB != 0 {
+		t.Errorf("the parked Go init has %d mappings advised MADV_HUGEPAGE and %d kB of huge pages, want none", advised, hugeKiB)
+	}
+	e.ok(e.nook("delete", "--force", id))
 }
