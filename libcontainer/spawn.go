@@ -139,13 +139,11 @@ func spawnStage0(inherited int, debug func(format string, args ...any)) (*initPr
 
 // stage0Env is the whole environment of stage 0 and the init: one P (the
 // init runs on one locked thread, and every extra P costs it threads and
-// page faults at start-up), no huge pages for its Go runtime (a parked
-// init's memory: startup.HugePagesEnv), and the timer slack of create's
-// caller, which the container's process gets back (see
-// nsenter/timerslack.c). The user process gets process.env, never this
-// environment.
+// page faults at start-up), and the timer slack of create's caller, which
+// the container's process gets back (see nsenter/timerslack.c). The user
+// process gets process.env, never this environment.
 func stage0Env(sockFd int) []string {
-	env := []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd), "GOMAXPROCS=1", startup.HugePagesEnv + "=off"}
+	env := []string{initproto.InitPipeEnv + "=" + strconv.Itoa(sockFd), "GOMAXPROCS=1"}
 	if slack := startup.CallerTimerSlack(); slack > 0 {
 		env = append(env, startup.CallerTimerSlackEnv+"="+strconv.FormatUint(slack, 10))
 	}

@@ -36,8 +36,8 @@
 //     huge-page-advised 2 MiB region: create ~3 ms faster, run and exec
 //     ~2-3 ms. It must never change what a mapping is (only advice, or a
 //     fresh zeroed part of the region never handed out twice) and must stay
-//     off with _NOOK_HUGEPAGES=off, which every container init gets (a Go
-//     init parked as itself would keep ~5 MiB more resident); it costs up
+//     off with _NOOK_HUGEPAGES=off and in every container init (a Go init
+//     parked as itself would keep ~5 MiB more resident); it costs up
 //     to ~6 MiB of RSS in a command, which stays only in a foreground run
 //     or exec.
 //

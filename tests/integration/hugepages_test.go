@@ -63,7 +63,7 @@ func TestGoMemoryOnHugePages(t *testing.T) {
 
 	// A container's init that parks as itself (here: its seccomp filter
 	// refuses the parker) waits as long as the container stays created: its
-	// Go runtime keeps to small pages (startup.HugePagesEnv).
+	// Go runtime keeps to small pages (hugepages.c: _NOOK_INITPIPE).
 	id := e.id()
 	pid, _ := e.create(e.bundle(sh("exit 7"), withSeccomp(refuseExecveat), goInit), id)
 	if exe := parkedExe(pid); exe == parkerExe {
