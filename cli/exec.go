@@ -12,6 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/libcontainer"
+	"github.com/nookrt/nook/sigcatch"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -63,9 +64,12 @@ func execProcess(ctx *ucli.Context) error {
 		return err
 	}
 	sigs := make(chan os.Signal, 32)
-	caught := func() {}
 	if !ctx.Bool("detach") {
-		caught = catchAll(sigs)
+		// Caught before the process exists; never stopped: the command
+		// exits once the process has.
+		if _, err := sigcatch.Start(sigs); err != nil {
+			return err
+		}
 	}
 	var term *runTerminal
 	// A closure: term is set by prepare, after the defer statement.
@@ -78,7 +82,6 @@ func execProcess(ctx *ucli.Context) error {
 			return err
 		}
 		o.Process = proc
-		caught() // before the process exists
 		if proc.Terminal && o.ConsoleSocket == "" {
 			if ctx.Bool("detach") {
 				return errors.New("exec --tty --detach needs a --console-socket to hand the terminal to")
@@ -110,7 +113,7 @@ func execProcess(ctx *ucli.Context) error {
 		return nil
 	}
 	term.relay()
-	code, err := waitForward(pid, sigs)
+	code, err := waitForward(pid, sigs, term.resize)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/nookrt/nook/libcontainer"
 	"github.com/nookrt/nook/libcontainer/checkpoint"
 	"github.com/nookrt/nook/libcontainer/console"
+	"github.com/nookrt/nook/sigcatch"
 	"github.com/nookrt/nook/spec"
 )
 
@@ -66,8 +66,11 @@ func restoreContainer(ctx *ucli.Context) error {
 	// container from the start, and forwarded once it runs.
 	sigs := make(chan os.Signal, 32)
 	if !detach {
-		signal.Notify(sigs)
-		defer signal.Stop(sigs)
+		c, err := sigcatch.Start(sigs)
+		if err != nil {
+			return err
+		}
+		defer c.Stop()
 	}
 	defer term.close()
 	o := checkpoint.RestoreOptions{
@@ -93,7 +96,7 @@ func restoreContainer(ctx *ucli.Context) error {
 		return nil
 	}
 	term.relay()
-	code, err := waitForward(c.Pid, sigs)
+	code, err := waitForward(c.Pid, sigs, term.resize)
 	if err != nil {
 		return err
 	}
@@ -160,6 +163,13 @@ func (t *restoreTerminal) relay() {
 		console.Relay(t.master, os.Stdin, os.Stdout)
 		close(t.done)
 	}()
+}
+
+// resize copies the user's window size to a relayed terminal.
+func (t *restoreTerminal) resize() {
+	if t.master != nil {
+		console.CopyWindowSize(os.Stdin, t.master)
+	}
 }
 
 // drain waits for the container's last output to be copied out.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nookrt/nook/libcontainer/console"
+	"github.com/nookrt/nook/sigcatch"
 )
 
 func runCommand() *ucli.Command {
@@ -52,11 +52,13 @@ func runContainer(ctx *ucli.Context) error {
 	// to the container's init once it runs, so none is lost between start
 	// and wait. A detached run only needs the first part.
 	sigs := make(chan os.Signal, 32)
-	caught := func() {}
-	if detach {
-		signal.Notify(sigs, unix.SIGTERM, unix.SIGINT)
-	} else {
-		caught = catchAll(sigs, unix.SIGTERM, unix.SIGINT)
+	catch := []unix.Signal{unix.SIGTERM, unix.SIGINT}
+	if !detach {
+		catch = nil // all of them
+	}
+	// Never stopped: the command exits once the container's process has.
+	if _, err := sigcatch.Start(sigs, catch...); err != nil {
+		return err
 	}
 	guard := guardStart(sigs)
 	var term *runTerminal
@@ -92,12 +94,14 @@ func runContainer(ctx *ucli.Context) error {
 		deleteContainer(ctx, id, true)
 		return err
 	}
+	// The container starts with the user's window size (runc's may
+	// start before its relay has copied it).
+	term.resize()
 	// From here on a SIGTERM or SIGINT is the container's to get.
 	kept, stopped := guard.stop()
 	if stopped != nil {
 		return stopped.exit(id, deleteContainer(ctx, id, true))
 	}
-	caught()
 	relay, err := startContainer(ctx, id)
 	if err != nil {
 		deleteContainer(ctx, id, true)
@@ -114,7 +118,7 @@ func runContainer(ctx *ucli.Context) error {
 	for _, s := range kept {
 		forward(c.Pid, s)
 	}
-	ws, err := waitForwardStatus(c.Pid, sigs)
+	ws, err := waitForwardStatus(c.Pid, sigs, term.resize)
 	if err != nil {
 		return err
 	}
@@ -218,8 +222,8 @@ func (g *startGuard) stop() ([]os.Signal, *interruption) {
 // waitForward waits for the init (our child: nsenter clones it with
 // CLONE_PARENT) and forwards the signals we get to it. The status follows the
 // shell's convention: the exit code, or 128+signal.
-func waitForward(pid int, sigs chan os.Signal) (int, error) {
-	ws, err := waitForwardStatus(pid, sigs)
+func waitForward(pid int, sigs chan os.Signal, resize func()) (int, error) {
+	ws, err := waitForwardStatus(pid, sigs, resize)
 	if err != nil {
 		return 0, err
 	}
@@ -235,8 +239,10 @@ func shellStatus(ws unix.WaitStatus) int {
 	return ws.ExitStatus()
 }
 
-// waitForwardStatus is waitForward's wait, returning the wait status.
-func waitForwardStatus(pid int, sigs chan os.Signal) (unix.WaitStatus, error) {
+// waitForwardStatus is waitForward's wait, returning the wait status. On a
+// SIGWINCH resize is called (a relayed terminal's size is copied) before
+// the signal is passed on: the process then sees the new size.
+func waitForwardStatus(pid int, sigs chan os.Signal, resize func()) (unix.WaitStatus, error) {
 	exited := make(chan unix.WaitStatus, 1)
 	errc := make(chan error, 1)
 	go func() {
@@ -261,6 +267,9 @@ func waitForwardStatus(pid int, sigs chan os.Signal) (unix.WaitStatus, error) {
 		case err := <-errc:
 			return 0, err
 		case s := <-sigs:
+			if s == unix.SIGWINCH {
+				resize()
+			}
 			forward(pid, s)
 		}
 	}
@@ -329,6 +338,13 @@ func (t *runTerminal) relay() {
 		console.Relay(t.master, os.Stdin, os.Stdout)
 		close(t.done)
 	}()
+}
+
+// resize copies the user's window size to a relayed terminal.
+func (t *runTerminal) resize() {
+	if t != nil && t.master != nil {
+		console.CopyWindowSize(os.Stdin, t.master)
+	}
 }
 
 // drain waits for the container's last output to be copied out.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"sync"
 
@@ -18,8 +17,10 @@ import (
 // out, what the user types goes from in to the container. If in is a
 // terminal, it is put in raw mode for the duration (so keys such as ^C reach
 // the container's line discipline instead of signalling nook), its window
-// size is copied to the container's terminal at once and again on every
-// SIGWINCH, and its settings are restored before Relay returns.
+// size is copied to the container's terminal at once, and its settings are
+// restored before Relay returns. The caller copies the size again on each
+// SIGWINCH (CopyWindowSize): nook catches its signals in one place
+// (sigcatch), and copies the size before passing the signal on.
 //
 // Relay returns when the container side is closed (every holder of the slave
 // is gone, which master reads report as EIO); the error is nil then. It
@@ -34,8 +35,7 @@ func Relay(master *os.File, in io.Reader, out io.Writer) error {
 			return err
 		}
 		defer restore()
-		stopWinch := forwardWinch(inFile, master)
-		defer stopWinch()
+		CopyWindowSize(inFile, master)
 	}
 
 	if inFile != nil {
@@ -187,33 +187,10 @@ func makeRaw(f *os.File) (restore func(), err error) {
 	}, nil
 }
 
-// forwardWinch copies the window size of the user's terminal to the
-// container's now and on every SIGWINCH until the returned stop is called.
-func forwardWinch(from, to *os.File) (stop func()) {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, unix.SIGWINCH)
-	copySize := func() {
-		if h, w, err := GetSize(from); err == nil {
-			_ = SetSize(to, h, w)
-		}
-	}
-	copySize()
-	quit := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-sigs:
-				copySize()
-			case <-quit:
-				return
-			}
-		}
-	}()
-	return func() {
-		signal.Stop(sigs)
-		close(quit)
-		<-done
+// CopyWindowSize gives the container's terminal the window size of the
+// user's, if from is a terminal.
+func CopyWindowSize(from, to *os.File) {
+	if h, w, err := GetSize(from); err == nil {
+		_ = SetSize(to, h, w)
 	}
 }

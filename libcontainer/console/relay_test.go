@@ -136,14 +136,20 @@ func TestRelayRawModeAndWindowSize(t *testing.T) {
 	}
 	eventually(t, "the initial window size copied", func() bool { return size() == "30x100" })
 
-	// The user resizes the window: the terminal changes and SIGWINCH comes.
+	// The user resizes the window: the terminal changes and SIGWINCH comes
+	// (to nook, which copies the size).
 	if err := SetSize(userTTY, 50, 160); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Kill(os.Getpid(), unix.SIGWINCH); err != nil {
-		t.Fatal(err)
+	CopyWindowSize(userTTY, master)
+	if got := size(); got != "50x160" {
+		t.Errorf("size after CopyWindowSize: %s, want 50x160", got)
 	}
-	eventually(t, "the new window size forwarded", func() bool { return size() == "50x160" })
+	// From something that is not a terminal nothing is copied.
+	CopyWindowSize(os.NewFile(0, "not a file"), master)
+	if got := size(); got != "50x160" {
+		t.Errorf("size after CopyWindowSize from a bad file: %s, want 50x160", got)
+	}
 
 	// A key typed in raw mode reaches the container as it is, at once.
 	if _, err := userMaster.Write([]byte{3}); err != nil { // ^C

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -160,11 +161,10 @@ func TestRunForwardsSignals(t *testing.T) {
 	}
 }
 
-// A signal other than TERM and INT (which `run` catches first, for its
-// start guard; the others are registered in the background, catchAll) to a
-// foreground `run` or `exec` reaches the container's process too: the
-// process traps USR1 from its first line, so a USR1 nook had not caught yet
-// would kill nook instead.
+// A signal other than TERM and INT (which `run` also uses for its start
+// guard) to a foreground `run` or `exec` reaches the container's process
+// too: the process traps USR1 from its first line, so a USR1 nook had not
+// caught yet would kill nook instead.
 func TestForegroundForwardsEverySignal(t *testing.T) {
 	e := newEnv(t)
 	script := `trap "echo got-usr1; exit 6" USR1; echo ready; while :; do sleep 0.1; done`
@@ -182,9 +182,57 @@ func TestForegroundForwardsEverySignal(t *testing.T) {
 	}
 }
 
+// In the foreground with a terminal, a SIGWINCH to `run` or `exec` gives
+// the container's terminal the new size of the user's before the process
+// gets the signal (as runc, which resizes on SIGWINCH). run's container
+// has the user's size from its first instruction; exec's process exists
+// before nook has its terminal, so it waits for the size.
+func TestForegroundTerminalFollowsWindowSize(t *testing.T) {
+	e := newEnv(t)
+	_, tty := openPty(t) // nook's stdin: the user's terminal
+	must(t, unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 30, Col: 100}))
+	resize := func() {
+		must(t, unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 50, Col: 160}))
+	}
+	// The WINCH the process gets must already show the new size.
+	script := `echo first $(stty size)
+while [ "$(stty size)" != "30 100" ]; do sleep 0.05; done
+trap 'echo winch $(stty size); exit 7' WINCH; echo ready; while :; do sleep 0.1; done`
+	id := e.id()
+	e.ok(e.nook("run", "-d", "--bundle", e.bundle(args("sleep", "100")), id))
+	defer e.nook("delete", "--force", id)
+	for name, a := range map[string][]string{
+		"run":  {"run", "--bundle", e.bundle(sh(script), func(s *specs.Spec) { s.Process.Terminal = true }), e.id()},
+		"exec": {"exec", "-t", id, "sh", "-c", script},
+	} {
+		resize := resize
+		must(t, unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 30, Col: 100}))
+		code, out := signalForegroundOn(t, e, name, foreground{stdin: tty, beforeSignal: resize}, unix.SIGWINCH, a...)
+		out = strings.ReplaceAll(out, "\r", "")
+		if code != 7 || !strings.Contains(out, "winch 50 160") {
+			t.Errorf("%s with a terminal, resized, then SIGWINCH: exit %d, output %q; want exit 7 and winch 50 160", name, code, out)
+		}
+		if name == "run" && !strings.Contains(out, "first 30 100") {
+			t.Errorf("run with a terminal: output %q; want the container's first stty size to say 30 100", out)
+		}
+	}
+}
+
 // signalForeground starts nook with args, waits for "ready" in its output,
 // sends it sig and returns its exit status and output.
 func signalForeground(t *testing.T, e *env, name string, sig unix.Signal, args ...string) (int, string) {
+	t.Helper()
+	return signalForegroundOn(t, e, name, foreground{}, sig, args...)
+}
+
+// foreground is what signalForegroundOn gives nook besides its arguments.
+type foreground struct {
+	stdin        *os.File // nil: /dev/null
+	beforeSignal func()   // called once ready is seen, before the signal
+}
+
+// signalForegroundOn is signalForeground as f says.
+func signalForegroundOn(t *testing.T, e *env, name string, f foreground, sig unix.Signal, args ...string) (int, string) {
 	t.Helper()
 	outPath := filepath.Join(e.Dir, name+".out")
 	out, err := os.Create(outPath)
@@ -192,10 +240,16 @@ func signalForeground(t *testing.T, e *env, name string, sig unix.Signal, args .
 	defer out.Close()
 	cmd := exec.Command(suite.Nook, append([]string{"--root", e.Root}, args...)...)
 	cmd.Stdout, cmd.Stderr = out, out
+	if f.stdin != nil {
+		cmd.Stdin = f.stdin
+	}
 	must(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	e.waitFile(outPath, "ready")
+	if f.beforeSignal != nil {
+		f.beforeSignal()
+	}
 	must(t, cmd.Process.Signal(sig))
 	select {
 	case <-done:
