@@ -63,6 +63,9 @@ func TestNofileAtStartIsTheLimitGiven(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	if want := os.Getenv(prefaultChildEnv); want != "" {
+		os.Exit(prefaultChild(want))
+	}
 	if os.Getenv(slackChildEnv) != "" {
 		os.Exit(timerSlackChild())
 	}
