@@ -17,20 +17,25 @@ import (
 // directories it made are removed again.
 func (m *fsManager) Prepare() error {
 	_, err := m.prepare()
+	m.prepared = err == nil
 	return err
 }
 
 // Apply creates the container's cgroup in every hierarchy (unless Prepare
-// did) and moves pid into it. All directories are made (and prepared)
-// before the pid moves anywhere; on failure the directories Apply made are
-// removed again.
+// did: create's Prepare and Apply are one after the other, and walking the
+// hierarchy again would only repeat its reads) and moves pid into it. All
+// directories are made (and prepared) before the pid moves anywhere; on
+// failure the directories Apply made are removed again.
 func (m *fsManager) Apply(pid int) error {
 	if pid <= 0 {
 		return fmt.Errorf("cgroups: cannot place pid %d in a cgroup", pid)
 	}
-	made, err := m.prepare()
-	if err != nil {
-		return err
+	var made []string
+	if !m.prepared {
+		var err error
+		if made, err = m.prepare(); err != nil {
+			return err
+		}
 	}
 	p := strconv.Itoa(pid)
 	for _, d := range m.allDirs() {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nookrt/nook/libcontainer/rawfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,9 +36,12 @@ func writeFile(dir, file, value string) error {
 	return nil
 }
 
-// readFile reads dir/file, trimmed of surrounding white space.
+// readFile reads dir/file, trimmed of surrounding white space. rawfile,
+// not os.ReadFile: cgroupfs files are pollable, so Go's poller would add
+// four fcntl calls and an epoll_ctl to add and one to remove each file
+// (create reads a few of them on its critical path).
 func readFile(dir, file string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, file))
+	b, err := rawfile.ReadFile(filepath.Join(dir, file))
 	if err != nil {
 		return "", err
 	}

@@ -19,6 +19,8 @@ import (
 // v2 mode it owns the one cgroup2 directory.
 type fsManager struct {
 	st State
+	// prepared: Prepare made the cgroup, and Apply only moves the pid in.
+	prepared bool
 	// fromConfig is true for a manager made by New: its Set enforces the
 	// default device policy even when linux.resources.devices is empty. A
 	// Loaded manager (nook update) touches device rules only when asked.
