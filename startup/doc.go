@@ -44,7 +44,7 @@
 //   - Code and read-only data mapped at start (prefault.c). One
 //     MADV_POPULATE_READ over the binary's read-only segments before the
 //     runtime starts, instead of a fault per 16 pages of them the command
-//     touches: ~0.4-0.5 ms a Go command, create and run ~4-7%. It must stay
+//     touches: ~0.4-0.5 ms a Go command, create and run ~2-3%. It must stay
 //     off in every container init and stage 0 (_NOOK_INITPIPE: a Go init
 //     parked as itself gives these pages back) and in a user-namespace
 //     holder, and with _NOOK_PREFAULT=off; it grows a command's RSS by page

@@ -8,7 +8,7 @@
  * runtime's start, the package initialisers, the first JSON decode. One
  * MADV_POPULATE_READ over the read-only segments maps all of them in one
  * system call, from the page cache: `nook --version` and a `state` through
- * the Go path ~0.4-0.5 ms faster, create and run ~4-5% (docs/PERFORMANCE.md).
+ * the Go path ~0.4-0.5 ms faster, create and run ~2-3% (docs/PERFORMANCE.md).
  * The mapped pages are the page cache's, shared with every other nook
  * process: the RSS of the command grows, not the host's memory use.
  *

@@ -99,6 +99,8 @@ type options struct {
 	parked        int
 	listRuns      int
 	lifecycleOnly bool
+	// recache drops the runtimes' binaries from the page cache first.
+	recache bool
 }
 
 func main() {
@@ -122,6 +124,7 @@ func run() int {
 	flag.IntVar(&o.commandsN, "commands-n", -1, "measured samples of each single command (run, exec, state, kill 0, kill KILL) per runtime (default: as -n; 0: skip)")
 	flag.IntVar(&o.parked, "parked", 100, "created, never started containers per runtime whose init memory and list cost are measured (0: skip)")
 	flag.IntVar(&o.listRuns, "list-runs", 30, "measured `list` runs per runtime, with the parked containers and with none (0: skip)")
+	flag.BoolVar(&o.recache, "recache", false, "drop the runtimes' binaries from the page cache first, so each is read back the same way (for an A/B of two builds: how the page cache holds a binary moves its commands' times)")
 	flag.BoolVar(&o.lifecycleOnly, "lifecycle-only", false, "measure only the lifecycles (and the start-up and seccomp reports): no single commands, no parked containers")
 	flag.Parse()
 	if flag.NArg() != 0 {
@@ -162,6 +165,12 @@ func run() int {
 		fmt.Println("private mount namespace: /sys/fs/cgroup is a pure cgroup2 mount for every runtime")
 	}
 
+	if o.recache {
+		if err := dropFromPageCache(o.runtimes); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -recache: %v\n", err)
+			return 1
+		}
+	}
 	// Interrupts stop the loop between lifecycles; cleanup still runs.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
