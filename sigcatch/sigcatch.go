@@ -9,8 +9,9 @@
 // Signals the Go runtime itself relies on keep its handler and go through
 // os/signal: the faults it turns into panics (SIGSEGV, SIGBUS, SIGFPE,
 // SIGILL, SIGTRAP; os/signal enables those without a round trip), its
-// preemption (SIGURG) and profiler (SIGPROF), and SIGCHLD. Signals 32 to 34 belong to the C library (musl's
-// sigaction refuses them) and the Go runtime leaves them alone too.
+// preemption (SIGURG) and profiler (SIGPROF), and SIGCHLD. Signals 32 to
+// 34 belong to the C library (musl's sigaction refuses them), and the Go
+// runtime leaves them alone too.
 package sigcatch
 
 /*

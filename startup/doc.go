@@ -46,9 +46,9 @@
 //     runtime starts, instead of a fault per 16 pages of them the command
 //     touches: ~0.4-0.5 ms a Go command, create and run ~2-3%. It must stay
 //     off in every container init and stage 0 (_NOOK_INITPIPE: a Go init
-//     parked as itself gives these pages back) and in a user-namespace
-//     holder, and with _NOOK_PREFAULT=off; it grows a command's RSS by page
-//     cache pages every nook process shares.
+//     parked as itself gives these pages back), in an exit keeper and in a
+//     user-namespace holder, and with _NOOK_PREFAULT=off; it grows a
+//     command's RSS by page cache pages every nook process shares.
 //
 // Two other tricks are not code here: the build (a static binary linked
 // with musl, GOEXPERIMENT=nogreenteagc,jsonv2; see the Makefile), and the

@@ -19,9 +19,11 @@
  * checked first.
  *
  * Never in a container's init or stage 0 (_NOOK_INITPIPE: a Go init that
- * parks as itself gives its program's pages back, selfimage), in a
- * user-namespace holder, or with _NOOK_PREFAULT=off. The C commands
- * (fastcmd) are served by an earlier constructor and never get here.
+ * parks as itself gives its program's pages back, selfimage), in an exit
+ * keeper run from nook's own binary (a build without the embedded keeper)
+ * or a user-namespace holder, all of which wait long and run little, or
+ * with _NOOK_PREFAULT=off. The C commands (fastcmd) are served by an
+ * earlier constructor and never get here.
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -75,7 +77,7 @@ __attribute__((constructor)) static void nook_prefault(void)
 	struct segments s = {0};
 
 	if ((v != NULL && strcmp(v, "off") == 0) || getenv("_NOOK_INITPIPE") != NULL ||
-	    getenv("_NOOK_USERNS_HOLDER") != NULL)
+	    getenv("_NOOK_EXIT_KEEPER") != NULL || getenv("_NOOK_USERNS_HOLDER") != NULL)
 		return;
 	dl_iterate_phdr(read_only_segments, &s);
 	nook_prefault_result = PREFAULT_DONE;

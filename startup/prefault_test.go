@@ -13,8 +13,8 @@ import (
 const prefaultChildEnv = "NOOK_STARTUP_PREFAULT_CHILD"
 
 // TestCodeMappedAtStart: the constructor maps the binary's read-only
-// segments, except when turned off, in a container's init and in a
-// user-namespace holder.
+// segments, except when turned off, in a container's init, in an exit
+// keeper and in a user-namespace holder.
 func TestCodeMappedAtStart(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
@@ -28,6 +28,7 @@ func TestCodeMappedAtStart(t *testing.T) {
 		{"a command", nil, 1},
 		{"turned off", []string{"_NOOK_PREFAULT=off"}, 0},
 		{"a container's init", []string{"_NOOK_INITPIPE=1000"}, 0},
+		{"an exit keeper", []string{"_NOOK_EXIT_KEEPER=1 2 0"}, 0},
 		{"a user-namespace holder", []string{"_NOOK_USERNS_HOLDER=1"}, 0},
 	} {
 		if out, err := runPrefaultChild(self, tc.want, tc.env); err != nil {
