@@ -25,14 +25,11 @@
  * words, as they would from it.
  */
 #define _GNU_SOURCE
-#include <elf.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -49,29 +46,6 @@
 #ifndef FSOPEN_CLOEXEC
 #define FSOPEN_CLOEXEC 0x00000001
 #endif
-
-void nook_release_program_pages(void)
-{
-	const Elf64_Phdr *ph = (const Elf64_Phdr *)getauxval(AT_PHDR);
-	unsigned long n = getauxval(AT_PHNUM), page = (unsigned long)sysconf(_SC_PAGESIZE), bias = 0, i;
-
-	if (ph == NULL || page == 0)
-		return;
-	/* nook is built for 64-bit hosts only. A static PIE is loaded wherever the kernel chose: its PT_PHDR says where. */
-	for (i = 0; i < n; i++)
-		if (ph[i].p_type == PT_PHDR)
-			bias = (unsigned long)ph - ph[i].p_vaddr;
-	for (i = 0; i < n; i++) {
-		unsigned long start, end;
-
-		if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & PF_W))
-			continue;
-		start = (bias + ph[i].p_vaddr) & ~(page - 1);
-		end = (bias + ph[i].p_vaddr + ph[i].p_memsz + page - 1) & ~(page - 1);
-		/* A failure only means less is given back. */
-		madvise((void *)start, end - start, MADV_DONTNEED);
-	}
-}
 
 void nook_run_c_init(int sock, uint32_t cloneflags)
 {

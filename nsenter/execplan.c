@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -428,7 +429,7 @@ static void wait_barrier(int barrier)
 		ready = poll(&p, 1, NOOK_SETTLE_MS);
 	while (ready < 0 && errno == EINTR);
 	if (ready == 0)
-		nook_release_program_pages();
+		nook_advise_program_pages(MADV_DONTNEED); /* a failure only means less is given back */
 	do
 		n = read(barrier, &b, 1);
 	while (n < 0 && errno == EINTR);

@@ -10,6 +10,11 @@ package nsenter
 */
 import "C"
 
+// startup's C defines nook_advise_program_pages, which the C init uses
+// (proto.h); nook imports startup anyway, and so must anything linking
+// this package.
+import _ "github.com/nookrt/nook/startup"
+
 // Message numbers as the C side knows them, exported so a test can check that
 // they agree with libcontainer/initproto.
 const (

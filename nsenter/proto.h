@@ -99,12 +99,13 @@ void nook_plan_run(int sock, struct nook_plan *pl, int barrier) __attribute__((n
 void nook_run_c_init(int sock, uint32_t cloneflags) __attribute__((noreturn));
 
 /*
- * cinit.c: drops this process's mappings of its program's read-only pages
- * (what is touched again faults back in), before a long wait at the start
- * barrier, which comes after NOOK_SETTLE_MS without a start (the Go init's
- * settleAfter).
+ * startup/segments.c (package startup, which nsenter imports): madvise on
+ * the program's read-only pages. The C init drops its mappings of them
+ * (MADV_DONTNEED: what is touched again faults back in) before a long wait
+ * at the start barrier, which comes after NOOK_SETTLE_MS without a start
+ * (the Go init's settleAfter).
  */
-void nook_release_program_pages(void);
+long nook_advise_program_pages(int advice);
 #define NOOK_SETTLE_MS 100
 
 /* Bootstrap frames are small; anything bigger is a protocol error. */

@@ -25,63 +25,26 @@
  * with _NOOK_PREFAULT=off. The C commands (fastcmd) are served by an
  * earlier constructor and never get here.
  */
-#define _GNU_SOURCE
-#include <elf.h>
-#include <link.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
+
+#include "segments.h"
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
 
-/* What the constructor did, for the tests: see prefault.go. */
-int nook_prefault_result;
-
-enum { PREFAULT_OFF = 0, PREFAULT_DONE = 1, PREFAULT_FAILED = 2 };
-
-struct segments {
-	uintptr_t start[8];
-	size_t len[8];
-	int n;
-};
-
-/* The main program's read-only loadable segments (the first object seen). */
-static int read_only_segments(struct dl_phdr_info *info, size_t size, void *data)
-{
-	struct segments *s = data;
-	long page = sysconf(_SC_PAGESIZE);
-
-	(void)size;
-	for (int i = 0; i < info->dlpi_phnum && s->n < 8; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t start, end;
-
-		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W))
-			continue;
-		start = (info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)(page - 1);
-		end = info->dlpi_addr + ph->p_vaddr + ph->p_filesz;
-		s->start[s->n] = start;
-		s->len[s->n] = end - start;
-		s->n++;
-	}
-	return 1; /* the main program only */
-}
+/* Bytes the constructor mapped, 0 when it was off, -1 when it failed: for
+ * the tests (prefault.go). */
+long nook_prefault_bytes;
 
 __attribute__((constructor)) static void nook_prefault(void)
 {
 	const char *v = getenv("_NOOK_PREFAULT");
-	struct segments s = {0};
 
 	if ((v != NULL && strcmp(v, "off") == 0) || getenv("_NOOK_INITPIPE") != NULL ||
 	    getenv("_NOOK_EXIT_KEEPER") != NULL || getenv("_NOOK_USERNS_HOLDER") != NULL)
 		return;
-	dl_iterate_phdr(read_only_segments, &s);
-	nook_prefault_result = PREFAULT_DONE;
-	for (int i = 0; i < s.n; i++)
-		if (madvise((void *)s.start[i], s.len[i], MADV_POPULATE_READ) != 0)
-			nook_prefault_result = PREFAULT_FAILED;
+	nook_prefault_bytes = nook_advise_program_pages(MADV_POPULATE_READ);
 }

@@ -1,11 +1,11 @@
 package startup
 
 /*
-extern int nook_prefault_result;
+extern long nook_prefault_bytes;
 */
 import "C"
 
-// prefaultResult is what prefault.c's constructor did in this process:
-// 0 nothing (turned off), 1 the read-only segments mapped, 2 the madvise
-// failed (a kernel before 5.14).
-func prefaultResult() int { return int(C.nook_prefault_result) }
+// prefaultBytes is what prefault.c's constructor mapped in this process:
+// the bytes of the read-only segments, 0 when it was off, -1 when an
+// madvise failed (a kernel before 5.14).
+func prefaultBytes() int64 { return int64(C.nook_prefault_bytes) }
