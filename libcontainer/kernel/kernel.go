@@ -80,32 +80,10 @@ func (Real) Open(path string, flags int, mode uint32) (int, error) {
 	return unix.Open(path, flags, mode)
 }
 
-// OpenFile opens path as os.OpenFile does, without Go's poller: what the
-// root's build and the init open this way are regular files and
-// directories, which the poller cannot watch, and os.OpenFile's attempt
-// costs four fcntl calls and a failed epoll_ctl each (the masked paths
-// alone open the new root fifteen times on create's critical path).
+// OpenFile opens without Go's poller (rawfile.Open): the masked paths
+// alone open the new root fifteen times on create's critical path.
 func (Real) OpenFile(path string, flags int, perm os.FileMode) (*os.File, error) {
-	mode := uint32(perm.Perm())
-	if perm&os.ModeSetuid != 0 {
-		mode |= unix.S_ISUID
-	}
-	if perm&os.ModeSetgid != 0 {
-		mode |= unix.S_ISGID
-	}
-	if perm&os.ModeSticky != 0 {
-		mode |= unix.S_ISVTX
-	}
-	for {
-		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, mode)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
-		}
-		return os.NewFile(uintptr(fd), path), nil
-	}
+	return rawfile.Open(path, flags, perm)
 }
 
 func (Real) Openat(dirfd int, path string, flags int, mode uint32) (int, error) {

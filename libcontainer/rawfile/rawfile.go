@@ -66,12 +66,25 @@ func readInto(path string, buf []byte, shortIsEnd bool) ([]byte, error) {
 	}
 }
 
-// Open opens path with flags (O_CLOEXEC added) as an *os.File that is not
-// registered with Go's poller (a directory to flock, a file to read once).
-func Open(path string, flags int) (*os.File, error) {
-	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0)
+// Open opens path as os.OpenFile does (O_CLOEXEC added; perm for a file
+// O_CREAT makes), as an *os.File that is not registered with Go's poller:
+// a directory to flock, a file to read once, what the root's build opens.
+// os.OpenFile's attempt to register costs four fcntl calls and an
+// epoll_ctl, which fails for regular files and directories anyway.
+func Open(path string, flags int, perm os.FileMode) (*os.File, error) {
+	mode := uint32(perm.Perm())
+	if perm&os.ModeSetuid != 0 {
+		mode |= unix.S_ISUID
+	}
+	if perm&os.ModeSetgid != 0 {
+		mode |= unix.S_ISGID
+	}
+	if perm&os.ModeSticky != 0 {
+		mode |= unix.S_ISVTX
+	}
+	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, mode)
 	for err == unix.EINTR {
-		fd, err = unix.Open(path, flags|unix.O_CLOEXEC, 0)
+		fd, err = unix.Open(path, flags|unix.O_CLOEXEC, mode)
 	}
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}

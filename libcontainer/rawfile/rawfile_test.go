@@ -39,8 +39,58 @@ func TestReadFileErrorsAsOSReadFile(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) || err.Error() != osErr.Error() {
 		t.Errorf("missing file: %v, want %v", err, osErr)
 	}
-	if _, err := Open(missing, os.O_RDONLY); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Open of a missing file: %v", err)
+	_, err = Open(missing, os.O_RDONLY, 0)
+	_, osErr = os.OpenFile(missing, os.O_RDONLY, 0)
+	if !errors.Is(err, os.ErrNotExist) || err.Error() != osErr.Error() {
+		t.Errorf("Open of a missing file: %v, want %v", err, osErr)
+	}
+}
+
+// Open creates as os.OpenFile does (the mode's permission and special
+// bits, less the umask), and the file it returns is left blocking, outside
+// Go's poller.
+func TestOpenCreatesAndStaysOutOfThePoller(t *testing.T) {
+	old := unix.Umask(0o022)
+	defer unix.Umask(old)
+	path := filepath.Join(t.TempDir(), "made")
+	f, err := Open(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o777|os.ModeSetgid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 0o755 | os.ModeSetgid; st.Mode() != want {
+		t.Errorf("mode %v, want %v", st.Mode(), want)
+	}
+	checkBlockingCloexec(t, f)
+	// A FIFO is pollable: os.OpenFile would have made it non-blocking.
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	checkBlockingCloexec(t, p)
+}
+
+func checkBlockingCloexec(t *testing.T, f *os.File) {
+	t.Helper()
+	// Through Control: Fd would make the file blocking itself.
+	var flags, fdFlags int
+	err := Control(f, func(fd int) (err error) {
+		if flags, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err == nil {
+			fdFlags, err = unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		}
+		return err
+	})
+	if err != nil || flags&unix.O_NONBLOCK != 0 || fdFlags&unix.FD_CLOEXEC == 0 {
+		t.Errorf("%s: flags %#x, fd flags %#x (%v): want a blocking, close-on-exec file", f.Name(), flags, fdFlags, err)
 	}
 }
 

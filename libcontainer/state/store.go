@@ -277,7 +277,7 @@ func (s Store) Lock(id string, exclusive bool) (*Handle, error) {
 func (s Store) lock(id string, how int) (*Handle, error) {
 	dir := s.dir(id)
 	for {
-		f, err := rawfile.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY)
+		f, err := rawfile.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, ErrNotExist
