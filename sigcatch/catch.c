@@ -56,6 +56,15 @@ void nook_sigcatch_release(void)
 	}
 }
 
+/* nook_sigcatch_catches tells whether sig's handler is catch_signal (tests). */
+int nook_sigcatch_catches(int sig)
+{
+	struct sigaction cur;
+
+	return sigaction(sig, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+	       cur.sa_handler == catch_signal;
+}
+
 /*
  * nook_sigcatch_start catches sigs[0..n) into fd. It returns 0, or an
  * errno with nothing caught (EBUSY: signals are already being caught).

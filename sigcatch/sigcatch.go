@@ -17,6 +17,7 @@ package sigcatch
 /*
 int nook_sigcatch_start(int fd, const int *sigs, int n);
 void nook_sigcatch_release(void);
+int nook_sigcatch_catches(int sig);
 */
 import "C"
 
@@ -150,3 +151,7 @@ func (c *Catcher) Stop() {
 	<-c.relayd
 	c.read.Close()
 }
+
+// handledInC tells whether sig's handler is now catch.c's (for the tests:
+// a signal os/signal delivers reaches the channel all the same).
+func handledInC(sig unix.Signal) bool { return C.nook_sigcatch_catches(C.int(sig)) != 0 }

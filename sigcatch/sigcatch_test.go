@@ -45,8 +45,8 @@ func TestRelaysSignalsCaughtInC(t *testing.T) {
 	// Each would end the test binary were it not caught (SIGHUP, SIGTERM,
 	// SIGUSR1 under Go's defaults, SIGRTMIN+6 under the kernel's).
 	for _, sig := range []unix.Signal{unix.SIGHUP, unix.SIGTERM, unix.SIGUSR1, unix.Signal(40), unix.SIGTSTP, unix.SIGWINCH} {
-		if !caughtInC(sig) {
-			t.Fatalf("%v is not caught in C", sig)
+		if !handledInC(sig) {
+			t.Fatalf("%v's handler is not catch.c's", sig)
 		}
 		raise(t, sig)
 		if got := receive(t, ch, 1); got[0] != sig {
@@ -74,6 +74,11 @@ func TestRuntimeSignalsGoThroughOsSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Stop()
+	for _, sig := range []unix.Signal{unix.SIGSEGV, unix.SIGBUS, unix.SIGURG, unix.SIGPROF, unix.SIGCHLD} {
+		if handledInC(sig) {
+			t.Errorf("%v's handler is catch.c's; the runtime's must stay", sig)
+		}
+	}
 	// A user's SIGSEGV reaches the channel through os/signal.
 	raise(t, unix.SIGSEGV)
 	if got := receive(t, ch, 1); got[0] != unix.SIGSEGV {
@@ -146,6 +151,9 @@ func TestStopGivesHandlersBack(t *testing.T) {
 		t.Fatalf("a second Start: %v, want an error saying signals are already caught", err)
 	}
 	c.Stop()
+	if handledInC(unix.SIGUSR1) {
+		t.Error("SIGUSR1's handler is still catch.c's after Stop")
+	}
 	// The runtime's handler is back: os/signal sees SIGUSR1 again.
 	other := make(chan os.Signal, 1)
 	signal.Notify(other, unix.SIGUSR1)

@@ -146,9 +146,15 @@ func TestRelayRawModeAndWindowSize(t *testing.T) {
 		t.Errorf("size after CopyWindowSize: %s, want 50x160", got)
 	}
 	// From something that is not a terminal nothing is copied.
-	CopyWindowSize(os.NewFile(0, "not a file"), master)
+	notTTY, notTTYw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notTTY.Close()
+	defer notTTYw.Close()
+	CopyWindowSize(notTTY, master)
 	if got := size(); got != "50x160" {
-		t.Errorf("size after CopyWindowSize from a bad file: %s, want 50x160", got)
+		t.Errorf("size after CopyWindowSize from a pipe: %s, want 50x160", got)
 	}
 
 	// A key typed in raw mode reaches the container as it is, at once.
