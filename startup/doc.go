@@ -48,7 +48,9 @@
 //     off in every container init and stage 0 (_NOOK_INITPIPE: a Go init
 //     parked as itself gives these pages back), in an exit keeper and in a
 //     user-namespace holder, and with _NOOK_PREFAULT=off; it grows a
-//     command's RSS by page cache pages every nook process shares.
+//     command's RSS by page cache pages every nook process shares. Which
+//     pages are the program's read-only ones is segments.c's to say, for
+//     this and for nsenter's C init, which drops them before a long wait.
 //
 // Two other tricks are not code here: the build (a static binary linked
 // with musl, GOEXPERIMENT=nogreenteagc,jsonv2; see the Makefile), and the
