@@ -40,6 +40,79 @@ func startStage0(inherited int, debug func(format string, args ...any)) (*Stage0
 	return &Stage0{p: p, inherited: inherited}, nil
 }
 
+// EarlyStage0 is a stage 0 started before nook's Go code ran, from a C
+// constructor that read config.json's namespaces itself and sent the
+// Bootstrap (fastcmd/early.c): Pid, the parent's end of its init socket
+// (Sock, at fd 3 in stage 0, which inherited no other fd), and the
+// Bootstrap payload sent (empty: the send fell short). Create compares the
+// payload with the one it computes from the whole config, as it does for
+// its own early Bootstrap, and starts over on any difference.
+type EarlyStage0 struct {
+	Pid, Sock int
+	Payload   []byte
+}
+
+// adopt makes e the Stage0 of a create that passes inherited fds on, or
+// starts one as startStage0 when e is nil or cannot serve: another number
+// of fds, or a stage 0 that has already failed (an exec that did not
+// happen, a namespace path that did not open: the new one reports it).
+func (e *EarlyStage0) adopt(inherited int, debug func(format string, args ...any)) (*Stage0, error) {
+	if e != nil {
+		p := e.process(debug)
+		if inherited == 0 && p.bootstrapped && !p.stage0Failed() {
+			if debug != nil {
+				debug("took stage 0, pid %d, started before the Go runtime (fastcmd/early.c)", e.Pid)
+			}
+			return &Stage0{p: p, inherited: inherited}, nil
+		}
+		p.kill()
+	}
+	return startStage0(inherited, debug)
+}
+
+// Discard kills and reaps e and the init it may have cloned, for a command
+// that never took it (an error before Create); debug, if set, hears of it.
+func (e *EarlyStage0) Discard(debug func(format string, args ...any)) {
+	if e != nil {
+		e.process(debug).kill()
+	}
+}
+
+func (e *EarlyStage0) process(debug func(format string, args ...any)) *initProcess {
+	return &initProcess{
+		stage0: e.Pid, sock: os.NewFile(uintptr(e.Sock), "init-parent"),
+		bootstrapped: len(e.Payload) > 0, sentPayload: e.Payload, debug: debug,
+	}
+}
+
+// stage0Failed reaps stage 0 if it has already exited, and says whether
+// it failed (or cannot be waited for).
+func (p *initProcess) stage0Failed() bool {
+	var ws unix.WaitStatus
+	pid, err := unix.Wait4(p.stage0, &ws, unix.WNOHANG, nil)
+	for err == unix.EINTR {
+		pid, err = unix.Wait4(p.stage0, &ws, unix.WNOHANG, nil)
+	}
+	if err != nil {
+		return true
+	}
+	if pid == 0 {
+		return false // still at work
+	}
+	if p.debug != nil {
+		how := fmt.Sprintf("exit status %d", ws.ExitStatus())
+		if !ws.Exited() {
+			how = "killed by " + ws.Signal().String()
+		}
+		p.debug("reaped nsenter stage 0, pid %d, which ended before it was taken (%s)", p.stage0, how)
+	}
+	p.stage0 = 0
+	return !ws.Exited() || ws.ExitStatus() != 0
+}
+
+// bootstrapped says whether stage 0 has had its Bootstrap.
+func (s *Stage0) bootstrapped() bool { return s != nil && s.p != nil && s.p.bootstrapped }
+
 // Discard kills and reaps stage 0 if nothing took it.
 func (s *Stage0) Discard() {
 	if s != nil && s.p != nil {
