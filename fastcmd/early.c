@@ -23,11 +23,17 @@
  *
  * What the child gets is what libcontainer's spawnStage0 gives it: the read-
  * only view of nook's binary as `nook init`, cwd /, stdio, the init socket at
- * fd 3, every other fd closed, the environment of stage0Env, the signal mask
- * nook was started with, and signals reset as a Go parent's fork leaves them
- * (an inherited SIG_IGN survives only for SIGHUP and SIGINT).
+ * fd 3, every other fd closed, the environment of stage0Env, and the signal
+ * mask nook was started with (a Go parent's fork restores that one). Its
+ * signal dispositions are nook's caller's, where a Go parent's would have
+ * an inherited SIG_IGN reset but for SIGHUP and SIGINT: no matter, the init
+ * takes its signals itself as a Go program does (the Go init's runtime;
+ * the C init, nsenter/gosignals.h), and stage 0 lives for a few system
+ * calls (TestEarlyStage0Signals holds the container's to the Go path's).
  *
- * _NOOK_EARLY=off leaves it all to Go (tests, A/B runs).
+ * _NOOK_EARLY=off leaves it all to Go (tests, A/B runs); =drop-namespaces
+ * sends a Bootstrap without the namespaces to create, as a misreading
+ * would, for the test of Go's starting over.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -194,12 +200,59 @@ static int is_null(struct scan *s)
 
 static int skip(struct scan *s);
 
+/* A key that may hold escapes, as (*v, *n) between the quotes. */
+static int raw_key(struct scan *s, const char **v, size_t *n, int *escaped)
+{
+	space(s);
+	if (s->p >= s->end || *s->p != '"')
+		return -1;
+	const char *b = ++s->p;
+	*escaped = 0;
+	for (; s->p < s->end && *s->p != '"'; s->p++) {
+		if ((unsigned char)*s->p < 0x20)
+			return -1;
+		if (*s->p == '\\') {
+			*escaped = 1;
+			if (++s->p >= s->end)
+				return -1;
+		}
+	}
+	if (s->p >= s->end)
+		return -1;
+	*v = b;
+	*n = (size_t)(s->p++ - b);
+	return 0;
+}
+
+/*
+ * known checks a key of an object whose members names (NULL-terminated)
+ * this reads: encoding/json matches names case-insensitively, unescapes
+ * keys and lets a repeated key add to the first, none of which this
+ * follows, so any of them declines. seen collects the names met.
+ */
+static int known(const char *key, size_t n, int escaped, const char *const *names, unsigned *seen)
+{
+	if (escaped)
+		return -1;
+	for (int i = 0; names[i] != NULL; i++) {
+		if (strlen(names[i]) != n || strncasecmp(key, names[i], n) != 0)
+			continue;
+		if (memcmp(key, names[i], n) != 0 || (*seen & (1u << i)))
+			return -1;
+		*seen |= 1u << i;
+	}
+	return 0;
+}
+
 /*
  * each walks an object, calling member for every key with s at its value,
- * which member must consume. A null object calls nothing.
+ * which member must consume. A null object calls nothing. names lists the
+ * keys member reads (NULL: it reads none, and skips every value).
  */
-static int each(struct scan *s, int (*member)(struct scan *, const char *, size_t, void *), void *arg)
+static int each(struct scan *s, int (*member)(struct scan *, const char *, size_t, void *), void *arg,
+		const char *const *names)
 {
+	unsigned seen = 0;
 	if (is_null(s))
 		return 0;
 	if (s->p >= s->end || *s->p != '{' || ++s->depth > MAX_DEPTH)
@@ -214,7 +267,8 @@ static int each(struct scan *s, int (*member)(struct scan *, const char *, size_
 	for (;;) {
 		const char *key;
 		size_t n;
-		if (string(s, &key, &n) < 0)
+		int escaped;
+		if (raw_key(s, &key, &n, &escaped) < 0 || (names != NULL && known(key, n, escaped, names, &seen) < 0))
 			return -1;
 		space(s);
 		if (s->p >= s->end || *s->p++ != ':')
@@ -249,7 +303,7 @@ static int skip(struct scan *s)
 		return -1;
 	switch (*s->p) {
 	case '{':
-		return each(s, skip_member, NULL);
+		return each(s, skip_member, NULL, NULL);
 	case '[':
 		if (++s->depth > MAX_DEPTH)
 			return -1;
@@ -324,6 +378,12 @@ static int integer(struct scan *s, long long *v)
 	return (*v > 2147483647LL) ? -1 : 0;
 }
 
+/* The keys each level reads. */
+static const char *const top_names[] = { "process", "linux", NULL };
+static const char *const process_names[] = { "terminal", "oomScoreAdj", "execCPUAffinity", NULL };
+static const char *const linux_names[] = { "namespaces", "timeOffsets", NULL };
+static const char *const namespace_names[] = { "type", "path", NULL };
+
 static int process_member(struct scan *s, const char *key, size_t n, void *arg)
 {
 	struct found *f = arg;
@@ -397,7 +457,8 @@ static int namespaces(struct scan *s, struct found *f)
 		f->ns[f->n].flag = 0;
 		f->ns[f->n].path_len = 0;
 		space(s);
-		if (s->p >= s->end || *s->p != '{' || each(s, namespace_member, f) < 0 || f->ns[f->n].flag == 0)
+		if (s->p >= s->end || *s->p != '{' || each(s, namespace_member, f, namespace_names) < 0 ||
+		    f->ns[f->n].flag == 0)
 			return -1;
 		f->n++;
 		space(s);
@@ -425,7 +486,7 @@ static int linux_member(struct scan *s, const char *key, size_t n, void *arg)
 	if (key_is(key, n, "namespaces"))
 		return namespaces(s, arg);
 	if (key_is(key, n, "timeOffsets"))
-		return each(s, no_offsets, NULL);
+		return each(s, no_offsets, NULL, NULL);
 	return skip(s);
 }
 
@@ -433,16 +494,14 @@ static int top_member(struct scan *s, const char *key, size_t n, void *arg)
 {
 	struct found *f = arg;
 	if (key_is(key, n, "process")) {
-		/* A later "process" replaces an earlier one: start afresh. */
-		f->has_process = f->terminal = f->has_oom = 0;
 		space(s);
 		if (s->p < s->end && *s->p == '{')
 			f->has_process = 1;
-		return each(s, process_member, f);
+		return each(s, process_member, f, process_names);
 	}
 	if (key_is(key, n, "linux")) {
 		f->n = 0;
-		return each(s, linux_member, f);
+		return each(s, linux_member, f, linux_names);
 	}
 	return skip(s);
 }
@@ -509,7 +568,7 @@ size_t nook_early_bootstrap(const char *config, size_t len, unsigned char *out, 
 	struct found f;
 	memset(&f, 0, sizeof(f));
 	struct scan s = { config, config + len, 0 };
-	if (each(&s, top_member, &f) != 0)
+	if (each(&s, top_member, &f, top_names) != 0)
 		return 0;
 	space(&s);
 	if (s.p != s.end)
@@ -569,23 +628,6 @@ static unsigned long caller_timerslack(void)
 static __attribute__((noreturn)) void exec_stage0(int sock, const char *path, char *const env[])
 {
 	char *const argv[] = { "nook", "init", NULL };
-	/*
-	 * As a Go parent's fork leaves them: handlers reset (none is installed
-	 * yet), ignored signals back to the default but for SIGHUP and SIGINT,
-	 * which the Go runtime leaves ignored (its sigInstallGoHandler).
-	 */
-	for (int sig = 1; sig < 65; sig++) {
-		struct {
-			void *handler;
-			unsigned long flags;
-			void *restorer;
-			uint64_t mask;
-		} old, dfl = { SIG_DFL, 0, NULL, 0 };
-		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGHUP || sig == SIGINT || (sig >= 32 && sig <= 34))
-			continue;
-		if (syscall(SYS_rt_sigaction, sig, NULL, &old, 8) == 0 && old.handler == SIG_IGN)
-			syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
-	}
 	/*
 	 * A Go parent forks from a thread whose slack timerslack.c has raised
 	 * (it runs after this constructor), and stage 0 and the init inherit
@@ -695,6 +737,8 @@ __attribute__((constructor(102))) static void nook_early_stage0(void)
 		return;
 	size_t plen = nook_early_bootstrap(config, len, nook_early_payload, sizeof(nook_early_payload));
 	free(config);
+	if (plen > 0 && mode != NULL && !strcmp(mode, "drop-namespaces"))
+		memset(nook_early_payload + 8, 0, 4); /* the clone flags, the first attribute's value */
 	if (plen > 0)
 		spawn(nook_early_payload, plen);
 }

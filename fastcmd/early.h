@@ -1,7 +1,9 @@
 /*
  * early.h: the protocol numbers early.c sends with, as
- * libcontainer/initproto (and nsenter/proto.h) define them; a Go test
- * (early_test.go) holds them to initproto's.
+ * libcontainer/initproto (and nsenter/proto.h) define them. The attributes
+ * are held to initproto's by libcontainer's TestEarlyBootstrapIsBootstrapOf
+ * (the payloads must be the same bytes), the message and the fd by the
+ * integration tests (stage0_test.go: stage 0 is taken).
  */
 #ifndef NOOK_EARLY_H
 #define NOOK_EARLY_H
