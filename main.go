@@ -23,7 +23,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/nookrt/nook/cli"
-	_ "github.com/nookrt/nook/fastcmd" // state, start, kill, delete and list served before the Go runtime (fastcmd.c), create's and run's early stage 0 (early.c)
+	_ "github.com/nookrt/nook/fastcmd" // state, start, kill, delete and list served before the Go runtime (fastcmd.c)
 	"github.com/nookrt/nook/libcontainer/containerinit"
 	_ "github.com/nookrt/nook/nsenter" // the namespace constructor must be linked in
 	"github.com/nookrt/nook/seccomp"
@@ -43,9 +43,7 @@ func main() {
 	if containerinit.IsInit() {
 		containerinit.RunInit()
 	}
-	code := run(os.Args)
-	cli.DiscardEarlyStage0() // if a create or run failed before it took it
-	os.Exit(code)
+	os.Exit(run(os.Args))
 }
 
 func run(args []string) int {

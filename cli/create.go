@@ -10,7 +10,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/nookrt/nook/fastcmd"
 	"github.com/nookrt/nook/libcontainer"
 )
 
@@ -48,20 +47,16 @@ func createCommand() *ucli.Command {
 // done, the create gives up and removes what it made (run's SIGTERM and
 // SIGINT before start); its error is then context.Cause(stop).
 func createContainer(ctx *ucli.Context, stop context.Context, consoleFor func(*specs.Spec) (string, bool, error)) (*libcontainer.Container, error) {
-	early := takeEarlyStage0()
 	id := ctx.Args().First()
 	if err := libcontainer.ValidateID(id); err != nil {
-		early.Discard(logger(ctx).Debugf)
-		return nil, err
+		return nil, err // before anything is started for it
 	}
 	rootless, err := rootlessCgroups(ctx)
 	if err != nil {
-		early.Discard(logger(ctx).Debugf)
 		return nil, err
 	}
 	bundle, err := filepath.Abs(ctx.String("bundle"))
 	if err != nil {
-		early.Discard(logger(ctx).Debugf)
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
 	// Create reads the bundle itself (Spec nil), overlapping the init's
@@ -84,24 +79,8 @@ func createContainer(ctx *ucli.Context, stop context.Context, consoleFor func(*s
 		Debug:           logger(ctx).Debugf,
 		// A run in the foreground is the init's parent and waits for it.
 		WaitsForInit: ctx.Command.Name == "run" && !ctx.Bool("detach"),
-		EarlyStage0:  early,
 	})
 }
-
-// takeEarlyStage0 takes the stage 0 that fastcmd/early.c started for this
-// command before the Go runtime, if it started one (nil otherwise).
-func takeEarlyStage0() *libcontainer.EarlyStage0 {
-	e, ok := fastcmd.TakeEarlyStage0()
-	if !ok {
-		return nil
-	}
-	return &libcontainer.EarlyStage0{Pid: e.Pid, Sock: e.Sock, Payload: e.Payload}
-}
-
-// DiscardEarlyStage0 kills and reaps the stage 0 fastcmd/early.c started
-// for a create or run that failed before it took it (a bad flag, a signal
-// catcher that could not start), and the init it may have cloned.
-func DiscardEarlyStage0() { takeEarlyStage0().Discard(nil) }
 
 // socketActivationFds is the number of systemd socket-activation fds (from
 // 3 up) handed to nook: LISTEN_FDS, when LISTEN_PID names this process. They

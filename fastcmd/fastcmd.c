@@ -57,14 +57,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmdline.h"
-
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
 #endif
+
+extern char **environ;
 
 #define DEFAULT_ROOT "/run/nook" /* cli.DefaultRoot */
 #define MAX_ID 200               /* state.MaxDirName: longer ids live under a digest */
@@ -79,6 +79,27 @@ static int decline(const char *why)
 {
 	declined = why;
 	return DECLINE;
+}
+
+/*
+ * The command line. musl calls constructors without arguments, so argv is
+ * found where the ELF ABI puts it: the initial stack holds argc, argv[0..argc-1],
+ * NULL, then the environment, which environ points at before anything can
+ * change it. Walking back from environ, the first word equal to the number
+ * of pointers passed is argc (a pointer is never a small number).
+ */
+static char **initial_argv(int *argc)
+{
+	char **env = environ;
+	if (env == NULL || env[-1] != NULL)
+		return NULL;
+	for (long n = 1; n < 64; n++) {
+		if ((long)env[-2 - n] == n) {
+			*argc = (int)n;
+			return env - 1 - n;
+		}
+	}
+	return NULL;
 }
 
 struct command {
@@ -118,6 +139,30 @@ static int valid_id(const char *id)
 	return 1;
 }
 
+/*
+ * flag_value matches a global flag taking a value, in the forms urfave/cli
+ * accepts (-name V, --name V, -name=V, --name=V); it returns 1 and sets
+ * *value (advancing *i past a separate value), 0 for another argument.
+ */
+static int flag_value(char **argv, int argc, int *i, const char *name, const char **value)
+{
+	const char *a = argv[*i];
+	a += (a[1] == '-') ? 2 : 1;
+	size_t n = strlen(name);
+	if (strncmp(a, name, n) != 0)
+		return 0;
+	if (a[n] == '=') {
+		*value = a + n + 1;
+		return 1;
+	}
+	if (a[n] != 0)
+		return 0;
+	if (*i + 1 >= argc)
+		return 0;
+	*value = argv[++*i];
+	return 1;
+}
+
 /* parse accepts `nook [global flags] state|start|delete ID`, `delete --force ID` and `kill ID [SIG]`. */
 static int parse(char **argv, int argc, struct command *c)
 {
@@ -128,9 +173,9 @@ static int parse(char **argv, int argc, struct command *c)
 		const char *a = argv[i];
 		if (a[1] == 0 || (a[1] == '-' && a[2] == 0))
 			return decline("a bare - or --");
-		if (nook_flag_value(argv, argc, &i, "root", &c->root) || nook_flag_value(argv, argc, &i, "log", &c->log) ||
-		    nook_flag_value(argv, argc, &i, "log-format", &format) || nook_flag_value(argv, argc, &i, "rootless", &unused) ||
-		    nook_flag_value(argv, argc, &i, "criu", &unused))
+		if (flag_value(argv, argc, &i, "root", &c->root) || flag_value(argv, argc, &i, "log", &c->log) ||
+		    flag_value(argv, argc, &i, "log-format", &format) || flag_value(argv, argc, &i, "rootless", &unused) ||
+		    flag_value(argv, argc, &i, "criu", &unused))
 			continue;
 		if (!strcmp(a, "--systemd-cgroup") || !strcmp(a, "-systemd-cgroup"))
 			continue; /* no effect on what is served here */
@@ -876,7 +921,7 @@ __attribute__((constructor(101))) static void nook_fast_command(void)
 		return;
 	int argc, code = DECLINE;
 	struct command c;
-	char **argv = nook_initial_argv(&argc);
+	char **argv = initial_argv(&argc);
 	if (argv == NULL)
 		declined = "no command line";
 	else if (parse(argv, argc, &c) == 0)

@@ -74,12 +74,8 @@ func (rt Root) Locked(id string, exclusive bool, fn func(*state.Handle, *state.R
 // before the whole config is decoded (the first decode of a process costs
 // ~2 ms): the init is cloned and starts its runtime meanwhile.
 func (rt Root) Create(ctx context.Context, o CreateOptions) (*Container, error) {
-	early := o.EarlyStage0
-	o.EarlyStage0 = nil
-	if o.Spec != nil {
-		early.Discard(o.Debug) // bootstrapped from a config.json the caller did not use
-	} else {
-		stage0, err := early.adopt(o.ListenFds+o.PreserveFds, o.Debug)
+	if o.Spec == nil {
+		stage0, err := startStage0(o.ListenFds+o.PreserveFds, o.Debug)
 		if err != nil {
 			return nil, err
 		}
@@ -100,10 +96,8 @@ func (o *CreateOptions) readBundle(stage0 *Stage0) error {
 	if err != nil {
 		return err
 	}
-	if !stage0.bootstrapped() {
-		if view, ok := cfg.BootstrapView(); ok {
-			stage0.Bootstrap(view)
-		}
+	if view, ok := cfg.BootstrapView(); ok {
+		stage0.Bootstrap(view)
 	}
 	if o.Spec, err = cfg.Parse(); err != nil {
 		return err

@@ -63,10 +63,6 @@ type CreateOptions struct {
 	// parent: `nook run` in the foreground) and records its end with
 	// Container.RecordExit; no exit keeper is started.
 	WaitsForInit bool
-	// EarlyStage0, if set, is the stage 0 nook started before its Go code
-	// ran, with its Bootstrap sent (fastcmd/early.c): Root.Create takes it
-	// for a config read from Bundle, or kills it.
-	EarlyStage0 *EarlyStage0
 	// stage0, if set, was started by Root.Create for ListenFds+PreserveFds
 	// inherited fds; Create takes it (and kills it if it fails first).
 	stage0 *Stage0
@@ -145,10 +141,7 @@ func createToBarrier(store state.Store, o CreateOptions) (*Container, error) {
 	if p.bootstrapped && !p.bootstrappedFor(o.Spec) {
 		// The early view and the whole config are decoded from the same
 		// bytes by the same decoder, so they agree; were they ever not to,
-		// the init would be in the wrong namespaces: start over. (A
-		// Bootstrap sent before the Go runtime, by early.c's own reading
-		// of config.json, may differ.)
-		o.debugf(start, "the Bootstrap sent ahead differs from the config's: stage 0 starts over")
+		// the init would be in the wrong namespaces: start over.
 		p.kill()
 		if p, err = spawnStage0(o.ListenFds+o.PreserveFds, o.Debug); err != nil {
 			return nil, err

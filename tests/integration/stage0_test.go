@@ -91,10 +91,8 @@ func TestFailedCreateLeavesNoInit(t *testing.T) {
 		if len(inits) > 0 {
 			t.Errorf("%s: init processes outlived the failed create: %v", c.name, inits)
 		}
-		// Killed and reaped; or, started before the Go runtime
-		// (fastcmd/early.c), reaped when taken if it had done its work.
-		if !strings.Contains(r.Stderr, "reaped nsenter stage 0") {
-			t.Errorf("%s: no 'reaped nsenter stage 0' in the --debug output: %s", c.name, r.Stderr)
+		if !strings.Contains(r.Stderr, "killed and reaped nsenter stage 0") {
+			t.Errorf("%s: no 'killed and reaped nsenter stage 0' in the --debug output: %s", c.name, r.Stderr)
 		}
 		killed := regexp.MustCompile(`killed and reaped the init, pid \d+`).MatchString(r.Stderr)
 		switch {
@@ -155,126 +153,4 @@ func TestFailedExecLeavesNoStage0(t *testing.T) {
 		}
 	}
 	e.ok(e.nook("delete", stopped))
-}
-
-// create and run start stage 0 before the Go runtime, from a constructor
-// that reads config.json's namespaces itself and sends the Bootstrap
-// (fastcmd/early.c); the Go side takes it. What the constructor does not
-// read exactly it leaves to Go, a Bootstrap that differs from the whole
-// config's makes Go start over, and a command that fails before it takes
-// the stage 0 kills and reaps it (and the init it cloned) before it exits.
-func TestEarlyStage0(t *testing.T) {
-	e := newEnv(t)
-	const took = "started before the Go runtime (fastcmd/early.c)"
-	withEarly := func(mode string, a ...string) result {
-		saved := e.Environ
-		if mode != "" {
-			e.Environ = append(append([]string{}, saved...), "_NOOK_EARLY="+mode)
-		}
-		defer func() { e.Environ = saved }()
-		return e.nook(a...)
-	}
-	b := e.bundle(args("true"))
-
-	// Taken by create and by run; the container runs as ever.
-	id := e.id()
-	r := withEarly("", "--debug", "create", "--bundle", b, id)
-	if r.Code != 0 || !strings.Contains(r.Stderr, took) {
-		t.Fatalf("create: want exit 0 and %q in the --debug output, got: %s", took, r)
-	}
-	e.ok(e.nook("start", id))
-	e.waitStatus(id, "stopped")
-	e.ok(e.nook("delete", id))
-	if r := withEarly("", "--debug", "run", "--bundle", b, e.id()); r.Code != 0 || !strings.Contains(r.Stderr, took) {
-		t.Fatalf("run: want exit 0 and %q in the --debug output, got: %s", took, r)
-	}
-
-	// Left to Go: turned off, fds to pass on, a user namespace (early.c
-	// declines; the create then fails on the existing id, before any
-	// mapping is needed).
-	existing, _, _ := e.createStarted(args("sleep", "100"))
-	userns := e.bundle(args("true"), func(s *specs.Spec) {
-		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-	})
-	for _, c := range []struct {
-		name, mode string
-		args       []string
-		code       int
-	}{
-		{"_NOOK_EARLY=off", "off", []string{"create", "--bundle", b, e.id()}, 0},
-		{"--preserve-fds", "", []string{"create", "--preserve-fds", "0", "--bundle", b, e.id()}, 0},
-		{"a user namespace", "", []string{"create", "--bundle", userns, existing}, 1},
-	} {
-		r := withEarly(c.mode, append([]string{"--debug"}, c.args...)...)
-		if r.Code != c.code || strings.Contains(r.Stderr, took) {
-			t.Errorf("%s: want exit %d and no early stage 0, got: %s", c.name, c.code, r)
-		}
-		if r.Code == 0 {
-			id := c.args[len(c.args)-1]
-			e.register(e.state(id).Pid)
-			e.ok(e.nook("delete", "--force", id))
-		}
-	}
-
-	// A Bootstrap that is not the config's (here: without the namespaces
-	// to create) is not used: the init still gets its own network
-	// namespace.
-	id = e.id()
-	r = withEarly("drop-namespaces", "--debug", "create", "--bundle", b, id)
-	if r.Code != 0 || !strings.Contains(r.Stderr, "differs from the config's: stage 0 starts over") {
-		t.Fatalf("a Bootstrap that differs: want exit 0 and a new stage 0, got: %s", r)
-	}
-	pid := e.state(id).Pid
-	e.register(pid)
-	hostNet, _ := os.Readlink("/proc/self/ns/net")
-	if net, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/net"); err != nil || net == hostNet {
-		t.Errorf("a Bootstrap that differs: the init's network namespace is %q (%v), the host's %q", net, err, hostNet)
-	}
-	e.ok(e.nook("delete", "--force", id))
-
-	// A create that fails before it takes the stage 0: killed and
-	// reaped, nothing left running.
-	r = withEarly("", "--debug", "create", "--bundle", b, "no/such/id")
-	left := liveWriters(r.OutPath)
-	if r.Code != 1 || !strings.Contains(r.Stderr, "reaped nsenter stage 0") {
-		t.Errorf("an invalid id: want exit 1 and stage 0 reaped, got: %s", r)
-	}
-	if len(left) > 0 {
-		t.Errorf("an invalid id: processes outlived the create: %v", left)
-	}
-	e.ok(e.nook("kill", existing, "KILL"))
-	e.waitStatus(existing, "stopped")
-	e.ok(e.nook("delete", existing))
-}
-
-// Stage 0 started from the constructor inherits the signal dispositions
-// of nook's caller, where Go's fork resets an inherited SIG_IGN (but for
-// SIGHUP and SIGINT); the init, C or Go, takes its signals as a Go program
-// does, so the container's process gets the same either way.
-func TestEarlyStage0Signals(t *testing.T) {
-	e := newEnv(t)
-	wrapper := filepath.Join(e.Dir, "nook-ignoring")
-	must(t, os.WriteFile(wrapper, []byte("#!/bin/sh\ntrap '' HUP PIPE USR1 TERM\nexec "+e.Bin+" \"$@\"\n"), 0o755))
-	saved := e.Bin
-	e.Bin = wrapper
-	defer func() { e.Bin, e.Environ = saved, nil }()
-	b := e.bundle(args("sleep", "100"))
-	// The C init, and (--no-pivot) the Go init.
-	for _, extra := range [][]string{nil, {"--no-pivot"}} {
-		ignored := map[string]string{}
-		for _, mode := range []string{"", "off"} {
-			e.Environ = []string{"_NOOK_EARLY=" + mode}
-			id := e.id()
-			pid, _ := e.create(b, id, extra...)
-			e.ok(e.nook("start", id))
-			e.waitStatus(id, "running")
-			ignored[mode] = statusField(readString("/proc/"+strconv.Itoa(pid)+"/status"), "SigIgn")
-			e.ok(e.nook("delete", "--force", id))
-		}
-		if ignored[""] != ignored["off"] || ignored[""] == "" {
-			t.Errorf("create %v: SigIgn of the container's process %q with the early stage 0, %q without", extra, ignored[""], ignored["off"])
-		}
-	}
 }
