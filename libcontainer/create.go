@@ -439,20 +439,25 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	if err := p.sent(initproto.Send(p.sock, initproto.InitGo, initGo), warn); err != nil {
 		return nil, err
 	}
-	// The record that says "created" is written now, while the init sets
-	// up the container, and only renamed into place once it is ready.
+	// The record that says "created" is written (and the exit keeper
+	// started) while the init takes its last steps, and only renamed
+	// into place once it is ready.
 	created := *rec
 	created.Status = state.Created
-	prepared := prepareCreated(h, &created, !o.WaitsForInit)
-	defer prepared.discard() // unless committed
+	var prepared *preparedRecord
+	defer func() { prepared.discard() }() // unless committed
 	if cInit {
 		if err := p.buildForCInit(rec, o, &cfg, warn); err != nil {
 			return nil, err
 		}
 		o.debugf(start, "root built")
-	} else if cfg.ParentHooks {
-		if err := p.runParentHooks(rec, o, warn); err != nil {
-			return nil, err
+		prepared = prepareCreated(h, &created, !o.WaitsForInit)
+	} else {
+		prepared = prepareCreated(h, &created, !o.WaitsForInit)
+		if cfg.ParentHooks {
+			if err := p.runParentHooks(rec, o, warn); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if _, err := initproto.Expect(p.sock, initproto.Ready, warn); err != nil {

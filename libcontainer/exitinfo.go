@@ -189,7 +189,6 @@ func keeperProgram() (*os.File, error) {
 // keeper's pid in it, in the background: both are done while the init sets
 // up the container, off create's path.
 type preparedRecord struct {
-	done       chan struct{}
 	final      *state.PendingFile
 	summary    *state.PendingFile // nil: none (renderSummary)
 	err        error
@@ -199,20 +198,21 @@ type preparedRecord struct {
 
 // prepareCreated starts the exit keeper of created's init (with keeper)
 // and writes created beside the record (state.Handle.PrepareSave), with
-// its summary (SummaryFile).
+// its summary (SummaryFile). Create calls it once the init has all it
+// needs to reach the start barrier (its exec plan, or InitGo for the Go
+// init), so that it overlaps the init's last steps; on a goroutine it
+// waited for the one P until the root was built, and sysmon's hand-off of
+// the P started a thread for it.
 func prepareCreated(h *state.Handle, created *state.Record, keeper bool) *preparedRecord {
-	p := &preparedRecord{done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		if keeper {
-			created.ExitKeeper, p.keeperErr = startExitKeeper(h, created)
-		}
-		p.final, p.err = h.PrepareSave(created)
-		if p.err == nil {
-			// Only the C commands miss a summary that cannot be written.
-			p.summary, p.summaryErr = prepareSummary(h, created)
-		}
-	}()
+	p := &preparedRecord{}
+	if keeper {
+		created.ExitKeeper, p.keeperErr = startExitKeeper(h, created)
+	}
+	p.final, p.err = h.PrepareSave(created)
+	if p.err == nil {
+		// Only the C commands miss a summary that cannot be written.
+		p.summary, p.summaryErr = prepareSummary(h, created)
+	}
 	return p
 }
 
@@ -222,7 +222,6 @@ func prepareCreated(h *state.Handle, created *state.Record, keeper bool) *prepar
 // and `events` miss it, no reason to fail create; so does a summary that
 // could not be written, which only sends the commands to the Go side.
 func (p *preparedRecord) commit(debug func(format string, args ...any)) error {
-	<-p.done
 	if p.keeperErr != nil && debug != nil {
 		debug("create: no exit keeper: %v", p.keeperErr)
 		p.keeperErr = nil
@@ -242,9 +241,11 @@ func (p *preparedRecord) commit(debug func(format string, args ...any)) error {
 	return nil
 }
 
-// discard removes what was written and not committed.
+// discard removes what was written and not committed (nothing, for nil).
 func (p *preparedRecord) discard() {
-	<-p.done
+	if p == nil {
+		return
+	}
 	p.final.Discard()
 	p.summary.Discard()
 }

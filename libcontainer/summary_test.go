@@ -165,7 +165,6 @@ func TestSummaryCommittedAfterRecord(t *testing.T) {
 	}
 	defer h.Close()
 	p := prepareCreated(h, summaryRecord("order"), false)
-	<-p.done
 	if _, err := os.Stat(filepath.Join(h.Dir, SummaryFile)); !os.IsNotExist(err) {
 		t.Fatalf("summary in place before commit: %v", err)
 	}
@@ -191,7 +190,6 @@ func TestSummaryCommittedAfterRecord(t *testing.T) {
 	}
 	defer h2.Close()
 	p2 := prepareCreated(h2, summaryRecord("order-failed"), false)
-	<-p2.done
 	tmps, _ := filepath.Glob(filepath.Join(h2.Dir, ".state.json.tmp*"))
 	if len(tmps) != 1 {
 		t.Fatalf("written record: %v", tmps)
