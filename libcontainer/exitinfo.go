@@ -201,8 +201,7 @@ type preparedRecord struct {
 // its summary (SummaryFile). Create calls it once the init has all it
 // needs to reach the start barrier (its exec plan, or InitGo for the Go
 // init), so that it overlaps the init's last steps; on a goroutine it
-// waited for the one P until the root was built, and sysmon's hand-off of
-// the P started a thread for it.
+// waited for the one P until the root was built, and ran after it.
 func prepareCreated(h *state.Handle, created *state.Record, keeper bool) *preparedRecord {
 	p := &preparedRecord{}
 	if keeper {
