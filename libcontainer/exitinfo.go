@@ -185,9 +185,9 @@ func keeperProgram() (*os.File, error) {
 	return f, nil
 }
 
-// preparedRecord is the "created" record being written, with the exit
-// keeper's pid in it, in the background: both are done while the init sets
-// up the container, off create's path.
+// preparedRecord is the "created" record written beside the record, with
+// the exit keeper's pid in it, until commit puts it in place: both are made
+// while the init takes its last steps (prepareCreated).
 type preparedRecord struct {
 	final      *state.PendingFile
 	summary    *state.PendingFile // nil: none (renderSummary)
