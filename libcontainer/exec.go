@@ -171,8 +171,9 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 		return 0, fmt.Errorf("init-pid: %w", err)
 	}
 	p.pid = int(pid)
-	// Stage 0, which exits right after it sends the pid, is reaped once the
-	// process is ready (as create does), not waited for here.
+	if err := p.reapStage0(); err != nil {
+		return 0, err
+	}
 	if plan != nil {
 		if err := p.sendExecPlan(plan, o.Warn); err != nil {
 			return 0, err
@@ -213,9 +214,6 @@ func (p *initProcess) execBringUp(r *state.Record, o CreateOptions, cgroupDirs [
 		return 0, err
 	}
 	if _, err := initproto.Expect(p.sock, initproto.Ready, o.Warn); err != nil {
-		return 0, err
-	}
-	if err := p.reapStage0(); err != nil {
 		return 0, err
 	}
 	p.sock.Close()
