@@ -444,20 +444,17 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 	// into place once it is ready.
 	created := *rec
 	created.Status = state.Created
-	var prepared *preparedRecord
-	defer func() { prepared.discard() }() // unless committed
 	if cInit {
 		if err := p.buildForCInit(rec, o, &cfg, warn); err != nil {
 			return nil, err
 		}
 		o.debugf(start, "root built")
-		prepared = prepareCreated(h, &created, !o.WaitsForInit)
-	} else {
-		prepared = prepareCreated(h, &created, !o.WaitsForInit)
-		if cfg.ParentHooks {
-			if err := p.runParentHooks(rec, o, warn); err != nil {
-				return nil, err
-			}
+	}
+	prepared := prepareCreated(h, &created, !o.WaitsForInit)
+	defer prepared.discard() // unless committed
+	if !cInit && cfg.ParentHooks {
+		if err := p.runParentHooks(rec, o, warn); err != nil {
+			return nil, err
 		}
 	}
 	if _, err := initproto.Expect(p.sock, initproto.Ready, warn); err != nil {

@@ -240,11 +240,8 @@ func (p *preparedRecord) commit(debug func(format string, args ...any)) error {
 	return nil
 }
 
-// discard removes what was written and not committed (nothing, for nil).
+// discard removes what was written and not committed.
 func (p *preparedRecord) discard() {
-	if p == nil {
-		return
-	}
 	p.final.Discard()
 	p.summary.Discard()
 }
