@@ -72,6 +72,8 @@ BENCH_N   ?= 30
 # `criu check` passes, else CRIU 4.2 built from ../shared/criu (Debian 12's 3.17 fails on
 # this kernel: kerndat_vdso_fill_symtable). Either way $(CRIU) is the one the tests use.
 # iptables-restore is what CRIU locks a container's network with (its default).
+RUNC_REF  := /opt/runc-1.5/bin/runc
+RUNC_REF_VERSION := v1.5.3
 CRIU_SRC  ?= $(CURDIR)/../shared/criu/criu-4.2.tar.gz
 CRIU_DIR  := $(CURDIR)/.build/criu
 CRIU      := $(CRIU_DIR)/criu
@@ -84,7 +86,7 @@ apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missi
 	if [ -n "$$missing" ]; then echo "criu: installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
-.PHONY: all deps criu build demo test test-unit unit integration validation e2e security fault fuzz bench lint clean
+.PHONY: all deps criu runc-ref build demo test test-unit unit integration validation e2e security fault fuzz bench lint clean
 
 all: build
 
@@ -96,7 +98,14 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@$(GO) mod download
-	@$(MAKE) --no-print-directory criu
+	@$(MAKE) --no-print-directory criu runc-ref
+
+# runc 1.5, the reference for side-by-side checks (Debian's runc is 1.1): built from the Go module
+# proxy into $(RUNC_REF) when it is not there (about 20 s).
+runc-ref:
+	@if [ -x $(RUNC_REF) ] && $(RUNC_REF) --version 2>/dev/null | grep -q '^runc version 1\.5\.'; then exit 0; fi; \
+	echo "runc-ref: building runc $(RUNC_REF_VERSION) into $(dir $(RUNC_REF))"; \
+	GOBIN=$(dir $(RUNC_REF)) GOFLAGS=-mod=mod $(GO) install -tags seccomp github.com/opencontainers/runc@$(RUNC_REF_VERSION)
 
 # A working CRIU at $(CRIU), built only when neither it nor the system's passes `criu check`
 # (about 90 s on two cores). Without the source it warns: the checkpoint tests then skip.

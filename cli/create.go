@@ -79,6 +79,10 @@ func createContainer(ctx *ucli.Context, stop context.Context, consoleFor func(*s
 		Debug:           logger(ctx).Debugf,
 		// A run in the foreground is the init's parent and waits for it.
 		WaitsForInit: ctx.Command.Name == "run" && !ctx.Bool("detach"),
+		// create exits as soon as the container is created; run -d goes
+		// on to start it, and its keeper must already watch by then (an
+		// OOM kill is counted from the keeper's start).
+		ExitsAfter: ctx.Command.Name == "create",
 	})
 }
 

@@ -63,6 +63,13 @@ type CreateOptions struct {
 	// parent: `nook run` in the foreground) and records its end with
 	// Container.RecordExit; no exit keeper is started.
 	WaitsForInit bool
+	// ExitsAfter: the calling process exits as soon as Create returns
+	// (`nook create`). Its exit keeper then executes its program only
+	// after that exit, taking this process's memory with it: the caller
+	// hears of the exit without waiting for the kernel to tear that memory
+	// down (nsenter/keeperlaunch.c). A process that goes on would hold
+	// its keeper back.
+	ExitsAfter bool
 	// stage0, if set, was started by Root.Create for ListenFds+PreserveFds
 	// inherited fds; Create takes it (and kills it if it fails first).
 	stage0 *Stage0
@@ -450,7 +457,7 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		}
 		o.debugf(start, "root built")
 	}
-	prepared := prepareCreated(h, &created, !o.WaitsForInit)
+	prepared := prepareCreated(h, &created, !o.WaitsForInit, o.ExitsAfter)
 	defer prepared.discard() // unless committed
 	if !cInit && cfg.ParentHooks {
 		if err := p.runParentHooks(rec, o, warn); err != nil {

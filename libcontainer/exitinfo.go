@@ -110,8 +110,13 @@ func readExit(dir string) (*ExitInfo, error) {
 // not reused) and returns its pid. The keeper is a new session of its own
 // with no stdio, outside the container's cgroup, so neither create's
 // caller (an engine reading create's output to its end) nor the container
-// waits for it; it outlives create and exits with the init.
-func startExitKeeper(h *state.Handle, rec *state.Record) (int, error) {
+// waits for it; it outlives create and exits with the init. With atExit
+// (this process exits as soon as create is done) the keeper takes this
+// process's memory with it and executes its program once this process has
+// exited (nsenter.StartKeeperAtExit): neither the keeper's exec nor the
+// teardown of this process's memory is then on create's path. Where that
+// cannot be done, it is forked and executed now.
+func startExitKeeper(h *state.Handle, rec *state.Record, atExit bool) (int, error) {
 	pidfd, err := unix.PidfdOpen(rec.Pid, 0)
 	if err != nil {
 		return 0, fmt.Errorf("pidfd_open %d: %w", rec.Pid, err)
@@ -152,7 +157,14 @@ func startExitKeeper(h *state.Handle, rec *state.Record) (int, error) {
 		progFd = fd
 	}
 	env := fmt.Sprintf("%s=%d %d %d", nsenter.ExitKeeperEnv, rec.Pid, rec.InitStartTime, oom)
-	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(progFd), []string{"nook", "exit-keeper", rec.ID}, &syscall.ProcAttr{
+	argv := []string{"nook", "exit-keeper", rec.ID}
+	if atExit {
+		fds := [3]int{int(int32(files[nsenter.ExitKeeperPidfd])), int(int32(files[nsenter.ExitKeeperDir])), int(int32(files[nsenter.ExitKeeperOOM]))}
+		if pid, err := nsenter.StartKeeperAtExit(fds, int(prog.Fd()), argv, []string{env}); err == nil {
+			return pid, nil
+		}
+	}
+	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(progFd), argv, &syscall.ProcAttr{
 		Dir:   "/",
 		Env:   []string{env},
 		Files: files,
@@ -202,10 +214,10 @@ type preparedRecord struct {
 // needs to reach the start barrier (its exec plan, or InitGo for the Go
 // init), so that it overlaps the init's last steps; on a goroutine it
 // waited for the one P until the root was built, and ran after it.
-func prepareCreated(h *state.Handle, created *state.Record, keeper bool) *preparedRecord {
+func prepareCreated(h *state.Handle, created *state.Record, keeper, keeperAtExit bool) *preparedRecord {
 	p := &preparedRecord{}
 	if keeper {
-		created.ExitKeeper, p.keeperErr = startExitKeeper(h, created)
+		created.ExitKeeper, p.keeperErr = startExitKeeper(h, created, keeperAtExit)
 	}
 	p.final, p.err = h.PrepareSave(created)
 	if p.err == nil {

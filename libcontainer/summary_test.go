@@ -164,7 +164,7 @@ func TestSummaryCommittedAfterRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	p := prepareCreated(h, summaryRecord("order"), false)
+	p := prepareCreated(h, summaryRecord("order"), false, false)
 	if _, err := os.Stat(filepath.Join(h.Dir, SummaryFile)); !os.IsNotExist(err) {
 		t.Fatalf("summary in place before commit: %v", err)
 	}
@@ -189,7 +189,7 @@ func TestSummaryCommittedAfterRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h2.Close()
-	p2 := prepareCreated(h2, summaryRecord("order-failed"), false)
+	p2 := prepareCreated(h2, summaryRecord("order-failed"), false, false)
 	tmps, _ := filepath.Glob(filepath.Join(h2.Dir, ".state.json.tmp*"))
 	if len(tmps) != 1 {
 		t.Fatalf("written record: %v", tmps)

@@ -218,6 +218,11 @@ static void keep(const char *env)
 	char json[256];
 	int n;
 
+	sigset_t none;
+
+	/* Started by keeperlaunch.c, it comes with every signal blocked. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Only the fds create handed over: never the caller's stdio or others. */
 	if (syscall(SYS_close_range, KEEPER_OOMFD + 1, ~0U, 0) < 0) {
 		int fd;

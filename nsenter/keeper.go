@@ -1,9 +1,16 @@
 package nsenter
 
 /*
+#include <stdlib.h>
 #include "keeper.h"
+#include "keeperlaunch.h"
 */
 import "C"
+
+import (
+	"syscall"
+	"unsafe"
+)
 
 // ExitKeeperEnv starts a process of the nook binary as a container's exit
 // keeper (keeper.c) instead of a nook command: its value is
@@ -16,3 +23,35 @@ const (
 	ExitKeeperDir   = C.KEEPER_DIRFD // the container's state directory
 	ExitKeeperOOM   = C.KEEPER_OOMFD // its memory cgroup's oom_kill counter file (optional)
 )
+
+// StartKeeperAtExit starts an exit keeper as a child that shares this
+// process's memory and executes prog (an fd) with argv and env only once
+// this process has exited, so that the kernel tears this process's memory
+// down in the keeper's exec rather than before this process's caller
+// hears of its exit (keeperlaunch.c). fds are the keeper's
+// ExitKeeperPidfd, ExitKeeperDir and ExitKeeperOOM (-1: none); the child
+// has its own copies, so the caller may close its own. Only for a process
+// that exits right after (its keeper waits for that); once per process. It
+// returns the keeper's pid.
+func StartKeeperAtExit(fds [3]int, prog int, argv, env []string) (int, error) {
+	// C memory, never freed: the child reads it until its exec, which
+	// comes after this process has exited.
+	cargv := cStrings(argv)
+	cenv := cStrings(env)
+	cfds := [3]C.int{C.int(fds[0]), C.int(fds[1]), C.int(fds[2])}
+	pid := C.nook_keeper_start_at_exit(&cfds[0], C.int(prog), cargv, cenv)
+	if pid < 0 {
+		return 0, syscall.Errno(-pid)
+	}
+	return int(pid), nil
+}
+
+// cStrings is a NULL-terminated C array of C copies of ss.
+func cStrings(ss []string) **C.char {
+	arr := (*[1 << 20]*C.char)(C.malloc(C.size_t(len(ss)+1) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	for i, s := range ss {
+		arr[i] = C.CString(s)
+	}
+	arr[len(ss)] = nil
+	return &arr[0]
+}

@@ -161,6 +161,13 @@ func (rt *runtime) parkedMemory(id string) (memSample, error) {
 	}
 	if keeper > 0 {
 		m.others = 1
+		// create's keeper runs its program once create has exited
+		// (nsenter/keeperlaunch.c); until then it holds create's memory.
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", keeper)); err != nil || string(comm) == "nook-keeper\n" {
+				break
+			}
+		}
 		if m.othersPss, err = pssKiB(keeper); err != nil {
 			return m, fmt.Errorf("exit keeper of %s: %w", id, err)
 		}

@@ -86,6 +86,19 @@ func keeperID(t *testing.T, pid int) procID {
 	return procID{Pid: pid, Start: st.Start}
 }
 
+// waitKeeperProgram waits until the keeper pid runs the keeper program
+// (it names itself nook-keeper).
+func waitKeeperProgram(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for readString("/proc/"+strconv.Itoa(pid)+"/comm") != "nook-keeper\n" {
+		if time.Now().After(deadline) {
+			t.Fatalf("keeper %d never ran the keeper program (comm %q)", pid, readString("/proc/"+strconv.Itoa(pid)+"/comm"))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func checkCode(t *testing.T, s exitState, code int) {
 	t.Helper()
 	if s.Exit == nil || s.Exit.Code == nil || *s.Exit.Code != code || s.Exit.Signal != "" {
@@ -119,6 +132,9 @@ func TestExitCodeInState(t *testing.T) {
 	before := time.Now()
 	e.create(b, id)
 	k := keeperID(t, e.keeperOf(id))
+	// create's keeper runs its program once create has exited
+	// (nsenter/keeperlaunch.c): until then it is create's memory.
+	waitKeeperProgram(t, k.Pid)
 	cg := readString("/proc/" + strconv.Itoa(k.Pid) + "/cgroup")
 	if strings.Contains(cg, "/nook/"+id) {
 		t.Errorf("keeper %d is in the container's cgroup:\n%s", k.Pid, cg)

@@ -314,14 +314,18 @@ func TestRootless(t *testing.T) {
 	t.Run("Podman", func(t *testing.T) { testRootlessPodman(t, a) })
 }
 
-// runcBinary is runc for side-by-side checks: 1.5 where this repository's
-// machines keep it, else whatever runc is in PATH.
+// runcBinary is runc 1.5 for side-by-side checks: where `make deps`
+// builds it, else a runc 1.5 in PATH; "" when there is none (an older
+// runc writes other defaults: Debian's 1.1 gives no ambient capabilities).
 func runcBinary() string {
-	if _, err := os.Stat("/opt/runc-1.5/bin/runc"); err == nil {
-		return "/opt/runc-1.5/bin/runc"
+	for _, p := range []string{"/opt/runc-1.5/bin/runc", "runc"} {
+		if path, err := exec.LookPath(p); err == nil {
+			if out, err := exec.Command(path, "--version").Output(); err == nil && strings.HasPrefix(string(out), "runc version 1.5.") {
+				return path
+			}
+		}
 	}
-	p, _ := exec.LookPath("runc")
-	return p
+	return ""
 }
 
 // specOf runs `<bin> spec [--rootless]` as the account in a new directory.
@@ -355,7 +359,7 @@ func testRootlessSpec(t *testing.T, a *account) {
 	}
 	runc := runcBinary()
 	if runc == "" {
-		t.Skip("runc is missing: nothing to compare `nook spec --rootless` with")
+		t.Skip("runc 1.5 is missing (`make deps` builds it into /opt/runc-1.5): nothing to compare `nook spec --rootless` with")
 	}
 	theirs, theirsRootful := r.specOf(runc, true), r.specOf(runc, false)
 	mineRootful := r.specOf(r.bin, false)
