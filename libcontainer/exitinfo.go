@@ -180,7 +180,8 @@ func startExitKeeper(h *state.Handle, rec *state.Record, atExit bool) (int, erro
 // a sealed memfd (it then holds neither nook's binary busy nor anything
 // writable), or, in a binary built without it, a read-only view of nook's
 // binary, as stage 0's. Either way /proc/<keeper>/exe leads to no
-// writable inode.
+// writable inode (once a keeper started at create's exit has executed it:
+// until then it is create's own binary, as for create itself).
 func keeperProgram() (*os.File, error) {
 	elf := nsenter.KeeperProgram()
 	if len(elf) == 0 {
