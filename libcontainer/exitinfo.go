@@ -134,10 +134,13 @@ func startExitKeeper(h *state.Handle, rec *state.Record, atExit bool) (int, erro
 	}
 	files[nsenter.ExitKeeperPidfd] = uintptr(pidfd)
 	files[nsenter.ExitKeeperDir] = uintptr(dir)
+	// The same three, in the order keeperlaunch.c takes them (-1: none).
+	launched := [3]int{pidfd, dir, -1}
 	oom := 0
 	if fd, ok := openOOMCounter(rec.Cgroup); ok {
 		defer unix.Close(fd)
 		files[nsenter.ExitKeeperOOM] = uintptr(fd)
+		launched[2] = fd
 		oom = 1
 	}
 	prog, err := keeperProgram()
@@ -145,6 +148,13 @@ func startExitKeeper(h *state.Handle, rec *state.Record, atExit bool) (int, erro
 		return 0, err
 	}
 	defer prog.Close()
+	env := fmt.Sprintf("%s=%d %d %d", nsenter.ExitKeeperEnv, rec.Pid, rec.InitStartTime, oom)
+	argv := []string{"nook", "exit-keeper", rec.ID}
+	if atExit {
+		if pid, err := nsenter.StartKeeperAtExit(launched, int(prog.Fd()), argv, []string{env}); err == nil {
+			return pid, nil
+		}
+	}
 	progFd := int(prog.Fd())
 	if progFd < len(files) {
 		// Above the fds the keeper is handed, which are put in place
@@ -155,14 +165,6 @@ func startExitKeeper(h *state.Handle, rec *state.Record, atExit bool) (int, erro
 		}
 		defer unix.Close(fd)
 		progFd = fd
-	}
-	env := fmt.Sprintf("%s=%d %d %d", nsenter.ExitKeeperEnv, rec.Pid, rec.InitStartTime, oom)
-	argv := []string{"nook", "exit-keeper", rec.ID}
-	if atExit {
-		fds := [3]int{int(int32(files[nsenter.ExitKeeperPidfd])), int(int32(files[nsenter.ExitKeeperDir])), int(int32(files[nsenter.ExitKeeperOOM]))}
-		if pid, err := nsenter.StartKeeperAtExit(fds, int(prog.Fd()), argv, []string{env}); err == nil {
-			return pid, nil
-		}
 	}
 	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(progFd), argv, &syscall.ProcAttr{
 		Dir:   "/",
