@@ -48,7 +48,7 @@ func StartKeeperAtExit(fds [3]int, prog int, argv, env []string) (int, error) {
 
 // cStrings is a NULL-terminated C array of C copies of ss.
 func cStrings(ss []string) **C.char {
-	arr := (*[1 << 20]*C.char)(C.malloc(C.size_t(len(ss)+1) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	arr := unsafe.Slice((**C.char)(C.malloc(C.size_t(len(ss)+1)*C.size_t(unsafe.Sizeof((*C.char)(nil))))), len(ss)+1)
 	for i, s := range ss {
 		arr[i] = C.CString(s)
 	}
