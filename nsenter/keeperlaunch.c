@@ -137,8 +137,12 @@ static int launch_child(void *unused)
 	}
 	raw3(SYS_setsid, 0, 0, 0);
 	raw3(SYS_chdir, "/", 0, 0);
-	/* Readable once every thread of create has exited. */
-	while (raw3(SYS_ppoll, &create, 1, 0) < 0)
+	/*
+	 * Readable once every thread of create has exited. Every signal is
+	 * blocked, so nothing interrupts it; should it fail all the same, the
+	 * keeper starts now (create then tears down its own memory).
+	 */
+	while (raw3(SYS_ppoll, &create, 1, 0) == -EINTR)
 		;
 	raw6(SYS_execveat, LAUNCH_PROG, (long)"", (long)launch.argv, (long)launch.envp, AT_EMPTY_PATH);
 fail:
