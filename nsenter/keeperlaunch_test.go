@@ -1,6 +1,7 @@
 package nsenter
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -59,6 +60,11 @@ func launchKeeperAndExit() int {
 		fmt.Fprintln(os.Stderr, "StartKeeperAtExit:", err)
 		return 1
 	}
+	// Once per process: a second launch declines (create then forks it).
+	if _, err := StartKeeperAtExit(fds, int(sh.Fd()), []string{"sh"}, nil); !errors.Is(err, unix.EBUSY) {
+		fmt.Fprintln(os.Stderr, "second StartKeeperAtExit:", err, "want EBUSY")
+		return 1
+	}
 	fmt.Println(pid)
 	// Nothing create does after the launch reaches the keeper.
 	sh.Close()
@@ -75,7 +81,7 @@ func launchKeeperAndExit() int {
 // A keeper started with StartKeeperAtExit runs its program only once the
 // process that started it has exited, with exactly the three files it was
 // handed at 3, 4 and 5 (none of create's others, no stdio), in its own
-// session, in "/".
+// session, in "/"; a second launch in the same process declines.
 func TestKeeperStartsAtExit(t *testing.T) {
 	// The keeper outlives create: as create's caller, reap it.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
