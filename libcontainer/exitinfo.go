@@ -209,6 +209,9 @@ type preparedRecord struct {
 	err        error
 	summaryErr error
 	keeperErr  error
+	// keeperAtExit: the keeper runs its program after create's exit and
+	// must first let go of create's files (discard waits for that).
+	keeperAtExit bool
 }
 
 // prepareCreated starts the exit keeper of created's init (with keeper)
@@ -221,6 +224,7 @@ func prepareCreated(h *state.Handle, created *state.Record, keeper, keeperAtExit
 	p := &preparedRecord{}
 	if keeper {
 		created.ExitKeeper, p.keeperErr = startExitKeeper(h, created, keeperAtExit)
+		p.keeperAtExit = keeperAtExit && p.keeperErr == nil
 	}
 	p.final, p.err = h.PrepareSave(created)
 	if p.err == nil {
@@ -255,10 +259,16 @@ func (p *preparedRecord) commit(debug func(format string, args ...any)) error {
 	return nil
 }
 
-// discard removes what was written and not committed.
+// discard removes what was written and not committed. Create defers it,
+// so it also waits, before create returns, until a keeper started to run
+// at create's exit holds none of create's files (it has a copy of the
+// file table until it has closed it).
 func (p *preparedRecord) discard() {
 	p.final.Discard()
 	p.summary.Discard()
+	if p.keeperAtExit {
+		nsenter.KeeperSettled()
+	}
 }
 
 // openOOMCounter opens the file of the container's oom_kill counter, if it

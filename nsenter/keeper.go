@@ -46,6 +46,12 @@ func StartKeeperAtExit(fds [3]int, prog int, argv, env []string) (int, error) {
 	return int(pid), nil
 }
 
+// KeeperSettled returns once a keeper StartKeeperAtExit started holds none
+// of this process's files but its own (at once if there is none). Call it
+// before this process goes on to exit: until then the keeper's copy of the
+// file table may hold, say, the caller's pipe, whose end the caller waits for.
+func KeeperSettled() { C.nook_keeper_settle() }
+
 // cStrings is a NULL-terminated C array of C copies of ss.
 func cStrings(ss []string) **C.char {
 	arr := unsafe.Slice((**C.char)(C.malloc(C.size_t(len(ss)+1)*C.size_t(unsafe.Sizeof((*C.char)(nil))))), len(ss)+1)

@@ -23,7 +23,11 @@
  * session and working directory, waits on the pidfd until every thread of
  * create has exited, and executes the program. Everything it needs was
  * handed over before the clone, so nothing create does after it matters.
- * The keeper unblocks its signals first thing (keeper.c).
+ * Until it has closed them, its copy of create's file table holds all of
+ * create's files (the caller's stdio, the state lock); create waits for
+ * that before it goes on to exit (nook_keeper_settle), by when it is
+ * normally long done: create waits for its init's Ready meanwhile. The
+ * keeper unblocks its signals first thing (keeper.c).
  *
  * It stays create's child as a forked keeper was, and is re-parented to
  * create's caller (or init) with create's exit, as before; it only runs its
@@ -69,6 +73,15 @@ static struct {
 	char **argv, **envp;
 } launch;
 static int launch_used;
+
+/*
+ * LAUNCH_SETTLING from the clone until the child holds none of create's
+ * files but its own (it then stores LAUNCH_SETTLED); the kernel stores 0
+ * too, and wakes create, should the child die first (CLONE_CHILD_CLEARTID).
+ * Not a private futex: the kernel's wake is a shared one.
+ */
+enum { LAUNCH_SETTLED = 0, LAUNCH_SETTLING = 1 };
+static int launch_settling;
 
 /* The child's stack, in create's memory like everything else of its. */
 static char launch_stack[8192] __attribute__((aligned(64)));
@@ -137,6 +150,8 @@ static int launch_child(void *unused)
 	}
 	raw3(SYS_setsid, 0, 0, 0);
 	raw3(SYS_chdir, "/", 0, 0);
+	__atomic_store_n(&launch_settling, LAUNCH_SETTLED, __ATOMIC_RELEASE);
+	raw3(SYS_futex, &launch_settling, 1 /* FUTEX_WAKE */, 1);
 	/*
 	 * Readable once every thread of create has exited. Every signal is
 	 * blocked, so nothing interrupts it; should it fail all the same, the
@@ -167,13 +182,25 @@ int nook_keeper_start_at_exit(const int fds[3], int prog, char **argv, char **en
 	launch.src[LAUNCH_CREATE - LAUNCH_FIRST] = create;
 	launch.argv = argv;
 	launch.envp = envp;
+	__atomic_store_n(&launch_settling, LAUNCH_SETTLING, __ATOMIC_RELEASE);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = clone(launch_child, launch_stack + sizeof(launch_stack), CLONE_VM | SIGCHLD, NULL);
+	pid = clone(launch_child, launch_stack + sizeof(launch_stack), CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD, NULL,
+		    NULL, NULL, &launch_settling);
 	err = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(create);
-	return pid < 0 ? -err : pid;
+	if (pid < 0) {
+		__atomic_store_n(&launch_settling, LAUNCH_SETTLED, __ATOMIC_RELEASE);
+		return -err;
+	}
+	return pid;
+}
+
+void nook_keeper_settle(void)
+{
+	while (__atomic_load_n(&launch_settling, __ATOMIC_ACQUIRE) == LAUNCH_SETTLING)
+		syscall(SYS_futex, &launch_settling, 0 /* FUTEX_WAIT */, LAUNCH_SETTLING, NULL);
 }
 #else
 /* No raw system calls written for this architecture: create forks its keeper. */
@@ -181,5 +208,9 @@ int nook_keeper_start_at_exit(const int fds[3], int prog, char **argv, char **en
 {
 	(void)fds, (void)prog, (void)argv, (void)envp;
 	return -ENOSYS;
+}
+
+void nook_keeper_settle(void)
+{
 }
 #endif

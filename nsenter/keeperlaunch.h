@@ -11,4 +11,11 @@
 
 int nook_keeper_start_at_exit(const int fds[3], int prog, char **argv, char **envp);
 
+/*
+ * nook_keeper_settle returns once a keeper started at exit holds none of
+ * this process's files but its own (at once if there is none, or it died).
+ * Until then its copy of the file table may hold, say, the caller's pipe.
+ */
+void nook_keeper_settle(void);
+
 #endif

@@ -65,6 +65,23 @@ func launchKeeperAndExit() int {
 		fmt.Fprintln(os.Stderr, "second StartKeeperAtExit:", err, "want EBUSY")
 		return 1
 	}
+	// Once settled, the keeper holds only its three, the program and a
+	// pidfd of this process (both close-on-exec), none of this process's
+	// others (its stdout is the test's pipe).
+	KeeperSettled()
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var held []string
+	for _, e := range entries {
+		held = append(held, e.Name())
+	}
+	if strings.Join(held, " ") != "3 4 5 6 7" {
+		fmt.Fprintf(os.Stderr, "settled keeper holds fds %v, want 3 4 5 6 7\n", held)
+		return 1
+	}
 	fmt.Println(pid)
 	// Nothing create does after the launch reaches the keeper.
 	sh.Close()
