@@ -106,8 +106,18 @@ func readExit(dir string) (*ExitInfo, error) {
 	return r.info(), nil
 }
 
+// exitKeeper is a keeper startExitKeeper started.
+type exitKeeper struct {
+	pid int
+	// settled, for a keeper that runs its program at create's exit,
+	// returns once it holds none of create's files; nil for a forked one.
+	settled func()
+	// launchErr is why a keeper asked to run at create's exit was forked.
+	launchErr error
+}
+
 // startExitKeeper starts the keeper of rec's init (its child: the pid is
-// not reused) and returns its pid. The keeper is a new session of its own
+// not reused). The keeper is a new session of its own
 // with no stdio, outside the container's cgroup, so neither create's
 // caller (an engine reading create's output to its end) nor the container
 // waits for it; it outlives create and exits with the init. With atExit
@@ -116,43 +126,47 @@ func readExit(dir string) (*ExitInfo, error) {
 // exited (nsenter.StartKeeperAtExit): neither the keeper's exec nor the
 // teardown of this process's memory is then on create's path. Where that
 // cannot be done, it is forked and executed now.
-func startExitKeeper(h *state.Handle, rec *state.Record, atExit bool) (int, error) {
+func startExitKeeper(h *state.Handle, rec *state.Record, atExit bool) (exitKeeper, error) {
+	var k exitKeeper
 	pidfd, err := unix.PidfdOpen(rec.Pid, 0)
 	if err != nil {
-		return 0, fmt.Errorf("pidfd_open %d: %w", rec.Pid, err)
+		return k, fmt.Errorf("pidfd_open %d: %w", rec.Pid, err)
 	}
 	defer unix.Close(pidfd)
 	dir, err := unix.Open(h.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, fmt.Errorf("open state dir: %w", err)
+		return k, fmt.Errorf("open state dir: %w", err)
 	}
 	defer unix.Close(dir)
-	// fd i of the keeper is files[i]; ^0: closed.
-	files := make([]uintptr, nsenter.ExitKeeperOOM+1)
-	for i := range files {
-		files[i] = ^uintptr(0)
-	}
-	files[nsenter.ExitKeeperPidfd] = uintptr(pidfd)
-	files[nsenter.ExitKeeperDir] = uintptr(dir)
-	// The same three, in the order keeperlaunch.c takes them (-1: none).
-	launched := [3]int{pidfd, dir, -1}
+	// What become the keeper's ExitKeeperPidfd, ExitKeeperDir and
+	// ExitKeeperOOM (-1: none).
+	handed := [3]int{pidfd, dir, -1}
 	oom := 0
 	if fd, ok := openOOMCounter(rec.Cgroup); ok {
 		defer unix.Close(fd)
-		files[nsenter.ExitKeeperOOM] = uintptr(fd)
-		launched[2] = fd
+		handed[2] = fd
 		oom = 1
 	}
 	prog, err := keeperProgram()
 	if err != nil {
-		return 0, err
+		return k, err
 	}
 	defer prog.Close()
 	env := fmt.Sprintf("%s=%d %d %d", nsenter.ExitKeeperEnv, rec.Pid, rec.InitStartTime, oom)
 	argv := []string{"nook", "exit-keeper", rec.ID}
 	if atExit {
-		if pid, err := nsenter.StartKeeperAtExit(launched, int(prog.Fd()), argv, []string{env}); err == nil {
-			return pid, nil
+		if k.pid, k.settled, k.launchErr = nsenter.StartKeeperAtExit(handed, int(prog.Fd()), argv, []string{env}); k.launchErr == nil {
+			return k, nil
+		}
+	}
+	// Forked: fd i of the keeper is files[i]; ^0: closed.
+	files := make([]uintptr, nsenter.ExitKeeperOOM+1)
+	for i := range files {
+		files[i] = ^uintptr(0)
+	}
+	for i, fd := range handed {
+		if fd >= 0 {
+			files[nsenter.ExitKeeperPidfd+i] = uintptr(fd)
 		}
 	}
 	progFd := int(prog.Fd())
@@ -161,21 +175,21 @@ func startExitKeeper(h *state.Handle, rec *state.Record, atExit bool) (int, erro
 		// before the exec opens this one.
 		fd, err := unix.FcntlInt(prog.Fd(), unix.F_DUPFD_CLOEXEC, len(files))
 		if err != nil {
-			return 0, fmt.Errorf("exit keeper: %w", err)
+			return k, fmt.Errorf("exit keeper: %w", err)
 		}
 		defer unix.Close(fd)
 		progFd = fd
 	}
-	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(progFd), argv, &syscall.ProcAttr{
+	k.pid, err = syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(progFd), argv, &syscall.ProcAttr{
 		Dir:   "/",
 		Env:   []string{env},
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("start exit keeper: %w", err)
+		return k, fmt.Errorf("start exit keeper: %w", err)
 	}
-	return pid, nil
+	return k, nil
 }
 
 // keeperProgram is what a keeper executes: the embedded keeper program in
@@ -208,10 +222,8 @@ type preparedRecord struct {
 	summary    *state.PendingFile // nil: none (renderSummary)
 	err        error
 	summaryErr error
+	keeper     exitKeeper
 	keeperErr  error
-	// keeperAtExit: the keeper runs its program after create's exit and
-	// must first let go of create's files (discard waits for that).
-	keeperAtExit bool
 }
 
 // prepareCreated starts the exit keeper of created's init (with keeper)
@@ -223,8 +235,8 @@ type preparedRecord struct {
 func prepareCreated(h *state.Handle, created *state.Record, keeper, keeperAtExit bool) *preparedRecord {
 	p := &preparedRecord{}
 	if keeper {
-		created.ExitKeeper, p.keeperErr = startExitKeeper(h, created, keeperAtExit)
-		p.keeperAtExit = keeperAtExit && p.keeperErr == nil
+		p.keeper, p.keeperErr = startExitKeeper(h, created, keeperAtExit)
+		created.ExitKeeper = p.keeper.pid
 	}
 	p.final, p.err = h.PrepareSave(created)
 	if p.err == nil {
@@ -240,9 +252,15 @@ func prepareCreated(h *state.Handle, created *state.Record, keeper, keeperAtExit
 // and `events` miss it, no reason to fail create; so does a summary that
 // could not be written, which only sends the commands to the Go side.
 func (p *preparedRecord) commit(debug func(format string, args ...any)) error {
-	if p.keeperErr != nil && debug != nil {
-		debug("create: no exit keeper: %v", p.keeperErr)
-		p.keeperErr = nil
+	if debug != nil {
+		switch {
+		case p.keeperErr != nil:
+			debug("create: no exit keeper: %v", p.keeperErr)
+		case p.keeper.settled != nil:
+			debug("create: exit keeper %d runs its program once create has exited", p.keeper.pid)
+		case p.keeper.launchErr != nil:
+			debug("create: exit keeper %d forked, not run at create's exit: %v", p.keeper.pid, p.keeper.launchErr)
+		}
 	}
 	if p.err != nil {
 		return p.err
@@ -266,8 +284,8 @@ func (p *preparedRecord) commit(debug func(format string, args ...any)) error {
 func (p *preparedRecord) discard() {
 	p.final.Discard()
 	p.summary.Discard()
-	if p.keeperAtExit {
-		nsenter.KeeperSettled()
+	if p.keeper.settled != nil {
+		p.keeper.settled()
 	}
 }
 

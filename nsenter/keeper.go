@@ -32,25 +32,22 @@ const (
 // ExitKeeperPidfd, ExitKeeperDir and ExitKeeperOOM (-1: none); the child
 // has its own copies, so the caller may close its own. Only for a process
 // that exits right after (its keeper waits for that); once per process. It
-// returns the keeper's pid.
-func StartKeeperAtExit(fds [3]int, prog int, argv, env []string) (int, error) {
+// returns the keeper's pid and settled, which returns once the keeper
+// holds none of this process's files but its own: call it before this
+// process goes on to exit (until then the keeper's copy of the file table
+// may hold, say, the caller's pipe, whose end the caller waits for).
+func StartKeeperAtExit(fds [3]int, prog int, argv, env []string) (pid int, settled func(), err error) {
 	// C memory, never freed: the child reads it until its exec, which
 	// comes after this process has exited.
 	cargv := cStrings(argv)
 	cenv := cStrings(env)
 	cfds := [3]C.int{C.int(fds[0]), C.int(fds[1]), C.int(fds[2])}
-	pid := C.nook_keeper_start_at_exit(&cfds[0], C.int(prog), cargv, cenv)
-	if pid < 0 {
-		return 0, syscall.Errno(-pid)
+	r := C.nook_keeper_start_at_exit(&cfds[0], C.int(prog), cargv, cenv)
+	if r < 0 {
+		return 0, nil, syscall.Errno(-r)
 	}
-	return int(pid), nil
+	return int(r), func() { C.nook_keeper_settle() }, nil
 }
-
-// KeeperSettled returns once a keeper StartKeeperAtExit started holds none
-// of this process's files but its own (at once if there is none). Call it
-// before this process goes on to exit: until then the keeper's copy of the
-// file table may hold, say, the caller's pipe, whose end the caller waits for.
-func KeeperSettled() { C.nook_keeper_settle() }
 
 // cStrings is a NULL-terminated C array of C copies of ss.
 func cStrings(ss []string) **C.char {

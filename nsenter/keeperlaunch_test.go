@@ -55,20 +55,20 @@ func launchKeeperAndExit() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	pid, err := StartKeeperAtExit(fds, int(sh.Fd()), []string{"sh", "-c", keeperScript}, []string{"OUT_DIR=" + dir, "PATH=/usr/bin:/bin"})
+	pid, settled, err := StartKeeperAtExit(fds, int(sh.Fd()), []string{"sh", "-c", keeperScript}, []string{"OUT_DIR=" + dir, "PATH=/usr/bin:/bin"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "StartKeeperAtExit:", err)
 		return 1
 	}
 	// Once per process: a second launch declines (create then forks it).
-	if _, err := StartKeeperAtExit(fds, int(sh.Fd()), []string{"sh"}, nil); !errors.Is(err, unix.EBUSY) {
+	if _, _, err := StartKeeperAtExit(fds, int(sh.Fd()), []string{"sh"}, nil); !errors.Is(err, unix.EBUSY) {
 		fmt.Fprintln(os.Stderr, "second StartKeeperAtExit:", err, "want EBUSY")
 		return 1
 	}
 	// Once settled, the keeper holds only its three, the program and a
 	// pidfd of this process (both close-on-exec), none of this process's
 	// others (its stdout is the test's pipe).
-	KeeperSettled()
+	settled()
 	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -164,6 +164,39 @@ func TestExitCodeInState(t *testing.T) {
 	e.ok(e.nook("delete", id))
 }
 
+// `nook create` starts its keeper to run its program once create has
+// exited (the keeper then carries away create's memory); `run -d` forks
+// it. Either way the exit is recorded.
+func TestExitKeeperRunsAtCreateExit(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--debug", "create", "--bundle"}, "runs its program once create has exited"},
+		{[]string{"--debug", "run", "-d", "--bundle"}, ""},
+	} {
+		id := e.id()
+		r := e.ok(e.nook(append(c.args, e.bundle(args("sleep", "100")), id)...))
+		launched := strings.Contains(r.Stderr, "runs its program once create has exited")
+		if c.want != "" && !launched {
+			t.Errorf("%v: the keeper was not started at create's exit (--debug: %s)", c.args, r.Stderr)
+		}
+		if c.want == "" && launched {
+			t.Errorf("%v: the keeper was started at the command's exit; it must watch at once", c.args)
+		}
+		k := keeperID(t, e.keeperOf(id))
+		waitKeeperProgram(t, k.Pid)
+		if c.args[1] == "create" {
+			e.ok(e.nook("start", id))
+		}
+		e.ok(e.nook("kill", id, "KILL"))
+		checkSignal(t, e.waitExit(id), "SIGKILL")
+		keeperGone(t, k)
+		e.ok(e.nook("delete", id))
+	}
+}
+
 // A running (or created) container shows none of the exit fields.
 func TestExitFieldsOnlyOnceStopped(t *testing.T) {
 	e := newEnv(t)
