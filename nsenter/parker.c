@@ -13,9 +13,14 @@
  *
  * The init hands it:
  *   argv[1]  the start barrier's fd (exec.fifo, read-write, inherited);
- *   argv[2]  the path of the container's program, resolved in its root;
- *   argv[3…] the program's argv;
+ *   argv[2]  the signal mask to restore, in hex (signal n is bit n-1);
+ *   argv[3]  the path of the container's program, resolved in its root;
+ *   argv[4…] the program's argv;
  *   envp     the program's environment.
+ * The init execs it with every signal blocked: a signal sent while the exec
+ * has reset the init's handlers waits, pending, until the handlers below
+ * are in place and the mask is restored (the kernel does not take a default
+ * action on a pid namespace's init; unblocked, it would be lost).
  * It reads the barrier's byte (written by `nook start`), marks the barrier
  * close-on-exec, so that `nook start` learns from its closing that the
  * program was executed (poststart hooks wait for that), and execs the
@@ -27,7 +32,8 @@
  * and SIGTERM end it (by the signal, or with status 2 where the kernel
  * spares a pid namespace's init); the signals Go makes fatal with a trace
  * end it with status 2; the others Go catches and ignores, so does this.
- * execve gives the program default dispositions, as Go's does.
+ * execve gives the program default dispositions, as Go's does, and the
+ * restored mask, the one the init had.
  */
 #ifdef NOOK_PARKER_MAIN
 #define _GNU_SOURCE
@@ -52,6 +58,28 @@ static void fail(const char *what, const char *name)
 	_exit(1);
 }
 
+/* restore_mask sets the signal mask the init handed over in hex. */
+static void restore_mask(const char *hex)
+{
+	unsigned long long bits;
+	sigset_t set;
+	char *end;
+	int sig;
+
+	errno = 0;
+	bits = strtoull(hex, &end, 16);
+	if (*hex == '\0' || *end != '\0' || errno != 0) {
+		errno = EINVAL;
+		fail("parked: bad signal mask", hex);
+	}
+	sigemptyset(&set);
+	for (sig = 1; sig <= 64; sig++)
+		if (bits & (1ULL << (sig - 1)))
+			sigaddset(&set, sig);
+	if (sigprocmask(SIG_SETMASK, &set, NULL) < 0)
+		fail("parked:", "restore the signal mask");
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	char *end, b;
@@ -64,9 +92,9 @@ int main(int argc, char **argv, char **envp)
 	 * leaves us as the program itself will be, dumpable.
 	 */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (argc < 4) {
+	if (argc < 5) {
 		errno = EINVAL;
-		fail("parked:", "usage: <barrier fd> <path> <argv...>");
+		fail("parked:", "usage: <barrier fd> <signal mask> <path> <argv...>");
 	}
 	barrier = strtol(argv[1], &end, 10);
 	if (*end != '\0' || barrier < 0 || barrier > 1 << 20) {
@@ -74,6 +102,7 @@ int main(int argc, char **argv, char **envp)
 		fail("start barrier: bad fd", argv[1]);
 	}
 	nook_take_signals_as_go();
+	restore_mask(argv[2]);
 	do
 		n = read((int)barrier, &b, 1);
 	while (n < 0 && errno == EINTR);
@@ -84,8 +113,8 @@ int main(int argc, char **argv, char **envp)
 	}
 	if (fcntl((int)barrier, F_SETFD, FD_CLOEXEC) < 0)
 		fail("start barrier:", "close-on-exec");
-	execve(argv[2], argv + 3, envp);
-	fail("exec", argv[3]);
+	execve(argv[3], argv + 4, envp);
+	fail("exec", argv[4]);
 	return 1;
 }
 #endif

@@ -140,8 +140,22 @@ func (realKernel) PrepareParker(barrier *os.File, restoreNofile bool) (*os.File,
 
 // ExecParker execs program (PrepareParker's), which waits on barrier and
 // then execs path. It returns only on failure.
+//
+// The exec is made with every signal blocked, and the parker restores the
+// mask it is handed once its handlers are in place. Between the exec's
+// reset of the Go handlers and the parker's own, a signal the init does
+// not block would meet the default action, which the kernel does not take
+// on a pid namespace's init: a `nook kill TERM` sent then would be lost.
+// Blocked, it waits, pending across the exec, for the parker's handler.
 func (realKernel) ExecParker(program, barrier *os.File, path string, argv, env []string) error {
-	args := append([]string{"nook-parked", strconv.Itoa(int(barrier.Fd())), path}, argv...)
+	// The mask is this thread's; the exec must be made from it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var restore uint64
+	if _, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, 0, uintptr(unsafe.Pointer(&restore)), kernelSigsetSize, 0, 0); errno != 0 {
+		return fmt.Errorf("park: read the signal mask: %w", errno)
+	}
+	args := append([]string{"nook-parked", strconv.Itoa(int(barrier.Fd())), strconv.FormatUint(restore, 16), path}, argv...)
 	argvp, err := syscall.SlicePtrFromStrings(args)
 	if err != nil {
 		return fmt.Errorf("park: %w", err)
@@ -151,11 +165,21 @@ func (realKernel) ExecParker(program, barrier *os.File, path string, argv, env [
 		return fmt.Errorf("park: %w", err)
 	}
 	empty := [1]byte{}
+	all := ^uint64(0)
 	// Raw: nothing of the runtime may run between here and the exec, the
-	// seccomp filter being loaded (x/sys has no execveat).
+	// seccomp filter being loaded (x/sys has no execveat). The parker's
+	// calls (parkerCalls) include this SIG_BLOCK.
+	if _, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&all)), 0, kernelSigsetSize, 0, 0); errno != 0 {
+		return fmt.Errorf("park: block signals across the exec: %w", errno)
+	}
 	_, _, errno := unix.RawSyscall6(unix.SYS_EXECVEAT, program.Fd(), uintptr(unsafe.Pointer(&empty[0])),
 		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&restore)), 0, kernelSigsetSize, 0, 0)
 	runtime.KeepAlive(argvp)
 	runtime.KeepAlive(envp)
 	return fmt.Errorf("park: exec the parker: %w", errno)
 }
+
+// kernelSigsetSize is the size of the kernel's signal set (64 signals) on
+// every architecture nook parks on (parkerCalls).
+const kernelSigsetSize = 8

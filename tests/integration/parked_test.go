@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -220,6 +221,28 @@ func TestParkedInitTakesSignalsAsBefore(t *testing.T) {
 			}
 			e.ok(e.nook("delete", "--force", id))
 		}
+	}
+}
+
+// A TERM sent the moment the init becomes the parker, before the parker's
+// handlers are in place, is not lost (the kernel takes no default action
+// on a pid namespace's init): the init execs the parker with every signal
+// blocked. Before, each of these TERMs was lost, and a `nook kill TERM`
+// soon after the init parked was now and then (a red CI run).
+func TestParkerTakesTermAtItsExec(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle(sh("exit 7"), goInit)
+	for range 10 {
+		id := e.id()
+		pid, _ := e.create(b, id)
+		for deadline := time.Now().Add(5 * time.Second); parkedExe(pid) != parkerExe; {
+			if time.Now().After(deadline) {
+				t.Fatalf("init %d runs %q after 5s in created, want the parker (%s)", pid, parkedExe(pid), parkerExe)
+			}
+		}
+		must(t, syscall.Kill(pid, syscall.SIGTERM))
+		checkCode(t, e.waitExit(id), 2)
+		e.ok(e.nook("delete", id))
 	}
 }
 
