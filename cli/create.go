@@ -83,6 +83,9 @@ func createContainer(ctx *ucli.Context, stop context.Context, consoleFor func(*s
 		// on to start it, and its keeper must already watch by then (an
 		// OOM kill is counted from the keeper's start).
 		ExitsAfter: ctx.Command.Name == "create",
+		// run starts the container right away: create opens the start
+		// barrier itself where a start would do nothing more.
+		StartAtOnce: ctx.Command.Name == "run",
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/nookrt/nook/libcontainer"
 	"github.com/nookrt/nook/libcontainer/console"
 	"github.com/nookrt/nook/sigcatch"
 )
@@ -102,10 +103,12 @@ func runContainer(ctx *ucli.Context) error {
 	if stopped != nil {
 		return stopped.exit(id, deleteContainer(ctx, id, true))
 	}
-	relay, err := startContainer(ctx, id)
-	if err != nil {
-		deleteContainer(ctx, id, true)
-		return err
+	var relay *libcontainer.NotifyRelay // nil: nothing to relay
+	if !c.Started {
+		if relay, err = startContainer(ctx, id); err != nil {
+			deleteContainer(ctx, id, true)
+			return err
+		}
 	}
 	if detach {
 		// As runc: a detached run with a NOTIFY_SOCKET returns once

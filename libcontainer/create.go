@@ -70,6 +70,13 @@ type CreateOptions struct {
 	// down (nsenter/keeperlaunch.c). A process that goes on would hold
 	// its keeper back.
 	ExitsAfter bool
+	// StartAtOnce: the caller starts the container as soon as it is
+	// created (`nook run`). Create then opens the start barrier itself
+	// before the init reaches it, so the init goes on to the program
+	// without waiting for a start (Container.Started), unless a start
+	// has something to do first: poststart hooks, a NOTIFY_SOCKET relay,
+	// a terminal the caller relays (startsAtOnce).
+	StartAtOnce bool
 	// stage0, if set, was started by Root.Create for ListenFds+PreserveFds
 	// inherited fds; Create takes it (and kills it if it fails first).
 	stage0 *Stage0
@@ -98,6 +105,15 @@ type Container struct {
 	Pid       int
 	StartTime uint64
 	exit      *exitWatch // WaitsForInit's
+	// Started: Create has started it (StartAtOnce); it is running.
+	Started bool
+}
+
+// startsAtOnce says whether Create starts the container itself: asked to
+// (StartAtOnce), and with nothing a start does but open the barrier.
+func (o *CreateOptions) startsAtOnce() bool {
+	return o.StartAtOnce && o.NotifySocket == "" && !o.RelayConsole &&
+		len(hooks.Of(o.Spec.Hooks, hooks.Poststart)) == 0
 }
 
 // Create sets up a container up to the start barrier. On any failure it
@@ -464,6 +480,21 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 			return nil, err
 		}
 	}
+	c := &Container{ID: o.ID, Pid: p.pid, StartTime: p.startTime, Started: o.startsAtOnce()}
+	var oomBefore oomCount
+	if o.WaitsForInit {
+		// Before start: the OOM counter as it was before the process ran.
+		oomBefore = oomCountOf(rec.Cgroup)
+	}
+	if c.Started {
+		// The init finds the barrier open when it gets there and runs
+		// the program while the record is committed: no round trip
+		// through a start.
+		if err := p.handoff.releaseBarrier(); err != nil {
+			return nil, err
+		}
+		o.debugf(start, "start barrier opened ahead of the init")
+	}
 	if _, err := initproto.Expect(p.sock, initproto.Ready, warn); err != nil {
 		return nil, initFailure(err)
 	}
@@ -477,6 +508,14 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 		return nil, err
 	}
 	rec.Status = state.Created
+	if c.Started {
+		// As start, once the record says created: the barrier's absence
+		// is what says running (Status).
+		if err := os.Remove(filepath.Join(h.Dir, state.FifoName)); err != nil {
+			return nil, fmt.Errorf("remove start barrier: %w", err)
+		}
+		rec.Status = state.Running
+	}
 	if o.PidFile != "" {
 		abs, err := filepath.Abs(o.PidFile)
 		if err != nil {
@@ -486,10 +525,8 @@ func (p *initProcess) bringUp(h *state.Handle, rec *state.Record, o CreateOption
 			return nil, fmt.Errorf("pid file: %w", err)
 		}
 	}
-	c := &Container{ID: o.ID, Pid: p.pid, StartTime: p.startTime}
 	if o.WaitsForInit {
-		// Before start: the OOM counter as it was before the process ran.
-		if c.exit, err = newExitWatch(h, rec); err != nil {
+		if c.exit, err = newExitWatch(h, rec, oomBefore); err != nil {
 			return nil, err
 		}
 	}

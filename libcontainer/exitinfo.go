@@ -306,23 +306,34 @@ func openOOMCounter(cg *cgroups.State) (int, bool) {
 // exitWatch records the end of an init its caller waits for itself (`nook
 // run` in the foreground, the init's parent), where no keeper is started.
 type exitWatch struct {
-	dir     *os.File       // the state directory, as a keeper holds it
-	cgroup  *cgroups.State // nil: no cgroup
-	oomBase uint64         // its oom_kill counter before the init ran
-	haveOOM bool
+	dir    *os.File       // the state directory, as a keeper holds it
+	cgroup *cgroups.State // nil: no cgroup
+	before oomCount       // its oom_kill counter before the init ran
 }
 
-// newExitWatch notes what the record needs from before the init runs.
-func newExitWatch(h *state.Handle, rec *state.Record) (*exitWatch, error) {
+// oomCount is a cgroup's oom_kill counter as read (ok: it could be).
+type oomCount struct {
+	n  uint64
+	ok bool
+}
+
+// oomCountOf reads cg's oom_kill counter (none without a cgroup).
+func oomCountOf(cg *cgroups.State) oomCount {
+	if cg == nil {
+		return oomCount{}
+	}
+	n, ok := cgroups.OOMKillCount(*cg)
+	return oomCount{n: n, ok: ok}
+}
+
+// newExitWatch holds what the record of the init's end needs; before is
+// the counter read before the container's program could run.
+func newExitWatch(h *state.Handle, rec *state.Record, before oomCount) (*exitWatch, error) {
 	dir, err := os.Open(h.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("open state dir: %w", err)
 	}
-	w := &exitWatch{dir: dir, cgroup: rec.Cgroup}
-	if rec.Cgroup != nil {
-		w.oomBase, w.haveOOM = cgroups.OOMKillCount(*rec.Cgroup)
-	}
-	return w, nil
+	return &exitWatch{dir: dir, cgroup: rec.Cgroup, before: before}, nil
 }
 
 // RecordExit records how the init ended (ws, as the caller reaped it), for
@@ -336,11 +347,11 @@ func (c *Container) RecordExit(ws unix.WaitStatus) error {
 	defer w.dir.Close()
 	status := int32(ws)
 	rec := exitRecord{ExitedAt: time.Now().UnixNano(), WaitStatus: &status}
-	if w.haveOOM {
-		if n, ok := cgroups.OOMKillCount(*w.cgroup); ok {
+	if w.before.ok {
+		if now := oomCountOf(w.cgroup); now.ok {
 			kills := uint64(0)
-			if n > w.oomBase {
-				kills = n - w.oomBase
+			if now.n > w.before.n {
+				kills = now.n - w.before.n
 			}
 			rec.OOMKills = &kills
 		}

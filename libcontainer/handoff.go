@@ -139,6 +139,16 @@ func (h *handoffs) openFifo(path string) error {
 	return nil
 }
 
+// releaseBarrier opens the start barrier ahead of the init (a container
+// started by create): the byte a start writes waits in the fifo for the
+// init's read.
+func (h *handoffs) releaseBarrier() error {
+	if _, err := unix.Write(int(h.fifo.Fd()), []byte{'0'}); err != nil {
+		return fmt.Errorf("release start barrier: %w", err)
+	}
+	return nil
+}
+
 // files returns the files to send with the Config message and records in
 // cfg the slot of each (its 1-based position among them), which the init
 // resolves to the fd it received it as.
