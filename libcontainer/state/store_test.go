@@ -929,3 +929,45 @@ func loadShared(t *testing.T, s Store, id string) *Record {
 	}
 	return r
 }
+
+// Only a regular file is exchanged for the new one (PendingFile.Commit):
+// anything else at the path is what a rename makes of it. An empty
+// directory stays (a rename refuses it; an exchange would have moved it
+// aside), a symlink is replaced and its target left alone.
+func TestWriteFileAtomicExchangesOnlyRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(empty, []byte("x"), 0o600); err == nil {
+		t.Error("WriteFileAtomic over an empty directory succeeded")
+	}
+	if fi, err := os.Lstat(empty); err != nil || !fi.IsDir() {
+		t.Errorf("the directory is gone after a write over it (%v)", err)
+	}
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("kept"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(link, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("the symlink was not replaced by the file (%v, %v)", fi, err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "kept" {
+		t.Errorf("the symlink's target holds %q, want it untouched", b)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 3 {
+		t.Errorf("dir holds %d entries, want empty, link and target (no temp file)", len(entries))
+	}
+}
