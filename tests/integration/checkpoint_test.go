@@ -413,7 +413,8 @@ func TestCheckpointBindMount(t *testing.T) {
 	// truncation of the file and its write: any count after the restore
 	// is later then.
 	n1 := -1
-	if got := strings.TrimSpace(readString(filepath.Join(src1, "count"))); got != "" {
+	atCheckpoint := readString(filepath.Join(src1, "count"))
+	if got := strings.TrimSpace(atCheckpoint); got != "" {
 		var err error
 		n1, err = strconv.Atoi(got)
 		must(t, err)
@@ -421,9 +422,11 @@ func TestCheckpointBindMount(t *testing.T) {
 
 	// The same rootfs, the bind now from data2. Both directories hold a
 	// count file (the counter may have had it open at the checkpoint:
-	// CRIU reopens it by name), marked, so the one written to shows.
+	// CRIU reopens it by name, and refuses one whose size changed), marked
+	// with as many bytes as it had, so the one written to shows.
+	stale := strings.Repeat("x", len(atCheckpoint))
 	for _, d := range []string{src1, src2} {
-		must(t, os.WriteFile(filepath.Join(d, "count"), []byte("stale\n"), 0o644))
+		must(t, os.WriteFile(filepath.Join(d, "count"), []byte(stale), 0o644))
 	}
 	s := newSpec()
 	sh(script)(s)
@@ -445,7 +448,7 @@ func TestCheckpointBindMount(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := readString(filepath.Join(src1, "count")); got != "stale\n" {
+	if got := readString(filepath.Join(src1, "count")); got != stale {
 		t.Errorf("the restored container wrote to the old bind source %s: %q", src1, got)
 	}
 	if r := e.nook("exec", id, "sh", "-c", "grep ' /data ' /proc/self/mountinfo"); r.Code != 0 {
