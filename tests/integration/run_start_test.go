@@ -32,9 +32,30 @@ func TestRunStartsWithoutARoundTrip(t *testing.T) {
 		t.Errorf("run did not open the start barrier ahead of the init (--debug: %s)", r.Stderr)
 	}
 
+	// The hooks that come before the program (a prestart and a
+	// createRuntime hook, slow) still do, with either init: the barrier is
+	// opened after them.
+	var b string
+	for _, in := range inits {
+		check := sh("test -e /hooked && echo hooked || echo too-early")
+		b = e.bundle(append([]specMod{check}, in.mods...)...)
+		mark := `sleep 0.3; touch ` + filepath.Join(b, "rootfs", "hooked")
+		hooked := e.bundle(append([]specMod{check, func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{
+				Prestart:      []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 0.2"}}},
+				CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", mark}}},
+			}
+		}}, in.mods...)...)
+		must(t, os.Rename(filepath.Join(hooked, "config.json"), filepath.Join(b, "config.json")))
+		r = e.nook("--debug", "run", "--bundle", b, e.id())
+		if r.Code != 0 || strings.TrimSpace(r.Stdout) != "hooked" || !strings.Contains(r.Stderr, openedAhead) {
+			t.Errorf("%s: run with prestart and createRuntime hooks: %s; want the program to see what they made, started ahead", in.name, r)
+		}
+	}
+
 	// Poststart: run starts as before, and the hook sees the program.
 	seen := filepath.Join(e.Dir, "poststart-exe")
-	b := e.bundle(args("sleep", "1"), func(s *specs.Spec) {
+	b = e.bundle(args("sleep", "1"), func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c",
 			`pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'); readlink /proc/$pid/exe > ` + seen}}}}
 	})
