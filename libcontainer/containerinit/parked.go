@@ -151,10 +151,13 @@ func (realKernel) ExecParker(program, barrier *os.File, path string, argv, env [
 	// The mask is this thread's; the exec must be made from it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var restore uint64
-	if _, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, 0, uintptr(unsafe.Pointer(&restore)), kernelSigsetSize, 0, 0); errno != 0 {
-		return fmt.Errorf("park: read the signal mask: %w", errno)
+	all := ^uint64(0)
+	restore, errno := threadSigmask(unix.SIG_BLOCK, &all)
+	if errno != 0 {
+		return fmt.Errorf("park: block signals across the exec: %w", errno)
 	}
+	// Any failure below leaves the thread as it was.
+	defer threadSigmask(unix.SIG_SETMASK, &restore)
 	args := append([]string{"nook-parked", strconv.Itoa(int(barrier.Fd())), strconv.FormatUint(restore, 16), path}, argv...)
 	argvp, err := syscall.SlicePtrFromStrings(args)
 	if err != nil {
@@ -165,19 +168,23 @@ func (realKernel) ExecParker(program, barrier *os.File, path string, argv, env [
 		return fmt.Errorf("park: %w", err)
 	}
 	empty := [1]byte{}
-	all := ^uint64(0)
 	// Raw: nothing of the runtime may run between here and the exec, the
-	// seccomp filter being loaded (x/sys has no execveat). The parker's
-	// calls (parkerCalls) include this SIG_BLOCK.
-	if _, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&all)), 0, kernelSigsetSize, 0, 0); errno != 0 {
-		return fmt.Errorf("park: block signals across the exec: %w", errno)
-	}
-	_, _, errno := unix.RawSyscall6(unix.SYS_EXECVEAT, program.Fd(), uintptr(unsafe.Pointer(&empty[0])),
+	// seccomp filter being loaded (x/sys has no execveat).
+	_, _, errno = unix.RawSyscall6(unix.SYS_EXECVEAT, program.Fd(), uintptr(unsafe.Pointer(&empty[0])),
 		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
-	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&restore)), 0, kernelSigsetSize, 0, 0)
 	runtime.KeepAlive(argvp)
 	runtime.KeepAlive(envp)
 	return fmt.Errorf("park: exec the parker: %w", errno)
+}
+
+// threadSigmask changes this thread's signal mask as rt_sigprocmask(how,
+// set) does and returns the mask before (set nil: only reads it). Raw: it
+// runs after the seccomp filter, which allows it (parkerCalls: SIG_BLOCK,
+// SIG_SETMASK), and nothing of the runtime may run in it.
+func threadSigmask(how int, set *uint64) (old uint64, errno unix.Errno) {
+	_, _, errno = unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, uintptr(how), uintptr(unsafe.Pointer(set)),
+		uintptr(unsafe.Pointer(&old)), kernelSigsetSize, 0, 0)
+	return old, errno
 }
 
 // kernelSigsetSize is the size of the kernel's signal set (64 signals) on

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,12 +63,12 @@ func callExecParker() int {
 	// Whatever mask the test was started with, the three signals the test
 	// looks at are not blocked before the exec.
 	watched := uint64(1)<<(10-1) | 1<<(12-1) | 1<<(40-1)
-	var mask uint64
-	if _, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&watched)), uintptr(unsafe.Pointer(&mask)), kernelSigsetSize, 0, 0); errno != 0 {
+	if _, errno := threadSigmask(unix.SIG_UNBLOCK, &watched); errno != 0 {
 		fmt.Fprintln(os.Stderr, errno)
 		return 1
 	}
-	if _, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, 0, uintptr(unsafe.Pointer(&mask)), kernelSigsetSize, 0, 0); errno != 0 {
+	mask, errno := threadSigmask(unix.SIG_BLOCK, nil)
+	if errno != 0 {
 		fmt.Fprintln(os.Stderr, errno)
 		return 1
 	}

@@ -33,8 +33,10 @@ func TestRunStartsWithoutARoundTrip(t *testing.T) {
 	}
 
 	// The hooks that come before the program (a prestart and a
-	// createRuntime hook, slow) still do, with either init: the barrier is
-	// opened after them.
+	// createRuntime hook, slow) still do, with either init. (The init
+	// waits for the parent's hooks before it reaches the barrier, so this
+	// holds wherever create opens the barrier: checked by opening it
+	// before the hooks run, which passes too.)
 	var b string
 	for _, in := range inits {
 		check := sh("test -e /hooked && echo hooked || echo too-early")
